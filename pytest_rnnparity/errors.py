@@ -1,0 +1,52 @@
+"""The exceptions pytest-rnnparity raises; every one of them derives from RnnParityError."""
+
+from __future__ import annotations
+
+
+class RnnParityError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class SpecError(RnnParityError):
+    """A spec file (or data it names) is invalid; the message starts with ``file:line:col:``."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = path
+        self.line = line
+        self.column = column
+        self.key = key
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        """Render as ``path:line:col: key: problem`` leaving out the parts that are unknown."""
+        where = ""
+        if self.path is not None:
+            where = self.path
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.problem}"
+
+
+class UnsupportedModelError(RnnParityError):
+    """The model holds a layer or an option the reference does not implement."""
+
+
+class ParityError(RnnParityError, AssertionError):
+    """The reference pass and Keras disagree beyond tolerance."""
+
+
+class GoldenError(RnnParityError):
+    """A golden file is missing, corrupt, or was recorded for another spec."""

@@ -1,0 +1,169 @@
+"""Plain data the reference pass works on: per-gate weights, layer descriptions, traces.
+
+Nothing here imports keras or tensorflow. Weight arrays are NumPy arrays in the
+layout Keras uses for a single gate:
+
+* ``kernel[gate]``            shape ``(features, units)``  (``W`` in the equations)
+* ``recurrent_kernel[gate]``  shape ``(units, units)``     (``U``)
+* ``input_bias[gate]``        shape ``(units,)``           (``b_x``; the only bias when
+  ``reset_after`` is False or the cell is an LSTM/SimpleRNN)
+* ``recurrent_bias[gate]``    shape ``(units,)``           (``b_h``; GRU with
+  ``reset_after=True`` only, row 1 of Keras' ``(2, 3 * units)`` bias)
+
+Gate names follow Keras' column order: GRU ``z, r, h``; LSTM ``i, f, c, o``;
+SimpleRNN ``h``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating]
+CellKind = Literal["gru", "lstm", "simple_rnn"]
+MergeMode = Literal["concat", "sum", "mul", "ave"] | None
+
+GATES: Mapping[str, tuple[str, ...]] = {
+    "gru": ("z", "r", "h"),
+    "lstm": ("i", "f", "c", "o"),
+    "simple_rnn": ("h",),
+}
+
+#: Names of the per-step traces each cell yields, in report order.
+TRACE_NAMES: Mapping[str, tuple[str, ...]] = {
+    "gru": ("update", "reset", "candidate", "hidden"),
+    "lstm": ("input", "forget", "candidate", "output", "cell", "hidden"),
+    "simple_rnn": ("hidden",),
+}
+
+#: Names of the states each cell carries, in Keras' order.
+STATE_NAMES: Mapping[str, tuple[str, ...]] = {
+    "gru": ("hidden",),
+    "lstm": ("hidden", "cell"),
+    "simple_rnn": ("hidden",),
+}
+
+
+@dataclass(frozen=True)
+class CellWeights:
+    """Per-gate weights of one recurrent cell (see the module docstring for shapes)."""
+
+    kind: CellKind
+    kernel: Mapping[str, Array]
+    recurrent_kernel: Mapping[str, Array]
+    input_bias: Mapping[str, Array] | None = None
+    recurrent_bias: Mapping[str, Array] | None = None
+
+    @property
+    def units(self) -> int:
+        return int(next(iter(self.recurrent_kernel.values())).shape[0])
+
+    @property
+    def features(self) -> int:
+        return int(next(iter(self.kernel.values())).shape[0])
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """The options of a Keras recurrent cell that change what it computes at inference."""
+
+    kind: CellKind
+    units: int
+    activation: str | None = "tanh"
+    recurrent_activation: str | None = "sigmoid"  # unused by SimpleRNN
+    use_bias: bool = True
+    reset_after: bool = True  # GRU only
+
+
+@dataclass(frozen=True)
+class RecurrentSpec:
+    """One recurrent layer (GRU, LSTM, SimpleRNN) as the reference runs it."""
+
+    name: str
+    cell: CellConfig
+    weights: CellWeights
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    stateful: bool = False
+    zero_output_for_mask: bool = False
+
+
+@dataclass(frozen=True)
+class BidirectionalSpec:
+    """A ``Bidirectional`` wrapper: ``backward`` runs with ``go_backwards=True``."""
+
+    name: str
+    forward: RecurrentSpec
+    backward: RecurrentSpec
+    merge_mode: MergeMode = "concat"
+    return_sequences: bool = False
+    return_state: bool = False
+
+
+@dataclass(frozen=True)
+class DenseSpec:
+    """``Dense`` (or ``TimeDistributed(Dense)``): ``activation(x @ kernel + bias)`` on the last axis."""
+
+    name: str
+    kernel: Array  # (in, out)
+    bias: Array | None  # (out,)
+    activation: str | None = None
+    time_distributed: bool = False
+
+
+@dataclass(frozen=True)
+class MaskingSpec:
+    """``Masking``: a step is masked when all its features equal ``mask_value``."""
+
+    name: str
+    mask_value: float = 0.0
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    """A layer that is the identity at inference (``Dropout``, ``InputLayer``, ...)."""
+
+    name: str
+    class_name: str
+
+
+LayerSpec = RecurrentSpec | BidirectionalSpec | DenseSpec | MaskingSpec | IdentitySpec
+
+
+@dataclass(frozen=True)
+class RecurrentTrace:
+    """What one direction of a recurrent layer computed.
+
+    ``outputs`` has shape ``(batch, time, units)`` in *processing* order (reversed in
+    time when ``go_backwards``), like Keras' ``return_sequences=True`` output.
+    ``traces`` maps each name of ``TRACE_NAMES[kind]`` (or only ``"hidden"`` when
+    hidden-only traces were asked for) to ``(batch, time, units)`` arrays, also in
+    processing order. ``final_states`` maps each name of ``STATE_NAMES[kind]`` to
+    ``(batch, units)``.
+    """
+
+    kind: CellKind
+    outputs: Array
+    final_states: Mapping[str, Array]
+    traces: Mapping[str, Array] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """The reference output of one layer of the chain.
+
+    ``output`` is what the Keras layer returns as its (first) output;
+    ``mask`` is the ``(batch, time)`` boolean mask passed on to the next layer (or None).
+    For recurrent layers ``directions`` holds one trace (``"forward"``) or two
+    (``"forward"``, ``"backward"``) for Bidirectional.
+    """
+
+    name: str
+    output: Array | tuple[Array, Array]  # a pair only for Bidirectional(merge_mode=None)
+    mask: NDArray[np.bool_] | None = None
+    directions: Mapping[str, RecurrentTrace] = field(default_factory=dict)
