@@ -1,0 +1,33 @@
+"""pytest-rnnparity: prove a Keras recurrent model computes what its equations say.
+
+``check_parity(model, x)`` runs an independent NumPy pass beside Keras and compares
+every timestep of every recurrent layer; ``pytest --rnn-parity`` does the same for
+YAML specs and keeps golden gate traces. Importing this package does not import
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.errors import (
+    GoldenError,
+    ParityError,
+    RnnParityError,
+    SpecError,
+    UnsupportedModelError,
+)
+from pytest_rnnparity.parity import ParityResult, check_parity
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GoldenError",
+    "ParityError",
+    "ParityResult",
+    "RnnParityError",
+    "SpecError",
+    "Tolerance",
+    "UnsupportedModelError",
+    "__version__",
+    "check_parity",
+]

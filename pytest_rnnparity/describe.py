@@ -1,0 +1,208 @@
+"""Describe a Keras model as the chain of reference layers (:mod:`.reference.types`).
+
+Reads class names, configs and weights only, so it works for Keras 3 and Keras 2
+alike and never imports keras. Anything the reference does not implement raises
+:class:`~pytest_rnnparity.errors.UnsupportedModelError` naming the layer and the
+option: a model is never half-checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pytest_rnnparity.errors import UnsupportedModelError
+from pytest_rnnparity.reference.activations import get_activation
+from pytest_rnnparity.reference.types import (
+    BidirectionalSpec,
+    CellConfig,
+    CellKind,
+    DenseSpec,
+    IdentitySpec,
+    LayerSpec,
+    MaskingSpec,
+    RecurrentSpec,
+)
+from pytest_rnnparity.weights import layer_cell_weights
+
+RECURRENT_LAYERS: dict[str, CellKind] = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}
+CELLS: dict[str, CellKind] = {
+    "GRUCell": "gru",
+    "LSTMCell": "lstm",
+    "SimpleRNNCell": "simple_rnn",
+}
+#: Layers that are the identity at inference.
+IDENTITY_LAYERS = frozenset(
+    {
+        "InputLayer",
+        "Dropout",
+        "SpatialDropout1D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "ActivityRegularization",
+    }
+)
+SUPPORTED_LAYERS = (
+    sorted(RECURRENT_LAYERS)
+    + ["Bidirectional", "Dense", "Masking", "RNN (of a GRU/LSTM/SimpleRNN cell)", "TimeDistributed"]
+    + sorted(IDENTITY_LAYERS)
+)
+
+
+def describe_model(model: Any, *, keras_major: int = 3) -> tuple[LayerSpec, ...]:
+    """The layers of ``model`` as reference specs, in call order.
+
+    ``model`` must be a ``Sequential`` or functional model with one input, one output
+    and a single chain of supported layers.
+    """
+    layers = list(model.layers)
+    _check_single_chain(model, layers)
+    return tuple(
+        describe_layer(layer, keras_major=keras_major)
+        for layer in layers
+        if type(layer).__name__ != "InputLayer"
+    )
+
+
+def describe_layer(layer: Any, *, keras_major: int = 3) -> LayerSpec:
+    """One Keras layer as a reference spec (see :func:`describe_model`)."""
+    class_name = type(layer).__name__
+    if class_name in RECURRENT_LAYERS or class_name == "RNN":
+        return _recurrent(layer, keras_major=keras_major)
+    if class_name == "Bidirectional":
+        return _bidirectional(layer, keras_major=keras_major)
+    if class_name == "Dense":
+        return _dense(layer, keras_major=keras_major)
+    if class_name == "TimeDistributed":
+        inner = layer.layer
+        if type(inner).__name__ != "Dense":
+            raise UnsupportedModelError(
+                f"layer '{layer.name}': TimeDistributed is supported around Dense only, "
+                f"not {type(inner).__name__}"
+            )
+        return _dense(inner, keras_major=keras_major, name=layer.name, time_distributed=True)
+    if class_name == "Masking":
+        return MaskingSpec(name=layer.name, mask_value=float(layer.mask_value))
+    if class_name in IDENTITY_LAYERS:
+        return IdentitySpec(name=layer.name, class_name=class_name)
+    raise UnsupportedModelError(
+        f"layer '{layer.name}' ({class_name}) is not supported; supported layers: "
+        + ", ".join(SUPPORTED_LAYERS)
+    )
+
+
+def _check_single_chain(model: Any, layers: list[Any]) -> None:
+    class_name = type(model).__name__
+    if len(getattr(model, "inputs", None) or [None]) != 1:
+        raise UnsupportedModelError(f"model '{model.name}' must have exactly one input")
+    if class_name == "Sequential":
+        return
+    previous_output = None
+    for layer in layers:
+        if type(layer).__name__ == "InputLayer":
+            previous_output = layer.output
+            continue
+        layer_input = layer.input
+        if isinstance(layer_input, (list, tuple)) or layer_input is not previous_output:
+            raise UnsupportedModelError(
+                f"layer '{layer.name}': only a single chain of layers is supported, "
+                "but this layer does not take exactly the previous layer's output (a branch)"
+            )
+        previous_output = layer.output
+    last_outputs = (
+        previous_output if isinstance(previous_output, (list, tuple)) else [previous_output]
+    )
+    if not all(any(out is last for last in last_outputs) for out in model.outputs):
+        raise UnsupportedModelError(
+            f"model '{model.name}': every output must come from the last layer "
+            "(only a single chain of layers is supported)"
+        )
+
+
+def _activation_name(layer: Any, config: dict[str, Any], key: str, keras_major: int) -> str:
+    value = config.get(key, "linear")
+    if value is None:
+        value = "linear"
+    if not isinstance(value, str):
+        raise UnsupportedModelError(
+            f"layer '{layer.name}': {key} {value!r} is not a built-in activation"
+        )
+    get_activation(value, keras_major=keras_major)  # raises UnsupportedModelError early
+    return value
+
+
+def _cell_config(layer: Any, cell: Any, kind: CellKind, keras_major: int) -> CellConfig:
+    config = cell.get_config()
+    return CellConfig(
+        kind=kind,
+        units=int(config["units"]),
+        activation=_activation_name(layer, config, "activation", keras_major),
+        recurrent_activation=(
+            _activation_name(layer, config, "recurrent_activation", keras_major)
+            if kind != "simple_rnn"
+            else None
+        ),
+        use_bias=bool(config.get("use_bias", True)),
+        reset_after=bool(config.get("reset_after", False)) if kind == "gru" else False,
+    )
+
+
+def _recurrent(layer: Any, *, keras_major: int) -> RecurrentSpec:
+    class_name = type(layer).__name__
+    cell = layer.cell
+    cell_class = type(cell).__name__
+    if class_name == "RNN":
+        if cell_class not in CELLS:
+            raise UnsupportedModelError(
+                f"layer '{layer.name}': RNN with cell {cell_class} is not supported; "
+                "use a GRUCell, LSTMCell or SimpleRNNCell (custom cells have no reference)"
+            )
+        kind = CELLS[cell_class]
+    else:
+        kind = RECURRENT_LAYERS[class_name]
+    if getattr(layer, "time_major", False):
+        raise UnsupportedModelError(f"layer '{layer.name}': time_major=True is not supported")
+    return RecurrentSpec(
+        name=layer.name,
+        cell=_cell_config(layer, cell, kind, keras_major),
+        weights=layer_cell_weights(layer, kind),
+        return_sequences=bool(layer.return_sequences),
+        return_state=bool(layer.return_state),
+        go_backwards=bool(layer.go_backwards),
+        stateful=bool(layer.stateful),
+        zero_output_for_mask=bool(getattr(layer, "zero_output_for_mask", False)),
+    )
+
+
+def _bidirectional(layer: Any, *, keras_major: int) -> BidirectionalSpec:
+    forward = _recurrent(layer.forward_layer, keras_major=keras_major)
+    backward = _recurrent(layer.backward_layer, keras_major=keras_major)
+    if not backward.go_backwards or forward.go_backwards:
+        raise UnsupportedModelError(
+            f"layer '{layer.name}': a Bidirectional whose forward layer runs backwards "
+            "is not supported"
+        )
+    return BidirectionalSpec(
+        name=layer.name,
+        forward=forward,
+        backward=backward,
+        merge_mode=layer.merge_mode,
+        return_sequences=bool(layer.return_sequences),
+        return_state=bool(layer.return_state),
+    )
+
+
+def _dense(
+    layer: Any, *, keras_major: int, name: str | None = None, time_distributed: bool = False
+) -> DenseSpec:
+    config = layer.get_config()
+    arrays = layer.get_weights()
+    return DenseSpec(
+        name=name or layer.name,
+        kernel=np.asarray(arrays[0]),
+        bias=np.asarray(arrays[1]) if len(arrays) > 1 else None,
+        activation=_activation_name(layer, config, "activation", keras_major),
+        time_distributed=time_distributed,
+    )

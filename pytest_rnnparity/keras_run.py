@@ -1,0 +1,180 @@
+"""Run a Keras model so that every layer's output and every recurrent step can be read.
+
+A Keras recurrent layer with ``return_sequences=False`` only returns its last
+output, and an LSTM never returns its cell state unless asked. To compare every
+timestep, each recurrent layer (each direction of a ``Bidirectional``) gets a
+*probe*: a copy built from the layer's own config with ``return_sequences=True``
+and ``return_state=True`` and the same weights, fed the same (masked) input as the
+real layer. One functional "trace model" holds the real layers, chained as in the
+user's model, and the probes beside them, so one forward call yields everything.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pytest_rnnparity.compat import keras_major, keras_module
+from pytest_rnnparity.reference.types import (
+    STATE_NAMES,
+    Array,
+    BidirectionalSpec,
+    LayerSpec,
+    RecurrentSpec,
+)
+
+
+@dataclass(frozen=True)
+class KerasDirection:
+    """One direction of a recurrent layer as Keras computed it (a probe's outputs).
+
+    ``sequence`` is ``(batch, time, units)`` in processing order; ``final_states``
+    maps ``STATE_NAMES[kind]`` to ``(batch, units)``.
+    """
+
+    sequence: Array
+    final_states: dict[str, Array]
+
+
+@dataclass(frozen=True)
+class KerasLayerOutputs:
+    """The output of one layer of the user's model, and its probed directions."""
+
+    name: str
+    output: Array | tuple[Array, Array]
+    directions: dict[str, KerasDirection] = field(default_factory=dict)
+
+
+def _directions(layer: Any, spec: LayerSpec) -> list[tuple[str, Any, RecurrentSpec]]:
+    if isinstance(spec, RecurrentSpec):
+        return [("forward", layer, spec)]
+    if isinstance(spec, BidirectionalSpec):
+        return [
+            ("forward", layer.forward_layer, spec.forward),
+            ("backward", layer.backward_layer, spec.backward),
+        ]
+    return []
+
+
+def _probe(layer: Any, suffix: str) -> Any:
+    config = dict(layer.get_config())
+    config.update(return_sequences=True, return_state=True, name=f"{layer.name}_{suffix}")
+    return type(layer).from_config(config)
+
+
+class TraceModel:
+    """A functional model over the user's layers plus probes; see the module docstring."""
+
+    def __init__(self, model: Any, specs: Sequence[LayerSpec]) -> None:
+        self.keras = keras_module(model)
+        self.major = keras_major(self.keras)
+        self.specs = tuple(specs)
+        layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        input_shape = tuple(model.inputs[0].shape)
+        self.batch_size: int | None = input_shape[0]
+        inputs = self.keras.Input(
+            shape=input_shape[1:], batch_size=input_shape[0], dtype=model.inputs[0].dtype
+        )
+        outputs: list[Any] = []
+        self._layout: list[tuple[str, int, list[tuple[str, str, int]]]] = []
+        pending: list[tuple[Any, Any]] = []
+        tensor = inputs
+        for layer, spec in zip(layers, self.specs, strict=True):
+            probes: list[tuple[str, str, int]] = []
+            for direction, sublayer, sub_spec in _directions(layer, spec):
+                probe = _probe(sublayer, f"rnnparity_{direction}_probe")
+                probe_outputs = probe(tensor)
+                pending.append((probe, sublayer))
+                probes.append((direction, sub_spec.cell.kind, len(outputs)))
+                outputs.extend(probe_outputs)
+            result = layer(tensor)
+            merge_none = isinstance(spec, BidirectionalSpec) and spec.merge_mode is None
+            if isinstance(result, (list, tuple)):
+                main = list(result[:2]) if merge_none else [result[0]]
+            else:
+                main = [result]
+            self._layout.append((spec.name, len(outputs), probes))
+            outputs.extend(main)
+            tensor = main[0]
+        self.model = self.keras.Model(inputs, outputs, name="rnnparity_trace")
+        for probe, sublayer in pending:
+            probe.set_weights(sublayer.get_weights())
+        self._merge_none = [
+            isinstance(spec, BidirectionalSpec) and spec.merge_mode is None for spec in self.specs
+        ]
+
+    def reset_states(self) -> None:
+        """Reset the states of stateful layers (real and probes) to zeros."""
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False):
+                if hasattr(layer, "reset_states"):
+                    layer.reset_states()
+                else:
+                    layer.reset_state()
+
+    def _to_numpy(self, tensor: Any) -> Array:
+        if self.major >= 3:
+            return np.asarray(self.keras.ops.convert_to_numpy(tensor))
+        return np.asarray(tensor)
+
+    def __call__(self, x: Array, *, mask: Array | None = None) -> list[KerasLayerOutputs]:
+        """Run one batch through the trace model (inference mode)."""
+        if mask is None:
+            raw = self.model(x, training=False)
+        else:
+            with warnings.catch_warnings():
+                # Keras warns that the trace model's own output carries no mask onwards;
+                # the layers inside it do receive the mask.
+                warnings.filterwarnings("ignore", message=".*does not support masking.*")
+                raw = self.model(x, training=False, mask=mask)
+        if not isinstance(raw, (list, tuple)):
+            raw = [raw]
+        values = [self._to_numpy(t) for t in raw]
+        results = []
+        for (name, out_index, probes), merge_none in zip(
+            self._layout, self._merge_none, strict=True
+        ):
+            directions = {}
+            for direction, kind, index in probes:
+                names = STATE_NAMES[kind]
+                directions[direction] = KerasDirection(
+                    sequence=values[index],
+                    final_states={state: values[index + 1 + i] for i, state in enumerate(names)},
+                )
+            output: Array | tuple[Array, Array] = (
+                (values[out_index], values[out_index + 1]) if merge_none else values[out_index]
+            )
+            results.append(KerasLayerOutputs(name=name, output=output, directions=directions))
+        return results
+
+
+def concat_batches(chunks: Sequence[list[KerasLayerOutputs]]) -> list[KerasLayerOutputs]:
+    """Join the per-call results of successive batches along the batch axis."""
+    if len(chunks) == 1:
+        return chunks[0]
+    joined = []
+    for per_layer in zip(*chunks, strict=True):
+        first = per_layer[0]
+        if isinstance(first.output, tuple):
+            output: Array | tuple[Array, Array] = (
+                np.concatenate([c.output[0] for c in per_layer]),  # type: ignore[index]
+                np.concatenate([c.output[1] for c in per_layer]),  # type: ignore[index]
+            )
+        else:
+            output = np.concatenate([c.output for c in per_layer])  # type: ignore[misc]
+        directions = {
+            d: KerasDirection(
+                sequence=np.concatenate([c.directions[d].sequence for c in per_layer]),
+                final_states={
+                    s: np.concatenate([c.directions[d].final_states[s] for c in per_layer])
+                    for s in first.directions[d].final_states
+                },
+            )
+            for d in first.directions
+        }
+        joined.append(KerasLayerOutputs(name=first.name, output=output, directions=directions))
+    return joined
