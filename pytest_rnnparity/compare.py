@@ -1,0 +1,181 @@
+"""Tolerance checks and mismatch statistics: pure NumPy, no pytest, no keras.
+
+The rule is NumPy's ``allclose`` with the reference as the desired value::
+
+    |keras - reference| <= atol + rtol * |reference|
+
+NaN equals NaN only where both sides are NaN; an infinity must match exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pytest_rnnparity.reference.types import Array
+
+#: Default tolerances by the precision of the *less* precise side (Keras' compute
+#: dtype or the reference's dtype). float32 rounding after a few hundred recurrent
+#: steps stays well inside 1e-5; the classic mistakes are off by 1e-2 and more.
+DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {
+    "float16": (1e-2, 1e-2),
+    "bfloat16": (5e-2, 5e-2),
+    "float32": (1e-5, 1e-5),
+    "float64": (1e-10, 1e-9),
+}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``atol`` and ``rtol`` of the allclose rule above."""
+
+    atol: float
+    rtol: float
+
+    def __str__(self) -> str:
+        return f"atol={self.atol:g}, rtol={self.rtol:g}"
+
+
+def default_tolerance(*dtypes: str) -> Tolerance:
+    """The default tolerance for comparing values computed in the given dtypes."""
+    loosest = max(
+        (DEFAULT_TOLERANCES.get(str(d), DEFAULT_TOLERANCES["float32"]) for d in dtypes),
+        default=DEFAULT_TOLERANCES["float32"],
+    )
+    return Tolerance(*loosest)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One element that exceeds tolerance, at ``index`` of the compared arrays."""
+
+    index: tuple[int, ...]
+    expected: float
+    actual: float
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.actual - self.expected)
+
+    @property
+    def rel_error(self) -> float:
+        return self.abs_error / abs(self.expected) if self.expected else float("inf")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing one quantity of one layer (Keras vs reference).
+
+    ``axes`` names the axes of the compared arrays, e.g. ``("row", "timestep", "unit")``.
+    ``first`` is the earliest mismatch in time order (timestep, then row, then unit)
+    or None when everything is within tolerance. ``problem`` is set when the arrays
+    could not be compared at all (shape mismatch).
+    """
+
+    layer: str
+    quantity: str
+    tolerance: Tolerance
+    axes: tuple[str, ...]
+    shape: tuple[int, ...]
+    max_abs: float
+    max_rel: float
+    mean_abs: float
+    n_bad: int
+    n_total: int
+    first: Mismatch | None = None
+    direction: str | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.n_bad == 0 and self.problem is None
+
+    @property
+    def label(self) -> str:
+        """``hidden`` or ``hidden (backward)``: the quantity and its direction."""
+        return (
+            self.quantity
+            if self.direction in (None, "forward")
+            else (f"{self.quantity} ({self.direction})")
+        )
+
+
+def exceeds(expected: Array, actual: Array, tolerance: Tolerance) -> np.ndarray:
+    """Boolean array: where ``actual`` is not within tolerance of ``expected``."""
+    expected64 = np.asarray(expected, dtype=np.float64)
+    actual64 = np.asarray(actual, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = np.abs(actual64 - expected64) > tolerance.atol + tolerance.rtol * np.abs(expected64)
+    both_nan = np.isnan(expected64) & np.isnan(actual64)
+    one_nan = np.isnan(expected64) ^ np.isnan(actual64)
+    inf = np.isinf(expected64) | np.isinf(actual64)
+    bad = (bad & ~both_nan) | one_nan | (inf & (expected64 != actual64))
+    return np.asarray(bad)
+
+
+def compare(
+    expected: Array,
+    actual: Array,
+    tolerance: Tolerance,
+    *,
+    layer: str,
+    quantity: str,
+    axes: tuple[str, ...],
+    direction: str | None = None,
+    time_axis: int | None = None,
+) -> Comparison:
+    """Compare ``actual`` (Keras) against ``expected`` (reference).
+
+    ``time_axis`` is the axis searched first for the earliest mismatch.
+    """
+    expected = np.asarray(expected)
+    actual = np.asarray(actual)
+    common = {"layer": layer, "quantity": quantity, "tolerance": tolerance, "axes": axes}
+    if expected.shape != actual.shape:
+        return Comparison(
+            **common,
+            shape=tuple(expected.shape),
+            max_abs=float("nan"),
+            max_rel=float("nan"),
+            mean_abs=float("nan"),
+            n_bad=int(expected.size),
+            n_total=int(expected.size),
+            direction=direction,
+            problem=(
+                f"shape differs: reference {tuple(expected.shape)}, Keras {tuple(actual.shape)}"
+            ),
+        )
+    bad = exceeds(expected, actual, tolerance)
+    expected64 = expected.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        abs_err = np.abs(actual.astype(np.float64) - expected64)
+        rel_err = abs_err / np.abs(expected64)
+    finite_abs = abs_err[np.isfinite(abs_err)]
+    # 0/0 is no error at all; x/0 is an infinite relative error, shown as such
+    finite_rel = rel_err[~np.isnan(rel_err)]
+    first = None
+    n_bad = int(bad.sum())
+    if n_bad:
+        order = bad if time_axis is None else np.moveaxis(bad, time_axis, 0)
+        flat = int(np.argmax(order.reshape(-1)))
+        index = np.unravel_index(flat, order.shape)
+        if time_axis is not None:
+            index = (*index[1 : time_axis + 1], index[0], *index[time_axis + 1 :])
+        index_tuple = tuple(int(i) for i in index)
+        first = Mismatch(
+            index=index_tuple,
+            expected=float(expected64[index_tuple]),
+            actual=float(actual[index_tuple]),
+        )
+    return Comparison(
+        **common,
+        shape=tuple(expected.shape),
+        max_abs=float(finite_abs.max()) if finite_abs.size else 0.0,
+        max_rel=float(finite_rel.max()) if finite_rel.size else 0.0,
+        mean_abs=float(finite_abs.mean()) if finite_abs.size else 0.0,
+        n_bad=n_bad,
+        n_total=int(expected.size),
+        first=first,
+        direction=direction,
+    )

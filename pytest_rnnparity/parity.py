@@ -1,0 +1,335 @@
+"""``check_parity``: run Keras and the NumPy reference side by side and compare every step.
+
+Data flow: model -> :func:`describe_model` (reference layer specs, per-gate weights)
+-> :class:`TraceModel` (Keras outputs of every layer, every step of every recurrent
+layer, final states) and :func:`run_reference` (the independent pass with gate
+traces) -> :func:`compare` per layer and quantity -> :class:`ParityResult`, or a
+:class:`ParityError` built by :func:`parity_failure_message`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from pytest_rnnparity.compare import Comparison, Tolerance, compare, default_tolerance
+from pytest_rnnparity.compat import keras_major, keras_module
+from pytest_rnnparity.describe import describe_model
+from pytest_rnnparity.errors import ParityError
+from pytest_rnnparity.keras_run import KerasLayerOutputs, TraceModel, concat_batches
+from pytest_rnnparity.reference import run_reference
+from pytest_rnnparity.reference.types import (
+    Array,
+    BidirectionalSpec,
+    LayerResult,
+    LayerSpec,
+    RecurrentSpec,
+    RecurrentTrace,
+)
+from pytest_rnnparity.report import parity_failure_message
+
+Quantity = Literal["hidden", "final hidden", "final cell", "output"]
+#: Which tolerance key applies to each compared quantity.
+TOLERANCE_KEYS: dict[str, str] = {
+    "hidden": "hidden",
+    "final hidden": "hidden",
+    "final cell": "cell",
+    "output": "output",
+}
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    """Everything a parity check computed.
+
+    ``comparisons`` is in chain order: for each layer, each direction's per-step
+    hidden states, its final states, then the layer's output. ``reference`` holds the
+    reference pass (with gate traces), ``keras`` the Keras outputs it was compared to.
+    """
+
+    comparisons: tuple[Comparison, ...]
+    reference: tuple[LayerResult, ...]
+    keras: tuple[KerasLayerOutputs, ...]
+    layers: tuple[LayerSpec, ...]
+    layer_classes: dict[str, str]
+    dtype: str
+    keras_version: str
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.comparisons)
+
+    @property
+    def failures(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if not c.ok)
+
+    def max_errors(self) -> dict[tuple[str, str], float]:
+        """Largest absolute error per (layer, quantity label)."""
+        return {(c.layer, c.label): c.max_abs for c in self.comparisons}
+
+    def message(self) -> str:
+        """The failure text (only meaningful when not ``ok``)."""
+        return parity_failure_message(
+            self.comparisons, layer_classes=self.layer_classes, reference_dtype=self.dtype
+        )
+
+
+def _layer_classes(model: Any) -> dict[str, str]:
+    classes = {}
+    for layer in model.layers:
+        name = type(layer).__name__
+        if name == "Bidirectional":
+            name = f"Bidirectional({type(layer.forward_layer).__name__})"
+        elif name == "TimeDistributed":
+            name = f"TimeDistributed({type(layer.layer).__name__})"
+        classes[layer.name] = name
+    return classes
+
+
+def _directions(spec: LayerSpec) -> list[tuple[str, RecurrentSpec]]:
+    if isinstance(spec, RecurrentSpec):
+        return [("forward", spec)]
+    if isinstance(spec, BidirectionalSpec):
+        return [("forward", spec.forward), ("backward", spec.backward)]
+    return []
+
+
+def _batch_chunks(n: int, batch_size: int | None) -> list[slice]:
+    if not batch_size:
+        return [slice(0, n)]
+    if n % batch_size:
+        raise ValueError(
+            f"the model's batch size is fixed at {batch_size} (stateful layers need it) "
+            f"but x has {n} rows, not a multiple of it"
+        )
+    return [slice(i, i + batch_size) for i in range(0, n, batch_size)]
+
+
+def _concat_traces(traces: Sequence[RecurrentTrace]) -> RecurrentTrace:
+    first = traces[0]
+    return RecurrentTrace(
+        kind=first.kind,
+        outputs=np.concatenate([t.outputs for t in traces]),
+        final_states={
+            k: np.concatenate([t.final_states[k] for t in traces]) for k in first.final_states
+        },
+        traces={k: np.concatenate([t.traces[k] for t in traces]) for k in first.traces},
+    )
+
+
+def _concat_results(chunks: Sequence[list[LayerResult]]) -> list[LayerResult]:
+    if len(chunks) == 1:
+        return list(chunks[0])
+    joined = []
+    for per_layer in zip(*chunks, strict=True):
+        first = per_layer[0]
+        output: Array | tuple[Array, Array]
+        if isinstance(first.output, tuple):
+            output = (
+                np.concatenate([r.output[0] for r in per_layer]),
+                np.concatenate([r.output[1] for r in per_layer]),
+            )
+        else:
+            output = np.concatenate([r.output for r in per_layer])
+        mask = None if first.mask is None else np.concatenate([r.mask for r in per_layer])
+        directions = {
+            d: _concat_traces([r.directions[d] for r in per_layer]) for d in first.directions
+        }
+        joined.append(LayerResult(name=first.name, output=output, mask=mask, directions=directions))
+    return joined
+
+
+def run_reference_chunks(
+    layers: Sequence[LayerSpec],
+    x: Array,
+    chunks: Sequence[slice],
+    *,
+    mask: Array | None,
+    dtype: str,
+    hidden_only: bool,
+    keras_major: int,
+) -> list[LayerResult]:
+    """Run the reference over successive batches, carrying the state of stateful layers."""
+    stateful = {spec.name for spec in layers if any(d.stateful for _, d in _directions(spec))}
+    states: dict[str, dict[str, Mapping[str, Array]]] | None = None
+    results = []
+    for chunk in chunks:
+        result = run_reference(
+            layers,
+            x[chunk],
+            mask=None if mask is None else mask[chunk],
+            initial_states=states,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+        results.append(result)
+        if stateful:
+            states = {
+                r.name: {d: trace.final_states for d, trace in r.directions.items()}
+                for r in result
+                if r.name in stateful
+            }
+    return _concat_results(results)
+
+
+def _compare_layer(
+    spec: LayerSpec,
+    reference: LayerResult,
+    keras: KerasLayerOutputs,
+    tolerances: Mapping[str, Tolerance],
+) -> list[Comparison]:
+    comparisons = []
+    for direction, _ in _directions(spec):
+        ref = reference.directions[direction]
+        got = keras.directions[direction]
+        comparisons.append(
+            compare(
+                ref.outputs,
+                got.sequence,
+                tolerances["hidden"],
+                layer=spec.name,
+                quantity="hidden",
+                axes=("row", "timestep", "unit"),
+                direction=direction,
+                time_axis=1,
+            )
+        )
+        for state, value in ref.final_states.items():
+            quantity = f"final {state}"
+            comparisons.append(
+                compare(
+                    value,
+                    got.final_states[state],
+                    tolerances[TOLERANCE_KEYS[quantity]],
+                    layer=spec.name,
+                    quantity=quantity,
+                    axes=("row", "unit"),
+                    direction=direction,
+                )
+            )
+    outputs = reference.output if isinstance(reference.output, tuple) else (reference.output,)
+    got_outputs = keras.output if isinstance(keras.output, tuple) else (keras.output,)
+    for index, (ref_out, got_out) in enumerate(zip(outputs, got_outputs, strict=True)):
+        axes = ("row", "timestep", "unit") if np.ndim(ref_out) == 3 else ("row", "unit")
+        comparisons.append(
+            compare(
+                ref_out,
+                got_out,
+                tolerances["output"],
+                layer=spec.name,
+                quantity="output",
+                axes=axes[: np.ndim(ref_out)],
+                direction=None if len(outputs) == 1 else ("forward", "backward")[index],
+                time_axis=1 if np.ndim(ref_out) == 3 else None,
+            )
+        )
+    return comparisons
+
+
+def resolve_tolerances(
+    *,
+    dtypes: Sequence[str],
+    atol: float | None = None,
+    rtol: float | None = None,
+    per_quantity: Mapping[str, Tolerance] | None = None,
+) -> dict[str, Tolerance]:
+    """Tolerance per quantity key: dtype default, overridden by atol/rtol, then per quantity."""
+    default = default_tolerance(*dtypes)
+    base = Tolerance(default.atol if atol is None else atol, default.rtol if rtol is None else rtol)
+    resolved = {key: base for key in ("hidden", "cell", "output")}
+    resolved.update(per_quantity or {})
+    return resolved
+
+
+def check_parity(
+    model: Any,
+    x: Any,
+    *,
+    atol: float | None = None,
+    rtol: float | None = None,
+    dtype: Literal["float32", "float64"] = "float32",
+    mask: Any = None,
+    tolerances: Mapping[str, Tolerance] | None = None,
+    hidden_only: bool = False,
+    raise_on_mismatch: bool = True,
+) -> ParityResult:
+    """Compare a Keras recurrent model with the independent NumPy reference, step by step.
+
+    Parameters
+    ----------
+    model
+        A ``Sequential`` or functional Keras model: one chain of supported layers.
+    x
+        Inputs ``(batch, time, features)``. For a model with stateful layers, the rows
+        are fed in successive batches of the model's fixed batch size, in order, after
+        resetting the states, so state carries from one batch to the next.
+    atol, rtol
+        Tolerances (``|keras - reference| <= atol + rtol * |reference|``). Default:
+        ``1e-5``/``1e-5`` when either side computes in float32, ``1e-10``/``1e-9``
+        when both compute in float64.
+    dtype
+        The reference's computation dtype: ``"float32"`` mirrors Keras, ``"float64"``
+        is the ground truth.
+    mask
+        Optional ``(batch, time)`` boolean mask passed to the model and the reference.
+    tolerances
+        Per-quantity overrides keyed ``"hidden"``, ``"cell"``, ``"output"``.
+    hidden_only
+        Keep only hidden-state traces in the result (less memory); gates are not kept.
+    raise_on_mismatch
+        Raise :class:`ParityError` when a comparison fails (default), else just return.
+
+    Returns
+    -------
+    ParityResult
+        Comparisons at every timestep of every recurrent layer (and final states and
+        each layer's output), the reference traces and the Keras outputs.
+    """
+    __tracebackhide__ = True
+    keras = keras_module(model)
+    major = keras_major(keras)
+    layers = describe_model(model, keras_major=major)
+    trace_model = TraceModel(model, layers)
+    x_array = np.asarray(x)
+    mask_array = None if mask is None else np.asarray(mask, dtype=bool)
+    chunks = _batch_chunks(len(x_array), trace_model.batch_size)
+    trace_model.reset_states()
+    keras_input = x_array.astype(trace_model.model.inputs[0].dtype, copy=False)
+    keras_results = concat_batches(
+        [
+            trace_model(keras_input[c], mask=None if mask_array is None else mask_array[c])
+            for c in chunks
+        ]
+    )
+    reference = run_reference_chunks(
+        layers,
+        x_array,
+        chunks,
+        mask=mask_array,
+        dtype=dtype,
+        hidden_only=hidden_only,
+        keras_major=major,
+    )
+    compute_dtypes = {str(getattr(layer, "compute_dtype", "float32")) for layer in model.layers}
+    resolved = resolve_tolerances(
+        dtypes=[dtype, *compute_dtypes], atol=atol, rtol=rtol, per_quantity=tolerances
+    )
+    comparisons: list[Comparison] = []
+    for spec, ref, got in zip(layers, reference, keras_results, strict=True):
+        comparisons.extend(_compare_layer(spec, ref, got, resolved))
+    result = ParityResult(
+        comparisons=tuple(comparisons),
+        reference=tuple(reference),
+        keras=tuple(keras_results),
+        layers=layers,
+        layer_classes=_layer_classes(model),
+        dtype=dtype,
+        keras_version=str(keras.__version__),
+    )
+    if raise_on_mismatch and not result.ok:
+        raise ParityError(result.message())
+    return result

@@ -1,0 +1,128 @@
+"""Failure text for parity checks: pure functions of comparison results.
+
+Nothing here imports pytest or keras; every line is asserted verbatim in
+``tests/unit/test_report.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pytest_rnnparity.compare import Comparison
+
+QUANTITY_TITLES = {
+    "hidden": "hidden state (every timestep)",
+    "final hidden": "final hidden state",
+    "final cell": "final cell state",
+    "output": "layer output",
+}
+
+
+def _value(value: float) -> str:
+    return f"{value:.9g}"
+
+
+def _error(value: float) -> str:
+    return f"{value:.2e}"
+
+
+def describe_index(comparison: Comparison) -> str:
+    """``timestep 1, row 0, unit 2`` for the first mismatch, in time-first order."""
+    assert comparison.first is not None
+    parts = dict(zip(comparison.axes, comparison.first.index, strict=True))
+    order = [axis for axis in ("timestep", "row", "unit") if axis in parts]
+    order += [axis for axis in comparison.axes if axis not in order]
+    return ", ".join(f"{axis} {parts[axis]}" for axis in order)
+
+
+def where_hint(comparison: Comparison) -> str | None:
+    """A one-line hint from *when* a per-step quantity first disagrees."""
+    if comparison.first is None or "timestep" not in comparison.axes:
+        return None
+    step = comparison.first.index[comparison.axes.index("timestep")]
+    processing = " (processing order)" if comparison.direction == "backward" else ""
+    if step == 0:
+        return (
+            f"Timestep 0{processing} already differs: check the input kernel, the biases, "
+            "the activations and the update rule."
+        )
+    return (
+        f"Timesteps 0-{step - 1}{processing} agree: check what carries over between steps: "
+        "the recurrent kernel, the recurrent bias, where the reset gate applies, "
+        "and the state each window starts from."
+    )
+
+
+def error_table(comparisons: Sequence[Comparison], layer_classes: dict[str, str]) -> list[str]:
+    """A fixed-width table of the largest errors per layer and quantity."""
+    header = ("layer", "class", "quantity", "shape", "max abs", "max rel", "tolerance", "verdict")
+    rows = [header]
+    for c in comparisons:
+        rows.append(
+            (
+                c.layer,
+                layer_classes.get(c.layer, ""),
+                c.label,
+                "x".join(str(n) for n in c.shape),
+                _error(c.max_abs),
+                _error(c.max_rel),
+                str(c.tolerance),
+                "ok" if c.ok else "FAIL",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def mismatch_lines(comparison: Comparison, *, expected_name: str, actual_name: str) -> list[str]:
+    """The lines that localize and quantify one failed comparison."""
+    c = comparison
+    if c.problem is not None:
+        return [f"  {c.problem}"]
+    assert c.first is not None
+    percent = 100.0 * c.n_bad / c.n_total if c.n_total else 0.0
+    width = max(len(expected_name), len(actual_name))
+    lines = [
+        f"  at {describe_index(c)}:",
+        f"    {actual_name.ljust(width)}  {_value(c.first.actual)}",
+        f"    {expected_name.ljust(width)}  {_value(c.first.expected)}",
+        f"    abs error {_error(c.first.abs_error)}, rel error {_error(c.first.rel_error)} "
+        f"(tolerance {c.tolerance})",
+        f"  {c.n_bad} of {c.n_total} values ({percent:.1f}%) exceed tolerance; "
+        f"max abs error {_error(c.max_abs)}, mean abs error {_error(c.mean_abs)}",
+    ]
+    hint = where_hint(c)
+    if hint:
+        lines.append(f"  {hint}")
+    return lines
+
+
+def parity_failure_message(
+    comparisons: Sequence[Comparison],
+    *,
+    layer_classes: dict[str, str],
+    reference_dtype: str,
+) -> str:
+    """The message of a ParityError: the first failing comparison, then the table."""
+    failed = [c for c in comparisons if not c.ok]
+    if not failed:
+        raise ValueError("parity_failure_message needs at least one failed comparison")
+    first = failed[0]
+    names = list(dict.fromkeys(c.layer for c in comparisons))
+    position = f"layer {names.index(first.layer) + 1} of {len(names)}"
+    title = QUANTITY_TITLES.get(first.quantity, first.quantity)
+    direction = "" if first.direction in (None, "forward") else f", {first.direction} direction"
+    lines = [
+        f"Keras and the {reference_dtype} reference disagree in "
+        f"{len(failed)} of {len(comparisons)} checks.",
+        f"First: layer '{first.layer}' ({layer_classes.get(first.layer, '?')}, {position}), "
+        f"{title}{direction}",
+        *mismatch_lines(first, expected_name="reference", actual_name="Keras"),
+        "",
+        "Largest errors per layer:",
+        *("  " + line for line in error_table(comparisons, layer_classes)),
+    ]
+    return "\n".join(lines)

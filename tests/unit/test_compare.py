@@ -1,0 +1,60 @@
+"""compare.py: the tolerance rule, the first mismatch in time order, statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_rnnparity.compare import Tolerance, compare, default_tolerance, exceeds
+
+TOL = Tolerance(atol=1e-6, rtol=1e-5)
+
+
+def test_allclose_rule_with_reference_as_desired_value() -> None:
+    expected = np.array([1.0, 100.0, 0.0])
+    actual = np.array([1.0 + 1.05e-5, 100.0 + 1.0e-3, 2e-6])
+    np.testing.assert_array_equal(exceeds(expected, actual, TOL), [False, False, True])
+
+
+def test_nan_and_inf_handling() -> None:
+    expected = np.array([np.nan, np.nan, np.inf, np.inf, 1.0])
+    actual = np.array([np.nan, 1.0, np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(
+        exceeds(expected, actual, TOL), [False, True, False, True, True]
+    )
+
+
+def test_first_mismatch_is_earliest_timestep_then_row_then_unit() -> None:
+    expected = np.zeros((3, 4, 2))
+    actual = expected.copy()
+    actual[0, 3, 0] = 1.0  # row 0, late step
+    actual[2, 1, 1] = 0.5  # row 2, earlier step: this one is first
+    actual[1, 2, 0] = 0.25
+    c = compare(expected, actual, TOL, layer="gru", quantity="hidden", axes=("row", "timestep", "unit"), time_axis=1)
+    assert not c.ok
+    assert c.first is not None
+    assert c.first.index == (2, 1, 1)
+    assert (c.first.expected, c.first.actual) == (0.0, 0.5)
+    assert (c.n_bad, c.n_total) == (3, 24)
+    assert c.max_abs == 1.0
+    assert c.mean_abs == pytest.approx(1.75 / 24)
+
+
+def test_ok_comparison_has_no_mismatch() -> None:
+    x = np.linspace(-1, 1, 12).reshape(2, 3, 2).astype(np.float32)
+    c = compare(x, x + np.float32(1e-7), TOL, layer="l", quantity="hidden", axes=("row", "timestep", "unit"), time_axis=1)
+    assert c.ok and c.first is None and c.n_bad == 0
+    assert c.max_abs == pytest.approx(1e-7, rel=0.5)
+
+
+def test_shape_mismatch_is_a_problem_not_a_crash() -> None:
+    c = compare(np.zeros((2, 3)), np.zeros((2, 4)), TOL, layer="dense", quantity="output", axes=("row", "unit"))
+    assert not c.ok
+    assert c.problem == "shape differs: reference (2, 3), Keras (2, 4)"
+
+
+def test_default_tolerance_follows_the_less_precise_dtype() -> None:
+    assert default_tolerance("float64", "float64") == Tolerance(1e-10, 1e-9)
+    assert default_tolerance("float64", "float32") == Tolerance(1e-5, 1e-5)
+    assert default_tolerance("float32") == Tolerance(1e-5, 1e-5)
+    assert str(Tolerance(1e-6, 1e-5)) == "atol=1e-06, rtol=1e-05"
