@@ -107,7 +107,7 @@ class BidirectionalSpec:
 
 @dataclass(frozen=True)
 class DenseSpec:
-    """``Dense`` (or ``TimeDistributed(Dense)``): ``activation(x @ kernel + bias)`` on the last axis."""
+    """``Dense`` or ``TimeDistributed(Dense)``: ``activation(x @ kernel + bias)``, last axis."""
 
     name: str
     kernel: Array  # (in, out)

@@ -1,0 +1,499 @@
+"""Keras 3 layer semantics on top of the cells: the time loop, masks, ``go_backwards``,
+``Bidirectional``, and the non-recurrent layers a recurrent model is built from.
+
+Everything here mirrors ``keras/src/layers/rnn/rnn.py``, ``bidirectional.py``,
+``keras/src/backend/tensorflow/rnn.py`` (the non-cuDNN loop) and
+``keras/src/layers/core/masking.py``. Weights and inputs are cast to the
+computation dtype once, at the start of each layer: ``"float32"`` mirrors Keras,
+``"float64"`` is the ground truth Keras' float32 result is measured against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from pytest_rnnparity.reference.activations import get_activation
+from pytest_rnnparity.reference.cells import fuse_weights, make_step, project_inputs
+from pytest_rnnparity.reference.types import (
+    STATE_NAMES,
+    TRACE_NAMES,
+    Array,
+    BidirectionalSpec,
+    DenseSpec,
+    IdentitySpec,
+    LayerResult,
+    LayerSpec,
+    MaskingSpec,
+    MergeMode,
+    RecurrentSpec,
+    RecurrentTrace,
+)
+
+BoolArray = NDArray[np.bool_]
+#: Initial states of one recurrent direction: state name -> ``(batch, units)``.
+StateMap = Mapping[str, ArrayLike]
+#: Initial states of one layer: direction (``"forward"``/``"backward"``) -> states.
+LayerStates = Mapping[str, StateMap]
+
+DIRECTIONS = ("forward", "backward")
+
+
+def resolve_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
+    """Return the computation dtype, which must be float32 or float64.
+
+    Raises
+    ------
+    ValueError
+        For any other dtype.
+    """
+    resolved = np.dtype(dtype)
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved  # type: ignore[return-value]
+
+
+def check_mask(mask: ArrayLike | None, batch: int, timesteps: int, layer: str) -> BoolArray | None:
+    """Return ``mask`` as a ``(batch, timesteps)`` bool array (nonzero means "use this step").
+
+    Raises
+    ------
+    ValueError
+        If the mask does not have shape ``(batch, timesteps)``.
+    """
+    if mask is None:
+        return None
+    array = np.asarray(mask)
+    if array.shape != (batch, timesteps):
+        raise ValueError(
+            f"layer {layer!r}: mask must have shape (batch, timesteps) = "
+            f"({batch}, {timesteps}), got {array.shape}"
+        )
+    return array.astype(bool, copy=False)
+
+
+def run_recurrent(
+    spec: RecurrentSpec,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    initial_state: StateMap | None = None,
+    dtype: DTypeLike = "float32",
+    hidden_only: bool = False,
+    keras_major: int = 3,
+) -> RecurrentTrace:
+    """Run one recurrent layer (one direction) over a batch of sequences.
+
+    The input projection of all timesteps is one matmul; the loop runs over time
+    only, each step on the whole batch.
+
+    Masks follow Keras' (non-cuDNN) loop: at a masked step the cell still computes a
+    step from the carried state, then Keras discards it, so
+
+    * the states (``final_states`` and the ``"hidden"``/``"cell"`` traces) keep
+      their previous value: the traces hold the carried state;
+    * the gate traces (``"update"``, ``"input"``, ``"candidate"``, ...) hold what the
+      cell computed and Keras discarded;
+    * ``outputs`` repeats the previous step's output, which is zero before the first
+      unmasked step even when the initial state is not; or it is zero when
+      ``spec.zero_output_for_mask``.
+
+    Parameters
+    ----------
+    spec : RecurrentSpec
+        The layer; ``spec.go_backwards`` processes the sequence last step first.
+    inputs : array, shape (B, T, F)
+    mask : array, shape (B, T), optional
+        True (nonzero) where a step is used, in input time order.
+    initial_state : mapping, optional
+        State name (``STATE_NAMES[kind]``) -> ``(B, units)``; all states or none.
+        Default zeros.
+    dtype : "float32" or "float64"
+        The computation dtype; weights, inputs and states are cast to it once.
+    hidden_only : bool
+        Keep only the ``"hidden"`` trace (saves memory on long sequences).
+    keras_major : int
+        Which Keras' activation definitions to use (see ``get_activation``).
+
+    Returns
+    -------
+    RecurrentTrace
+        ``outputs`` and ``traces`` are ``(B, T, units)`` in processing order (reversed
+        in time with ``go_backwards``, as Keras returns them); ``final_states`` the
+        states after the last step. Without a mask the ``"hidden"`` trace is the
+        ``outputs`` array itself.
+
+    Raises
+    ------
+    ValueError
+        If the inputs, mask, initial state or weights do not fit the layer.
+    UnsupportedModelError
+        If an activation is not supported.
+    """
+    compute_dtype = resolve_dtype(dtype)
+    cell = spec.cell
+    fused = fuse_weights(cell, spec.weights, dtype=compute_dtype)
+    features = fused.kernel.shape[0]
+    x = _sequence(inputs, compute_dtype, features, spec.name)
+    batch, timesteps, _ = x.shape
+    step_mask = check_mask(mask, batch, timesteps, spec.name)
+    states = _initial_state(initial_state, cell.kind, batch, cell.units, compute_dtype, spec.name)
+    step = make_step(cell, fused, keras_major=keras_major)
+
+    matrix_x = project_inputs(x, fused.kernel, fused.input_bias)
+    if spec.go_backwards:
+        matrix_x = matrix_x[:, ::-1]
+        if step_mask is not None:
+            step_mask = step_mask[:, ::-1]
+
+    state_names = STATE_NAMES[cell.kind]
+    if hidden_only:
+        trace_names: tuple[str, ...] = ("hidden",)
+    else:
+        trace_names = TRACE_NAMES[cell.kind]
+    if step_mask is None:
+        # Without a mask the hidden state is the output, so one array serves both.
+        trace_names = tuple(name for name in trace_names if name != "hidden")
+    shape = (batch, timesteps, cell.units)
+    outputs = np.empty(shape, dtype=compute_dtype)
+    traces = {name: np.empty(shape, dtype=compute_dtype) for name in trace_names}
+    previous_output = np.zeros((batch, cell.units), dtype=compute_dtype)
+    zero_output = previous_output
+
+    for t in range(timesteps):
+        values = step(matrix_x[:, t], states)
+        new_states = tuple(values[name] for name in state_names)
+        output = values["hidden"]
+        if step_mask is not None:
+            keep = step_mask[:, t, np.newaxis]
+            new_states = tuple(
+                np.where(keep, new, old) for new, old in zip(new_states, states, strict=True)
+            )
+            fallback = zero_output if spec.zero_output_for_mask else previous_output
+            output = np.where(keep, output, fallback)
+        carried = dict(zip(state_names, new_states, strict=True))
+        for name in trace_names:
+            traces[name][:, t] = carried.get(name, values[name])
+        outputs[:, t] = output
+        previous_output = output
+        states = new_states
+
+    if step_mask is None:
+        traces["hidden"] = outputs
+    ordered = {name: traces[name] for name in TRACE_NAMES[cell.kind] if name in traces}
+    return RecurrentTrace(
+        kind=cell.kind,
+        outputs=outputs,
+        final_states=dict(zip(state_names, states, strict=True)),
+        traces=ordered,
+    )
+
+
+def run_bidirectional(
+    spec: BidirectionalSpec,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    initial_states: LayerStates | None = None,
+    dtype: DTypeLike = "float32",
+    hidden_only: bool = False,
+    keras_major: int = 3,
+) -> LayerResult:
+    """Run a ``Bidirectional`` wrapper: both directions, then merge.
+
+    As Keras does, both directions run with ``zero_output_for_mask`` set to
+    ``return_sequences`` (whatever the wrapped layers say); with
+    ``return_sequences`` the backward outputs are flipped back to input time order
+    before merging, without it the two last outputs are merged::
+
+        concat: [y, y_rev] on the last axis    sum: y + y_rev
+        mul:    y * y_rev                      ave: (y + y_rev) / 2
+        None:   the pair (y, y_rev)
+
+    Parameters
+    ----------
+    spec : BidirectionalSpec
+    inputs : array, shape (B, T, F)
+    mask : array, shape (B, T), optional
+    initial_states : mapping, optional
+        ``"forward"``/``"backward"`` -> state name -> ``(B, units)``.
+    dtype, hidden_only, keras_major
+        As for :func:`run_recurrent`.
+
+    Returns
+    -------
+    LayerResult
+        ``output`` is ``(B, T, 2 * units)`` (concat) or ``(B, T, units)`` with
+        ``return_sequences``, ``(B, 2 * units)`` or ``(B, units)`` without; a pair for
+        ``merge_mode=None``. ``directions`` holds both traces, each in its own
+        processing order. ``mask`` is passed on only with ``return_sequences``.
+    """
+    forward, backward = spec.forward, spec.backward
+    if forward.go_backwards == backward.go_backwards:
+        raise ValueError(
+            f"layer {spec.name!r}: the forward and backward layers must differ in "
+            f"go_backwards, both have go_backwards={forward.go_backwards}"
+        )
+    if not forward.return_sequences == backward.return_sequences == spec.return_sequences:
+        raise ValueError(
+            f"layer {spec.name!r}: return_sequences must be the same for the wrapper "
+            f"({spec.return_sequences}), the forward ({forward.return_sequences}) "
+            f"and the backward ({backward.return_sequences}) layer"
+        )
+    states = _direction_states(initial_states, DIRECTIONS, spec.name)
+    x = np.asarray(inputs, dtype=resolve_dtype(dtype))
+    directions = {
+        direction: run_recurrent(
+            replace(layer, zero_output_for_mask=spec.return_sequences),
+            x,
+            mask=mask,
+            initial_state=states.get(direction),
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+        for direction, layer in zip(DIRECTIONS, (forward, backward), strict=True)
+    }
+    y, y_rev = directions["forward"].outputs, directions["backward"].outputs
+    if spec.return_sequences:
+        y_rev = y_rev[:, ::-1]
+    else:
+        y, y_rev = y[:, -1], y_rev[:, -1]
+    return LayerResult(
+        name=spec.name,
+        output=merge_directions(y, y_rev, spec.merge_mode),
+        mask=_passed_on(mask, spec.return_sequences),
+        directions=directions,
+    )
+
+
+def merge_directions(y: Array, y_rev: Array, merge_mode: MergeMode) -> Array | tuple[Array, Array]:
+    """Merge the forward output ``y`` and the backward output ``y_rev`` as Keras does."""
+    if merge_mode == "concat":
+        return np.concatenate([y, y_rev], axis=-1)
+    if merge_mode == "sum":
+        return y + y_rev
+    if merge_mode == "mul":
+        return y * y_rev
+    if merge_mode == "ave":
+        return (y + y_rev) / 2
+    if merge_mode is None:
+        return (y, y_rev)
+    raise ValueError(
+        f"merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
+    )
+
+
+def run_dense(
+    spec: DenseSpec,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
+) -> LayerResult:
+    """Run ``Dense`` (or ``TimeDistributed(Dense)``): ``activation(x @ kernel + bias)``.
+
+    Parameters
+    ----------
+    spec : DenseSpec
+        ``kernel`` ``(in, out)``, ``bias`` ``(out,)`` or None.
+    inputs : array, shape (..., in)
+        At least 2-D; ``(B, T, in)`` for ``TimeDistributed``.
+    mask : array, shape (B, T), optional
+        Passed on unchanged, as Keras does; it does not change the values.
+
+    Returns
+    -------
+    LayerResult
+        ``output`` of shape ``(..., out)``.
+    """
+    compute_dtype = resolve_dtype(dtype)
+    kernel = np.asarray(spec.kernel, dtype=compute_dtype)
+    if kernel.ndim != 2:
+        raise ValueError(f"layer {spec.name!r}: kernel must be 2-D, got shape {kernel.shape}")
+    x = np.asarray(inputs, dtype=compute_dtype)
+    min_rank = 3 if spec.time_distributed else 2
+    if x.ndim < min_rank or x.shape[-1] != kernel.shape[0]:
+        expected = "(batch, timesteps, " if spec.time_distributed else "(batch, ..., "
+        raise ValueError(
+            f"layer {spec.name!r}: expected inputs of shape {expected}{kernel.shape[0]}), "
+            f"got shape {x.shape}"
+        )
+    output = (x.reshape(-1, kernel.shape[0]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
+    if spec.bias is not None:
+        bias = np.asarray(spec.bias, dtype=compute_dtype)
+        if bias.shape != (kernel.shape[1],):
+            raise ValueError(
+                f"layer {spec.name!r}: bias must have shape ({kernel.shape[1]},), got {bias.shape}"
+            )
+        output = output + bias
+    output = get_activation(spec.activation, keras_major=keras_major)(output)
+    return LayerResult(name=spec.name, output=output, mask=_mask_for(mask, x, spec.name))
+
+
+def run_masking(
+    spec: MaskingSpec, inputs: ArrayLike, *, dtype: DTypeLike = "float32"
+) -> LayerResult:
+    """Run ``Masking``: a step is masked when all its features equal ``mask_value``.
+
+    ``mask = any(x != mask_value, axis=-1)``; the output is ``x`` with masked steps set
+    to zero. Any incoming mask is replaced, as in Keras. The comparison is made in
+    the computation dtype, so a float64 run masks the same steps as float32 only
+    when ``mask_value`` and the padding are exactly representable in float32 (0, -1,
+    ...).
+
+    Parameters
+    ----------
+    inputs : array, shape (B, T, F)
+
+    Returns
+    -------
+    LayerResult
+        ``output`` ``(B, T, F)`` and the new ``mask`` ``(B, T)``.
+    """
+    compute_dtype = resolve_dtype(dtype)
+    x = np.asarray(inputs, dtype=compute_dtype)
+    if x.ndim != 3:
+        raise ValueError(
+            f"layer {spec.name!r}: expected inputs of shape (batch, timesteps, features), "
+            f"got shape {x.shape}"
+        )
+    mask = np.any(x != compute_dtype.type(spec.mask_value), axis=-1)
+    output = np.where(mask[..., np.newaxis], x, compute_dtype.type(0))
+    return LayerResult(name=spec.name, output=output, mask=mask)
+
+
+def run_identity(
+    spec: IdentitySpec,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    dtype: DTypeLike = "float32",
+) -> LayerResult:
+    """Run a layer that is the identity at inference (``Dropout``, ``InputLayer``, ...)."""
+    x = np.asarray(inputs, dtype=resolve_dtype(dtype))
+    return LayerResult(name=spec.name, output=x, mask=_mask_for(mask, x, spec.name))
+
+
+def run_layer(
+    spec: LayerSpec,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    initial_states: LayerStates | None = None,
+    dtype: DTypeLike = "float32",
+    hidden_only: bool = False,
+    keras_major: int = 3,
+) -> LayerResult:
+    """Run any one layer and say which mask it passes on, as Keras would.
+
+    ``initial_states`` (direction -> state name -> array) is only accepted for
+    recurrent layers; a plain recurrent layer has the one direction ``"forward"``.
+    A recurrent layer's ``output`` is the full sequence ``(B, T, units)`` with
+    ``return_sequences`` (in processing order), else the last output ``(B, units)``.
+    """
+    if isinstance(spec, RecurrentSpec):
+        states = _direction_states(initial_states, DIRECTIONS[:1], spec.name)
+        trace = run_recurrent(
+            spec,
+            inputs,
+            mask=mask,
+            initial_state=states.get("forward"),
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+        output = trace.outputs if spec.return_sequences else trace.outputs[:, -1]
+        return LayerResult(
+            name=spec.name,
+            output=output,
+            mask=_passed_on(mask, spec.return_sequences),
+            directions={"forward": trace},
+        )
+    if isinstance(spec, BidirectionalSpec):
+        return run_bidirectional(
+            spec,
+            inputs,
+            mask=mask,
+            initial_states=initial_states,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+    if initial_states:
+        raise ValueError(f"layer {spec.name!r} is not recurrent and takes no initial states")
+    if isinstance(spec, DenseSpec):
+        return run_dense(spec, inputs, mask=mask, dtype=dtype, keras_major=keras_major)
+    if isinstance(spec, MaskingSpec):
+        return run_masking(spec, inputs, dtype=dtype)
+    return run_identity(spec, inputs, mask=mask, dtype=dtype)
+
+
+def _sequence(inputs: ArrayLike, dtype: np.dtype[np.floating], features: int, layer: str) -> Array:
+    x = np.asarray(inputs, dtype=dtype)
+    if x.ndim != 3 or x.shape[2] != features or x.shape[1] == 0:
+        raise ValueError(
+            f"layer {layer!r}: expected inputs of shape (batch, timesteps >= 1, "
+            f"features={features}), got shape {x.shape}"
+        )
+    return x
+
+
+def _initial_state(
+    given: StateMap | None,
+    kind: str,
+    batch: int,
+    units: int,
+    dtype: np.dtype[np.floating],
+    layer: str,
+) -> tuple[Array, ...]:
+    names = STATE_NAMES[kind]
+    if given is None:
+        return tuple(np.zeros((batch, units), dtype=dtype) for _ in names)
+    if set(given) != set(names):
+        raise ValueError(
+            f"layer {layer!r}: initial state must give exactly the states "
+            f"{', '.join(names)}; got {', '.join(given) or 'none'}"
+        )
+    states = tuple(np.asarray(given[name], dtype=dtype) for name in names)
+    for name, state in zip(names, states, strict=True):
+        if state.shape != (batch, units):
+            raise ValueError(
+                f"layer {layer!r}: initial state {name!r} must have shape "
+                f"(batch, units) = ({batch}, {units}), got {state.shape}"
+            )
+    return states
+
+
+def _direction_states(
+    given: LayerStates | None, directions: tuple[str, ...], layer: str
+) -> LayerStates:
+    if not given:
+        return {}
+    unknown = set(given) - set(directions)
+    if unknown:
+        raise ValueError(
+            f"layer {layer!r}: initial states are keyed by direction "
+            f"({', '.join(directions)}); got {', '.join(sorted(unknown))}"
+        )
+    return given
+
+
+def _mask_for(mask: ArrayLike | None, x: Array, layer: str) -> BoolArray | None:
+    """The incoming mask checked against ``x`` (B, T, ...), passed on unchanged."""
+    if mask is None:
+        return None
+    if x.ndim < 3:
+        raise ValueError(f"layer {layer!r}: a mask needs inputs with a time axis, got {x.shape}")
+    return check_mask(mask, x.shape[0], x.shape[1], layer)
+
+
+def _passed_on(mask: ArrayLike | None, return_sequences: bool) -> BoolArray | None:
+    """What a recurrent layer passes on: its input mask, only with ``return_sequences``."""
+    if mask is None or not return_sequences:
+        return None
+    return np.asarray(mask).astype(bool, copy=False)
