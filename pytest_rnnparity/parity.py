@@ -51,6 +51,7 @@ class ParityResult:
     """
 
     comparisons: tuple[Comparison, ...]
+    inputs: Array
     reference: tuple[LayerResult, ...]
     keras: tuple[KerasLayerOutputs, ...]
     layers: tuple[LayerSpec, ...]
@@ -323,6 +324,7 @@ def check_parity(
         comparisons.extend(_compare_layer(spec, ref, got, resolved))
     result = ParityResult(
         comparisons=tuple(comparisons),
+        inputs=x_array,
         reference=tuple(reference),
         keras=tuple(keras_results),
         layers=layers,

@@ -1,0 +1,158 @@
+"""Spec -> Keras model with its weights: the only module that constructs Keras objects.
+
+``weights: seeded`` (the default) draws every weight from NumPy with the spec's
+seed, one independent stream per layer, so the same spec gives bit-identical
+weights on every TensorFlow/Keras version (the goldens depend on it) and the
+biases are never zero (Keras' default zero biases hide bias-layout bugs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pytest_rnnparity.errors import SpecError
+
+if TYPE_CHECKING:
+    from pytest_rnnparity.spec import LayerDecl, Spec
+
+RECURRENT = frozenset({"GRU", "LSTM", "SimpleRNN"})
+WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
+#: Spec arguments that are ours, not the Keras layer's.
+_NOT_KERAS_ARGS = frozenset({"layer", "backward_layer"})
+
+
+def import_keras() -> ModuleType:
+    """Import Keras (seconds: TensorFlow comes with it) and quiet TensorFlow's C++ logging."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def seeded_array(rng: np.random.Generator, shape: Sequence[int], *, is_bias: bool) -> np.ndarray:
+    """One weight array: uniform in ``±sqrt(3 / fan_in)`` (variance ``1 / fan_in``),
+    biases uniform in ``±0.5``; never exactly zero, never the same in two columns."""
+    if is_bias:
+        return rng.uniform(-0.5, 0.5, size=shape)
+    fan_in = shape[0] if len(shape) > 1 else 1
+    limit = float(np.sqrt(3.0 / max(fan_in, 1)))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+def seeded_weights(
+    seed: int, layer_index: int, shapes: Sequence[tuple[tuple[int, ...], bool]]
+) -> list[np.ndarray]:
+    """Weights for one layer, from its own stream ``default_rng([seed, layer_index])``.
+
+    ``shapes`` lists ``(shape, is_bias)`` in the order of ``layer.get_weights()``.
+    """
+    rng = np.random.default_rng([seed, layer_index])
+    return [seeded_array(rng, shape, is_bias=is_bias) for shape, is_bias in shapes]
+
+
+def _is_bias(variable: Any) -> bool:
+    # Keras 3 names a variable "bias", Keras 2 "gru/gru_cell/bias:0".
+    return "bias" in str(variable.name).rsplit("/", 1)[-1]
+
+
+def _layer(keras: ModuleType, decl: LayerDecl, *, dtype: str, stateful: bool) -> Any:
+    kwargs = {k: v for k, v in decl.kwargs.items() if k not in _NOT_KERAS_ARGS}
+    if decl.class_name in WRAPPERS:
+        inner = _layer(keras, decl.kwargs["layer"], dtype=dtype, stateful=stateful)
+        if "backward_layer" in decl.kwargs:
+            kwargs["backward_layer"] = _layer(
+                keras, decl.kwargs["backward_layer"], dtype=dtype, stateful=stateful
+            )
+        cls: Callable[..., Any] = getattr(keras.layers, decl.class_name)
+        return cls(inner, **kwargs)
+    if decl.class_name in RECURRENT and stateful:
+        kwargs.setdefault("stateful", True)
+    kwargs.setdefault("dtype", dtype)
+    return getattr(keras.layers, decl.class_name)(**kwargs)
+
+
+def build_model(spec: Spec, *, features: int, root: Path) -> Any:
+    """The spec's Keras model, built for ``(lookback, features)`` inputs, weights set.
+
+    ``stateful: true`` makes every recurrent layer stateful with a batch size of 1,
+    as in the notebook where each window continues from the previous one.
+    """
+    from pytest_rnnparity.spec import SavedModel, WeightsFile
+
+    keras = import_keras()
+    keras.utils.set_random_seed(spec.seed)
+    if isinstance(spec.model, SavedModel):
+        model = _load_saved_model(keras, spec, root)
+    else:
+        batch_size = 1 if spec.stateful else None
+        layers = [
+            _layer(keras, decl, dtype=spec.dtype, stateful=spec.stateful) for decl in spec.model
+        ]
+        model = keras.Sequential(
+            [
+                keras.Input(
+                    shape=(spec.lookback, features), batch_size=batch_size, dtype=spec.dtype
+                ),
+                *layers,
+            ],
+            name=_model_name(spec.name),
+        )
+    if spec.weights == "seeded":
+        for index, layer in enumerate(model.layers):
+            shapes = [(tuple(int(n) for n in w.shape), _is_bias(w)) for w in layer.weights]
+            if shapes:
+                layer.set_weights(seeded_weights(spec.seed, index, shapes))
+    elif isinstance(spec.weights, WeightsFile):
+        _load_weights(model, spec, root)
+    return model
+
+
+def _model_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return cleaned or "model"
+
+
+def _load_saved_model(keras: ModuleType, spec: Spec, root: Path) -> Any:
+    path = spec.model.path  # type: ignore[union-attr]
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises ValueError, TypeError, OSError...
+        raise SpecError(
+            f"cannot load the model file {_display(path, root)}: {_first_line(error)}",
+            path=_display(spec.path, root),
+            line=spec.line,
+            key="model.path",
+        ) from None
+
+
+def _load_weights(model: Any, spec: Spec, root: Path) -> None:
+    path = spec.weights.path  # type: ignore[union-attr]
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        raise SpecError(
+            f"cannot load the weights file {_display(path, root)} into this model: "
+            f"{_first_line(error)}",
+            path=_display(spec.path, root),
+            line=spec.weights_line,
+            key="weights.path",
+        ) from None
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -1,0 +1,218 @@
+"""Spec files as pytest nodes: ``SpecFile`` -> one ``SpecCase`` per variant -> items.
+
+Node ids read ``specs/power_gru.yaml::power-gru[units=4]::parity``. The items are
+``pytest.Function`` objects (with a real ``obj``), so ``-k``, ``-m``, ``--lf``,
+junit-xml, xdist and syrupy's bookkeeping treat them like ordinary tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_rnnparity.errors import (
+    GoldenError,
+    ParityError,
+    RnnParityError,
+    SpecError,
+    UnsupportedModelError,
+)
+from pytest_rnnparity.harness import SpecRun, run_spec
+from pytest_rnnparity.spec import Spec, load_specs
+
+OUR_ERRORS = (ParityError, SpecError, UnsupportedModelError, GoldenError)
+
+
+def spec_paths(config: pytest.Config) -> list[Path]:
+    """The configured spec locations (ini ``rnn_parity_paths``, default ``specs``)."""
+    configured: list[Path] = config.getini("rnn_parity_paths")
+    return configured or [config.rootpath / "specs"]
+
+
+def golden_dir(config: pytest.Config) -> Path:
+    """The golden directory (ini ``rnn_parity_golden_dir``, relative to the rootdir)."""
+    return config.rootpath / str(config.getini("rnn_parity_golden_dir"))
+
+
+def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) -> bool:
+    """A YAML file is a spec when it lies under a spec path or was named on the command line."""
+    resolved = path.resolve()
+    for root in spec_paths:
+        root = root.resolve()
+        if resolved == root or root in resolved.parents:
+            return True
+    for arg in args:
+        candidate = Path(arg.split("::")[0])
+        if candidate.suffix in (".yaml", ".yml") and candidate.resolve() == resolved:
+            return True
+    return False
+
+
+def display_path(path: Path, root: Path) -> str:
+    """``path`` relative to the rootdir when it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+class SpecFile(pytest.File):
+    """A YAML spec file; a spec that does not load becomes one erroring item, not an abort."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        root = self.config.rootpath
+        try:
+            specs = load_specs(self.path, root=root)
+        except SpecError as error:
+            yield BrokenSpecItem.from_parent(self, name="spec", error=error)
+            return
+        for spec in specs:
+            yield SpecCase.from_parent(self, name=spec.id, spec=spec)
+
+
+class BrokenSpecItem(pytest.Item):
+    """Stands for a spec file that failed to load: errors in setup with the SpecError text."""
+
+    def __init__(self, *, error: SpecError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def setup(self) -> None:
+        raise self.error
+
+    def runtest(self) -> None:  # never reached: setup raises
+        raise self.error
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = (self.error.line or 1) - 1
+        return self.path, line, f"{self.path.name}: invalid spec"
+
+
+class SpecCase(pytest.Collector):
+    """One spec (one matrix variant): runs the model once, shared by its items."""
+
+    def __init__(self, *, spec: Spec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        for mark in spec.marks:
+            self.add_marker(mark)
+        self._run: SpecRun | None = None
+        self._error: BaseException | None = None
+
+    def collect(self) -> list[pytest.Item]:
+        return [
+            ParityItem.from_parent(self, name="parity", callobj=_parity_test(self)),
+            GoldenItem.from_parent(self, name="golden", callobj=_golden_test(self)),
+        ]
+
+    @property
+    def display_path(self) -> str:
+        return display_path(self.spec.path, self.config.rootpath)
+
+    @property
+    def golden_path(self) -> Path:
+        """Where this spec's golden lives (see :mod:`pytest_rnnparity.golden`)."""
+        from pytest_rnnparity.golden import SUFFIX, golden_relative_dir
+
+        relative = golden_relative_dir(self.spec.path, spec_paths(self.config), self.config.rootpath)
+        return golden_dir(self.config) / relative / f"{self.spec.id}{SUFFIX}"
+
+    def run(self) -> SpecRun:
+        """The spec's run, computed on first use and kept until this node tears down."""
+        if self._error is not None:
+            raise self._error
+        if self._run is None:
+            try:
+                self._run = run_spec(self.spec, root=self.config.rootpath)
+            except RnnParityError as error:
+                self._error = error
+                raise
+        return self._run
+
+    def teardown(self) -> None:
+        had_model = self._run is not None
+        self._run = None
+        self._error = None
+        if had_model:
+            from pytest_rnnparity.build import import_keras
+
+            import_keras().backend.clear_session()
+
+    def header(self) -> str:
+        """``spec 'power-gru' at specs/power_gru.yaml:14``: names the spec and its model line."""
+        return f"spec '{self.spec.id}' at {self.display_path}:{self.spec.line}"
+
+
+def _parity_test(case: SpecCase) -> Any:
+    def parity() -> None:
+        __tracebackhide__ = True
+        result = case.run().parity
+        if not result.ok:
+            raise ParityError(result.message())
+
+    parity.__module__ = __name__
+    return parity
+
+
+def _golden_test(case: SpecCase) -> Any:
+    def golden(snapshot: Any) -> None:
+        __tracebackhide__ = True
+        from pytest_rnnparity.golden import assert_golden, spec_golden
+        from pytest_rnnparity.harness import spec_tolerances
+
+        run = case.run()
+        current = spec_golden(
+            run, tolerance=spec_tolerances(case.spec)["hidden"], spec_file=case.display_path
+        )
+        assert_golden(
+            snapshot,
+            current,
+            golden_path=case.golden_path,
+            root=case.config.rootpath,
+            update_command=f"pytest --rnn-parity --snapshot-update {case.display_path}",
+        )
+
+    golden.__module__ = __name__
+    return golden
+
+
+class SpecItemMixin:
+    """reportinfo and failure text shared by the items of a SpecCase."""
+
+    parent: SpecCase
+    name: str
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        spec = self.parent.spec
+        return spec.path, spec.line - 1, f"{spec.id}::{self.name}"
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        if isinstance(excinfo.value, OUR_ERRORS):
+            return f"{excinfo.value}\n({self.parent.header()})"
+        return super().repr_failure(excinfo, style=style)  # type: ignore[misc]
+
+
+class ParityItem(SpecItemMixin, pytest.Function):
+    """Keras vs the reference at every step of every layer."""
+
+
+class GoldenItem(SpecItemMixin, pytest.Function):
+    """The run against its golden file (through syrupy's ``snapshot`` fixture)."""
+
+    @property
+    def golden_path(self) -> Path:
+        return self.parent.golden_path

@@ -1,0 +1,57 @@
+"""Run one spec end to end: data -> windows -> Keras model -> ``check_parity``.
+
+Shared by the pytest items and the command line, so both compute the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_rnnparity.compare import Tolerance, default_tolerance
+from pytest_rnnparity.data import Dataset, Windows, load_dataset, make_windows
+from pytest_rnnparity.parity import ParityResult, check_parity
+from pytest_rnnparity.spec import Spec
+
+
+@dataclass(frozen=True)
+class SpecRun:
+    """What running a spec produced; ``parity`` holds the traces and the verdict."""
+
+    spec: Spec
+    dataset: Dataset
+    windows: Windows
+    model: Any
+    parity: ParityResult
+
+
+def spec_tolerances(spec: Spec) -> dict[str, Tolerance]:
+    """Tolerance per quantity (hidden, cell, output): the spec's, else the dtype default."""
+    default = default_tolerance(spec.dtype)
+    resolved = {}
+    for quantity in ("hidden", "cell", "output"):
+        limits = spec.tolerance.limits(quantity)  # type: ignore[arg-type]
+        resolved[quantity] = Tolerance(
+            default.atol if limits.atol is None else limits.atol,
+            default.rtol if limits.rtol is None else limits.rtol,
+        )
+    return resolved
+
+
+def run_spec(spec: Spec, *, root: Path, hidden_only: bool = False) -> SpecRun:
+    """Build the spec's data and model and run the parity check (never raises ParityError)."""
+    from pytest_rnnparity.build import build_model
+
+    dataset = load_dataset(spec, root=root)
+    windows = make_windows(dataset, spec.lookback, stride=spec.data.stride, batch=spec.data.batch)
+    model = build_model(spec, features=windows.x.shape[-1], root=root)
+    parity = check_parity(
+        model,
+        windows.x,
+        tolerances=spec_tolerances(spec),
+        dtype=spec.dtype,
+        hidden_only=hidden_only,
+        raise_on_mismatch=False,
+    )
+    return SpecRun(spec=spec, dataset=dataset, windows=windows, model=model, parity=parity)

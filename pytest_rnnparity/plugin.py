@@ -1,0 +1,152 @@
+"""pytest entry point (``pytest11``): options, ini keys, collection hook, fixtures. Hooks only.
+
+Inert unless ``--rnn-parity`` is given: without it nothing is collected and
+neither TensorFlow nor the spec machinery is imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_rnnparity.fixture import RnnParity
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+#: Orphaned goldens found at session finish, and whether they were removed.
+ORPHANS = pytest.StashKey[tuple[list[Any], bool]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Declare the rnn-parity options and ini keys."""
+    group = parser.getgroup("rnn-parity", "Keras recurrent model parity (pytest-rnnparity)")
+    group.addoption(
+        "--rnn-parity",
+        action="store_true",
+        default=False,
+        dest="rnn_parity",
+        help="collect the YAML specs (ini rnn_parity_paths, default 'specs') and check each "
+        "model against the NumPy reference and its golden file",
+    )
+    parser.addini(
+        "rnn_parity_paths",
+        type="paths",
+        default=[],
+        help="directories (or files) holding rnn-parity specs; default: specs",
+    )
+    parser.addini(
+        "rnn_parity_golden_dir",
+        type="string",
+        default="golden",
+        help="directory of the golden gate-trace files, relative to the rootdir",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point a bare ``pytest --rnn-parity`` at the spec paths instead of testpaths."""
+    if not config.getoption("rnn_parity"):
+        return
+    from pytest_rnnparity.collect import spec_paths
+
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(path) for path in spec_paths(config)]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect ``*.yaml``/``*.yml`` files under the spec paths (or named on the command line)."""
+    config = parent.config
+    if not config.getoption("rnn_parity") or file_path.suffix not in SPEC_SUFFIXES:
+        return None
+    from pytest_rnnparity.collect import SpecFile, is_spec_path, spec_paths
+
+    if not is_spec_path(file_path, spec_paths(config), config.invocation_params.args):
+        return None
+    spec_file: pytest.Collector = SpecFile.from_parent(parent, path=file_path)
+    return spec_file
+
+
+@pytest.fixture
+def rnn_parity(request: pytest.FixtureRequest) -> RnnParity:
+    """Parity checks (and golden snapshots) from Python tests: ``rnn_parity.check(model, x)``."""
+    from pytest_rnnparity.fixture import RnnParity
+
+    return RnnParity(request)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """Name the spec paths and golden directory when ``--rnn-parity`` is on."""
+    if not config.getoption("rnn_parity"):
+        return None
+    from pytest_rnnparity.collect import spec_paths
+
+    paths = ", ".join(_relative(p, config.rootpath) for p in spec_paths(config))
+    golden = config.getini("rnn_parity_golden_dir")
+    return [f"rnn-parity: specs in {paths}; goldens in {golden}"]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _is_full_run(session: pytest.Session, exitstatus: int) -> bool:
+    config = session.config
+    return (
+        exitstatus == pytest.ExitCode.OK
+        and config.args_source != pytest.Config.ArgsSource.ARGS
+        and not config.getoption("keyword")
+        and not config.getoption("markexpr")
+        and not config.getoption("deselect", None)
+        and not config.getoption("lf", False)
+        and not config.getoption("stepwise", False)
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Find goldens whose spec is gone; remove them only on a full ``--snapshot-update`` run."""
+    config = session.config
+    if not config.getoption("rnn_parity") or hasattr(config, "workerinput"):
+        return
+    from pytest_rnnparity.collect import golden_dir, spec_paths
+    from pytest_rnnparity.golden import find_orphans
+    from pytest_rnnparity.spec import load_specs
+
+    root = config.rootpath
+    orphans = find_orphans(
+        golden_dir(config),
+        spec_paths(config),
+        root,
+        load=lambda path: [spec.id for spec in load_specs(path, root=root)],
+    )
+    remove = bool(
+        orphans and config.getoption("update_snapshots", False) and _is_full_run(session, exitstatus)
+    )
+    if remove:
+        for orphan in orphans:
+            orphan.path.unlink(missing_ok=True)
+            if orphan.path.parent != golden_dir(config) and not any(orphan.path.parent.iterdir()):
+                orphan.path.parent.rmdir()
+    config.stash[ORPHANS] = (orphans, remove)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """List goldens whose spec is gone (and whether this run removed them)."""
+    orphans, removed = config.stash.get(ORPHANS, ([], False))
+    if not orphans:
+        return
+    terminalreporter.write_sep("-", "rnn-parity goldens without a spec")
+    root = config.rootpath
+    for orphan in orphans:
+        terminalreporter.write_line(f"{_relative(orphan.path, root)}: {orphan.reason}")
+    if removed:
+        terminalreporter.write_line(f"removed {len(orphans)} golden file(s).")
+    else:
+        terminalreporter.write_line(
+            "they are kept; a full run of `pytest --rnn-parity --snapshot-update` "
+            "(no -k, -m, --deselect, --lf or paths) removes them."
+        )
