@@ -50,3 +50,7 @@ class ParityError(RnnParityError, AssertionError):
 
 class GoldenError(RnnParityError):
     """A golden file is missing, corrupt, or was recorded for another spec."""
+
+
+class GoldenMismatch(GoldenError, AssertionError):
+    """The run moved beyond tolerance from its golden file."""

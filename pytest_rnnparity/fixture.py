@@ -1,0 +1,79 @@
+"""The ``rnn_parity`` fixture: parity checks and golden traces from ordinary Python tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_rnnparity.compare import Tolerance, default_tolerance
+from pytest_rnnparity.golden import GOLDEN_PATHS, assert_golden, golden_document
+from pytest_rnnparity.parity import ParityResult, check_parity
+from pytest_rnnparity.spec import GoldenOptions
+
+#: Directory, next to the test module, that holds the fixture's goldens.
+FIXTURE_GOLDEN_DIR = "__goldens__"
+
+
+class RnnParity:
+    """``rnn_parity.check(model, x)`` and ``rnn_parity.snapshot(result)`` for a test.
+
+    Goldens of a test live in ``__goldens__/<module>/<test name>[.<name>].golden``
+    beside the test module.
+    """
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        self._unnamed = 0
+
+    def check(self, model: Any, x: Any, **kwargs: Any) -> ParityResult:
+        """:func:`~pytest_rnnparity.check_parity` (raises ParityError on a mismatch)."""
+        __tracebackhide__ = True
+        return check_parity(model, x, **kwargs)
+
+    def golden_path(self, name: str | None = None) -> Path:
+        """Where :meth:`snapshot` keeps the golden of this test (and ``name``)."""
+        node = self._request.node
+        stem = re.sub(r"[^\w.\-\[\]=]", "_", node.name)
+        if name:
+            stem += f".{name}"
+        return node.path.parent / FIXTURE_GOLDEN_DIR / node.path.stem / f"{stem}.golden"
+
+    def snapshot(
+        self,
+        result: ParityResult,
+        *,
+        name: str | None = None,
+        tolerance: Tolerance | None = None,
+        sequences: int = 3,
+        summaries: bool = True,
+        traces: str = "all",
+    ) -> None:
+        """Compare ``result``'s traces with this test's golden (syrupy; ``--snapshot-update``)."""
+        __tracebackhide__ = True
+        snapshot = self._request.getfixturevalue("snapshot")
+        node = self._request.node
+        if name is None and self._unnamed:
+            name = str(self._unnamed)
+        self._unnamed += name is None
+        path = self.golden_path(name)
+        node.stash.setdefault(GOLDEN_PATHS, {})[name or 0] = path
+        tolerance = tolerance or default_tolerance(result.dtype)
+        document = golden_document(
+            result,
+            name=node.nodeid,
+            tolerance=tolerance,
+            options=GoldenOptions(sequences=sequences, summaries=summaries, traces=traces),
+        )
+        root = node.config.rootpath
+        relative = node.path.resolve().relative_to(root.resolve()) if root in node.path.parents else node.path
+        assert_golden(
+            snapshot,
+            document,
+            golden_path=path,
+            root=root,
+            update_command=f"pytest --snapshot-update {relative}",
+            name=name,
+        )

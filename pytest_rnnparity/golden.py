@@ -1,0 +1,353 @@
+"""Golden gate traces through syrupy: a single-file extension that only overrides what differs.
+
+* serialize  -> the canonical text of :mod:`.golden_format`
+* location   -> ``<golden dir>/<spec path under its spec root>/<spec id>.golden``
+* read       -> validates the file; a corrupt golden raises GoldenError (never regenerated)
+* matches    -> numeric comparison within the spec's tolerance, so changes inside
+  tolerance pass and ``--snapshot-update`` leaves the file untouched
+* write      -> temporary file + ``os.replace``: a killed run leaves old or new, never half
+* discovery  -> none: syrupy's unused-snapshot cleanup never sees (or deletes) a golden;
+  :func:`find_orphans` reports goldens whose spec is gone, and the plugin removes them
+  only on a full ``--snapshot-update`` run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+from syrupy.data import SnapshotCollections
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from pytest_rnnparity import environment
+from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.errors import GoldenError, GoldenMismatch, SpecError
+from pytest_rnnparity.golden_format import (
+    Golden,
+    GoldenArray,
+    compare_goldens,
+    drift_message,
+    dumps,
+    equivalent,
+    golden_array,
+    loads,
+)
+from pytest_rnnparity.reference.types import (
+    GATES,
+    BidirectionalSpec,
+    CellWeights,
+    DenseSpec,
+    LayerSpec,
+    RecurrentSpec,
+)
+from pytest_rnnparity.spec import GoldenOptions
+
+if TYPE_CHECKING:
+    from pytest_rnnparity.harness import SpecRun
+    from pytest_rnnparity.parity import ParityResult
+
+
+SUFFIX = ".golden"
+
+
+def array_hash(arrays: Iterable[np.ndarray]) -> str:
+    """sha256 over shapes, dtypes and bytes: the identity of weights or inputs."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def weights_hash(layers: Sequence[LayerSpec]) -> str:
+    """sha256 of every weight the reference used, layer by layer, gate by gate."""
+    arrays: list[np.ndarray] = []
+
+    def cell(weights: CellWeights) -> None:
+        for part in (weights.kernel, weights.recurrent_kernel, weights.input_bias,
+                     weights.recurrent_bias):
+            if part is not None:
+                arrays.extend(np.asarray(part[gate]) for gate in GATES[weights.kind])
+
+    for layer in layers:
+        if isinstance(layer, RecurrentSpec):
+            cell(layer.weights)
+        elif isinstance(layer, BidirectionalSpec):
+            cell(layer.forward.weights)
+            cell(layer.backward.weights)
+        elif isinstance(layer, DenseSpec):
+            arrays.append(layer.kernel)
+            if layer.bias is not None:
+                arrays.append(layer.bias)
+    return array_hash(arrays)
+
+
+def golden_document(
+    parity: ParityResult,
+    *,
+    name: str,
+    tolerance: Tolerance,
+    options: GoldenOptions = GoldenOptions(),
+    meta: Mapping[str, str] | None = None,
+) -> Golden:
+    """The golden of a parity result: Keras layer outputs and the reference traces.
+
+    ``meta`` adds entries such as ``spec_file`` and ``spec_hash``.
+    """
+    rows = options.sequences
+    document_meta = {
+        "atol": repr(tolerance.atol),
+        "dtype": parity.dtype,
+        "inputs_hash": array_hash([parity.inputs]),
+        "rows_kept": str(rows),
+        "rtol": repr(tolerance.rtol),
+        "spec": name,
+        "traces": options.traces,
+        "weights_hash": weights_hash(parity.layers),
+        **(meta or {}),
+    }
+    arrays: dict[str, GoldenArray] = {}
+
+    def add(key: str, values: np.ndarray) -> None:
+        arrays[key] = golden_array(values, rows=rows, summaries=options.summaries)
+
+    for layer in parity.keras:
+        if isinstance(layer.output, tuple):
+            add(f"keras/{layer.name}/output_forward", layer.output[0])
+            add(f"keras/{layer.name}/output_backward", layer.output[1])
+        else:
+            add(f"keras/{layer.name}/output", layer.output)
+    for result in parity.reference:
+        for direction, trace in result.directions.items():
+            for trace_name, values in trace.traces.items():
+                if options.traces == "hidden" and trace_name != "hidden":
+                    continue
+                add(f"reference/{result.name}/{direction}/{trace_name}", values)
+    return Golden(meta=document_meta, environment=environment.capture(), arrays=arrays)
+
+
+def spec_golden(run: SpecRun, *, tolerance: Tolerance, spec_file: str) -> Golden:
+    """The golden of a spec run (adds the spec's file and content hash)."""
+    return golden_document(
+        run.parity,
+        name=run.spec.id,
+        tolerance=tolerance,
+        options=run.spec.golden,
+        meta={"spec_file": spec_file, "spec_hash": run.spec.content_hash},
+    )
+
+
+def tolerance_of(golden: Golden) -> Tolerance:
+    """The tolerance a golden document was made with (its ``atol``/``rtol`` meta)."""
+    return Tolerance(float(golden.meta["atol"]), float(golden.meta["rtol"]))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _display(path: Path | str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+#: Golden paths of Python tests using the ``rnn_parity`` fixture, by snapshot index.
+GOLDEN_PATHS = pytest.StashKey[dict[Any, Path]]()
+
+
+def item_golden_path(item: Any, index: Any) -> Path:
+    """A spec item's golden path, or the one the fixture registered for this index."""
+    if hasattr(item, "golden_path"):
+        return Path(item.golden_path)
+    return item.stash[GOLDEN_PATHS][index]
+
+
+class GoldenExtension(SingleFileSnapshotExtension):
+    """syrupy extension for golden gate traces (see the module docstring)."""
+
+    file_extension = SUFFIX[1:]
+    _write_mode = WriteMode.TEXT
+
+    def serialize(self, data: Any, **kwargs: Any) -> str:
+        if isinstance(data, Golden):
+            return dumps(data)
+        raise TypeError(f"golden files hold Golden documents, not {type(data).__name__}")
+
+    @classmethod
+    def get_location(cls, *, test_location: Any, index: Any) -> str:
+        return str(item_golden_path(test_location.item, index))
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        item = test_location.item
+        if hasattr(item, "golden_path") or GOLDEN_PATHS in item.stash:
+            return str(item_golden_path(item, 0).parent)
+        return cls.discovery_dirname(test_location=test_location)
+
+    @classmethod
+    def discovery_dirname(cls, *, test_location: Any) -> str:
+        # syrupy asks this for any collected item of a spec file, golden or not
+        from pytest_rnnparity.collect import golden_dir
+
+        return str(golden_dir(test_location.item.config))
+
+    def discover_snapshots(self, **kwargs: Any) -> SnapshotCollections:
+        # Goldens are never offered to syrupy's unused-snapshot cleanup: a run that
+        # selected only some specs must not delete the goldens of the others.
+        return SnapshotCollections()
+
+    def read_snapshot_data_from_location(
+        self, *, snapshot_location: str, snapshot_name: str, session_id: str
+    ) -> str | None:
+        try:
+            text = Path(snapshot_location).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            raise GoldenError(f"{snapshot_location}: cannot read the golden file: {error}") from None
+        loads(text, location=snapshot_location)  # raises GoldenError when corrupt
+        return text
+
+    def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
+        current = loads(serialized_data, location="<current run>")
+        recorded = loads(snapshot_data, location="<golden>")
+        if recorded.meta.get("spec") != current.meta.get("spec"):
+            # Raising here keeps syrupy from overwriting another spec's golden.
+            raise GoldenError(
+                f"the golden was recorded for spec '{recorded.meta.get('spec')}', "
+                f"not '{current.meta.get('spec')}'"
+            )
+        return equivalent(recorded, current, tolerance_of(current))
+
+    @classmethod
+    def write_snapshot_collection(
+        cls, *, snapshot_collection: Any, name_order: dict[str, int] | None = None
+    ) -> None:
+        data = next(iter(snapshot_collection)).data
+        atomic_write_text(Path(snapshot_collection.location), data)
+
+
+def assert_golden(
+    snapshot: Any,
+    current: Golden,
+    *,
+    golden_path: Path,
+    root: Path,
+    update_command: str,
+    name: str | None = None,
+) -> None:
+    """Compare ``current`` with its golden through syrupy; raise GoldenError/GoldenMismatch.
+
+    ``name`` tells several goldens of one test apart (syrupy's snapshot name).
+    """
+    __tracebackhide__ = True
+    assertion = snapshot.use_extension(GoldenExtension)
+    if name:
+        assertion = assertion(name=name)
+    if assertion == current:
+        return
+    result = assertion.executions[max(assertion.executions)]
+    where = _display(golden_path, root)
+    if isinstance(result.exception, GoldenError):
+        message = str(result.exception)
+        if not message.startswith(str(golden_path)) and not message.startswith(where):
+            message = f"{where}: {message}"
+        raise GoldenError(message.replace(str(golden_path), where)) from None
+    if result.exception is not None:
+        raise result.exception
+    if result.recalled_data is None:
+        raise GoldenError(
+            f"{where}: no golden file yet for spec '{current.meta['spec']}'. "
+            f"Record it with: {update_command}"
+        )
+    recorded = loads(result.recalled_data, location=where)
+    drift = compare_goldens(recorded, current, tolerance_of(current))
+    raise GoldenMismatch(
+        drift_message(recorded, current, drift, golden_path=where, update_command=update_command)
+    )
+
+
+# -- goldens whose spec is gone ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A golden file that no spec produces any more, and why."""
+
+    path: Path
+    reason: str
+
+
+def golden_relative_dir(spec_path: Path, spec_roots: Sequence[Path], root: Path) -> Path:
+    """``power_gru`` for ``specs/power_gru.yaml``: the spec's path under its spec root."""
+    resolved = spec_path.resolve()
+    for spec_root in spec_roots:
+        spec_root = spec_root.resolve()
+        if spec_root.is_dir() and spec_root in resolved.parents:
+            return resolved.relative_to(spec_root).with_suffix("")
+    try:
+        return resolved.relative_to(root.resolve()).with_suffix("")
+    except ValueError:
+        return Path(resolved.stem)
+
+
+def find_orphans(
+    golden_dir: Path, spec_roots: Sequence[Path], root: Path, *, load: Any
+) -> list[Orphan]:
+    """Goldens whose spec file is gone, or whose spec no longer has that name/variant.
+
+    ``load(path) -> list of spec ids`` loads a spec file; a spec that fails to load
+    does not make its goldens orphans (it is reported as the error it is).
+    """
+    if not golden_dir.is_dir():
+        return []
+    candidates_roots = [r for r in spec_roots if r.is_dir()] + [root]
+    orphans = []
+    for golden in sorted(golden_dir.rglob(f"*{SUFFIX}")):
+        relative = golden.parent.relative_to(golden_dir)
+        spec_id = golden.name[: -len(SUFFIX)]
+        spec_files = [
+            base / relative.with_suffix(suffix)
+            for base in candidates_roots
+            for suffix in (".yaml", ".yml")
+            if relative != Path(".")
+        ]
+        existing = [f for f in spec_files if f.is_file()]
+        if not existing:
+            orphans.append(
+                Orphan(golden, f"no spec file {_display(spec_files[0], root)}" if spec_files
+                       else "not under a spec's directory")
+            )
+            continue
+        ids: set[str] = set()
+        try:
+            for spec_file in existing:
+                ids.update(load(spec_file))
+        except SpecError:
+            continue
+        if spec_id not in ids:
+            orphans.append(
+                Orphan(golden, f"{_display(existing[0], root)} has no spec '{spec_id}'")
+            )
+    return orphans

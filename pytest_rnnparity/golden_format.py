@@ -1,0 +1,426 @@
+"""The golden file format: canonical text a reviewer can read in a pull request.
+
+Pure functions, no pytest, no syrupy, no keras. A golden holds metadata, the
+environment it was recorded in, and arrays. Each array keeps its first rows in
+full (one line per row and timestep) and a per-timestep (3-D) or per-unit (2-D)
+``min max mean`` summary over the whole batch, so the file stays small for any
+batch or sequence length while a drift anywhere in the batch still shows::
+
+    # pytest-rnnparity golden, format 1
+    [meta]
+    dtype = float32
+    spec = power-gru
+    ...
+    [environment]
+    keras = 3.15.1
+    ...
+    [array keras/gru/output]
+    shape = 8x4
+    row 0: 0.1234567 -0.5 0.25 0.75
+    summary unit 0: -0.5 0.9 0.12
+    ...
+
+Sections come in a fixed order, keys sorted, arrays sorted by name, and every
+float is the shortest text that round-trips in the array's dtype, so the same
+numbers always give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pytest_rnnparity.compare import Comparison, Tolerance, compare
+from pytest_rnnparity.environment import versions_line
+from pytest_rnnparity.errors import GoldenError
+
+FORMAT_VERSION = "1"
+HEADER = f"# pytest-rnnparity golden, format {FORMAT_VERSION}"
+SUMMARY_FIELDS = ("min", "max", "mean")
+
+
+@dataclass(frozen=True)
+class GoldenArray:
+    """One array of a golden: ``rows`` (its first rows, complete) and ``summary``.
+
+    ``shape`` is the full array's shape. ``summary`` is ``(timesteps, 3)`` for a 3-D
+    array (over rows and units) or ``(units, 3)`` for 2-D (over rows), or None.
+    """
+
+    shape: tuple[int, ...]
+    dtype: str
+    rows: np.ndarray
+    summary: np.ndarray | None = None
+
+    @property
+    def summary_axis(self) -> str:
+        return "timestep" if len(self.shape) == 3 else "unit"
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A golden document: metadata, environment and named arrays."""
+
+    meta: Mapping[str, str]
+    environment: Mapping[str, str]
+    arrays: Mapping[str, GoldenArray] = field(default_factory=dict)
+
+
+def summarize(values: np.ndarray) -> np.ndarray:
+    """Per-timestep (3-D, over rows and units) or per-unit (2-D, over rows) min/max/mean."""
+    values = np.asarray(values, dtype=np.float64)
+    axes = (0, 2) if values.ndim == 3 else (0,)
+    with np.errstate(invalid="ignore"):
+        return np.stack(
+            [values.min(axis=axes), values.max(axis=axes), values.mean(axis=axes)], axis=-1
+        )
+
+
+def golden_array(
+    values: np.ndarray, *, rows: int, summaries: bool, dtype: str | None = None
+) -> GoldenArray:
+    """Keep the first ``rows`` rows of ``values`` and (optionally) its summary."""
+    values = np.asarray(values)
+    dtype = dtype or str(values.dtype)
+    return GoldenArray(
+        shape=tuple(int(n) for n in values.shape),
+        dtype=dtype,
+        rows=values[:rows].astype(dtype),
+        summary=summarize(values).astype(dtype) if summaries and values.ndim in (2, 3) else None,
+    )
+
+
+# -- text -------------------------------------------------------------------------------
+
+
+def _format_values(values: np.ndarray) -> str:
+    # str() of a NumPy scalar is the shortest text that round-trips in its dtype
+    return " ".join(str(v) for v in values.reshape(-1))
+
+
+def dumps(golden: Golden) -> str:
+    """The canonical text of a golden."""
+    lines = [HEADER, "[meta]"]
+    lines += [f"{k} = {v}" for k, v in sorted(golden.meta.items())]
+    lines.append("[environment]")
+    lines += [f"{k} = {v}" for k, v in sorted(golden.environment.items())]
+    for name in sorted(golden.arrays):
+        array = golden.arrays[name]
+        lines.append(f"[array {name}]")
+        lines.append(f"dtype = {array.dtype}")
+        lines.append("shape = " + "x".join(str(n) for n in array.shape))
+        for r, row in enumerate(array.rows):
+            if row.ndim == 2:
+                lines += [f"row {r} t {t}: {_format_values(step)}" for t, step in enumerate(row)]
+            else:
+                lines.append(f"row {r}: {_format_values(row)}")
+        if array.summary is not None:
+            axis = "t" if array.summary_axis == "timestep" else "unit"
+            lines += [
+                f"summary {axis} {i}: {_format_values(stats)}"
+                for i, stats in enumerate(array.summary)
+            ]
+    return "\n".join(lines) + "\n"
+
+
+class _Parser:
+    def __init__(self, text: str, location: str) -> None:
+        self.lines = text.splitlines()
+        self.location = location
+
+    def fail(self, number: int, problem: str) -> GoldenError:
+        return GoldenError(
+            f"{self.location}:{number}: corrupt golden file: {problem}; "
+            "fix or delete it, then re-record it with --snapshot-update"
+        )
+
+    def parse(self) -> Golden:
+        if not self.lines or self.lines[0] != HEADER:
+            raise self.fail(1, f"expected the first line {HEADER!r}")
+        meta: dict[str, str] = {}
+        environment: dict[str, str] = {}
+        arrays: dict[str, GoldenArray] = {}
+        section: dict[str, str] | None = None
+        array_lines: list[tuple[int, str]] = []
+        array_name: str | None = None
+        array_start = 0
+
+        def finish_array() -> None:
+            if array_name is not None:
+                arrays[array_name] = self._array(array_name, array_start, array_lines)
+
+        for number, line in enumerate(self.lines[1:], start=2):
+            if line.startswith("["):
+                finish_array()
+                array_name, array_lines = None, []
+                if line == "[meta]":
+                    section = meta
+                elif line == "[environment]":
+                    section = environment
+                elif line.startswith("[array ") and line.endswith("]"):
+                    section = None
+                    array_name, array_start = line[len("[array ") : -1], number
+                    if array_name in arrays:
+                        raise self.fail(number, f"array {array_name!r} appears twice")
+                else:
+                    raise self.fail(number, f"unknown section {line!r}")
+            elif array_name is not None:
+                array_lines.append((number, line))
+            elif section is not None and " = " in line:
+                key, value = line.split(" = ", 1)
+                section[key] = value
+            else:
+                raise self.fail(number, f"unexpected line {line!r}")
+        finish_array()
+        if "spec" not in meta:
+            raise self.fail(2, "the [meta] section has no 'spec' entry")
+        return Golden(meta=meta, environment=environment, arrays=arrays)
+
+    def _array(self, name: str, start: int, lines: list[tuple[int, str]]) -> GoldenArray:
+        header: dict[str, str] = {}
+        rows: list[list[float]] = []
+        summary: list[list[float]] = []
+        for number, line in lines:
+            if " = " in line and not line.startswith(("row", "summary")):
+                key, value = line.split(" = ", 1)
+                header[key] = value
+                continue
+            label, _, numbers = line.partition(": ")
+            try:
+                values = [float(v) for v in numbers.split()]
+            except ValueError:
+                raise self.fail(number, f"array {name!r}: a value is not a number") from None
+            if label.startswith("row "):
+                rows.append(values)
+            elif label.startswith("summary "):
+                summary.append(values)
+            else:
+                raise self.fail(number, f"array {name!r}: unexpected line {line!r}")
+        try:
+            shape = tuple(int(n) for n in header["shape"].split("x"))
+            dtype = header["dtype"]
+            np.dtype(dtype)
+        except (KeyError, ValueError, TypeError):
+            raise self.fail(start, f"array {name!r} has no valid 'shape' and 'dtype'") from None
+        width = int(np.prod(shape[2:], dtype=np.int64)) if len(shape) == 3 else (
+            int(np.prod(shape[1:], dtype=np.int64))
+        )
+        per_row = shape[1] if len(shape) == 3 else 1
+        if any(len(v) != width for v in rows) or len(rows) % per_row:
+            raise self.fail(start, f"array {name!r}: rows do not match shape {header['shape']}")
+        n_rows = len(rows) // per_row
+        if n_rows > shape[0]:
+            raise self.fail(start, f"array {name!r}: more rows than its shape has")
+        row_array = np.array(rows, dtype=dtype).reshape((n_rows, *shape[1:]))
+        summary_array = None
+        if summary:
+            expected = shape[1] if len(shape) == 3 else width
+            if len(summary) != expected or any(len(s) != len(SUMMARY_FIELDS) for s in summary):
+                raise self.fail(start, f"array {name!r}: summary does not match shape")
+            summary_array = np.array(summary, dtype=dtype)
+        return GoldenArray(shape=shape, dtype=dtype, rows=row_array, summary=summary_array)
+
+
+def loads(text: str, *, location: str) -> Golden:
+    """Parse golden text; a corrupt file raises GoldenError naming ``location:line``."""
+    return _Parser(text, location).parse()
+
+
+# -- comparison ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How a run differs from its golden: array comparisons and structural changes."""
+
+    comparisons: tuple[Comparison, ...]
+    missing: tuple[str, ...] = ()  # in the golden, not produced now
+    new: tuple[str, ...] = ()  # produced now, not in the golden
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.new and all(c.ok for c in self.comparisons)
+
+
+def _part(name: str) -> str:
+    return name.split("/", 1)[0]
+
+
+def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> Drift:
+    """Compare every array of ``current`` with ``recorded`` within ``tolerance``."""
+    comparisons = []
+    for name in sorted(set(recorded.arrays) & set(current.arrays)):
+        old, new = recorded.arrays[name], current.arrays[name]
+        if old.shape != new.shape:
+            comparisons.append(
+                compare(
+                    np.zeros(old.shape[:1]),
+                    np.zeros(new.shape[:1]),
+                    tolerance,
+                    layer=name,
+                    quantity="shape",
+                    axes=("row",),
+                )
+            )
+            comparisons[-1] = _with_problem(
+                comparisons[-1],
+                f"shape changed: recorded {'x'.join(map(str, old.shape))}, "
+                f"now {'x'.join(map(str, new.shape))}",
+            )
+            continue
+        axes = ("row", "timestep", "unit")[: len(old.shape)]
+        n = min(len(old.rows), len(new.rows))
+        comparisons.append(
+            compare(
+                old.rows[:n],
+                new.rows[:n],
+                tolerance,
+                layer=name,
+                quantity="rows",
+                axes=axes,
+                time_axis=1 if len(old.shape) == 3 else None,
+            )
+        )
+        if old.summary is not None and new.summary is not None:
+            comparisons.append(
+                compare(
+                    old.summary,
+                    new.summary,
+                    tolerance,
+                    layer=name,
+                    quantity="summary",
+                    axes=(old.summary_axis, "statistic"),
+                    time_axis=0 if old.summary_axis == "timestep" else None,
+                )
+            )
+    return Drift(
+        comparisons=tuple(comparisons),
+        missing=tuple(sorted(set(recorded.arrays) - set(current.arrays))),
+        new=tuple(sorted(set(current.arrays) - set(recorded.arrays))),
+    )
+
+
+def _with_problem(comparison: Comparison, problem: str) -> Comparison:
+    from dataclasses import replace
+
+    return replace(comparison, problem=problem, n_bad=max(comparison.n_bad, 1))
+
+
+def equivalent(recorded: Golden, current: Golden, tolerance: Tolerance) -> bool:
+    """True when ``current`` matches ``recorded`` within tolerance and is the same spec."""
+    if recorded.meta.get("spec") != current.meta.get("spec"):
+        return False
+    return compare_goldens(recorded, current, tolerance).ok
+
+
+# -- the drift report -------------------------------------------------------------------
+
+PART_TITLES = {"keras": "Keras outputs", "reference": "reference trace"}
+
+
+def _value(v: float) -> str:
+    return f"{v:.9g}"
+
+
+def _index(comparison: Comparison) -> str:
+    assert comparison.first is not None
+    parts = dict(zip(comparison.axes, comparison.first.index, strict=True))
+    if comparison.quantity == "summary":
+        stat = SUMMARY_FIELDS[parts.pop("statistic")]
+        where = ", ".join(f"{k} {v}" for k, v in parts.items())
+        return f"{stat} over the batch at {where}"
+    order = [a for a in ("timestep", "row", "unit") if a in parts]
+    return ", ".join(f"{a} {parts[a]}" for a in order)
+
+
+def hash_diagnosis(recorded: Golden, current: Golden) -> list[str]:
+    """Plain-language lines when the weights, inputs or spec changed (not the numerics)."""
+    lines = []
+    checks = (
+        ("weights_hash", "The weights changed"),
+        ("inputs_hash", "The inputs changed"),
+        ("spec_hash", "The spec changed"),
+    )
+    for key, headline in checks:
+        old, new = recorded.meta.get(key), current.meta.get(key)
+        if old is not None and new is not None and old != new:
+            line = f"{headline} since the golden was recorded ({key} {old[:12]} -> {new[:12]})"
+            if key == "weights_hash":
+                line += (
+                    ": this is not numerical drift. With `weights: keras` the layers' "
+                    "initializers draw the weights, and they may change between Keras "
+                    "versions; `weights: seeded` gives the same weights everywhere."
+                )
+            elif key == "inputs_hash":
+                line += ": the data or its scaling changed, not the numerics."
+            else:
+                line += "; if that was intended, re-record the golden."
+            lines.append(line)
+    return lines
+
+
+def drift_message(
+    recorded: Golden,
+    current: Golden,
+    drift: Drift,
+    *,
+    golden_path: str,
+    update_command: str,
+) -> str:
+    """The failure text when a run moved beyond tolerance from its golden."""
+    failed = [c for c in drift.comparisons if not c.ok]
+    lines = [
+        f"Golden drift: the run no longer matches {golden_path}.",
+        f"Recorded under {versions_line(dict(recorded.environment))}, "
+        f"now {versions_line(dict(current.environment))}.",
+    ]
+    changed_env = [
+        f"{k}: {recorded.environment.get(k, '-')} -> {current.environment.get(k, '-')}"
+        for k in sorted(set(recorded.environment) | set(current.environment))
+        if recorded.environment.get(k) != current.environment.get(k)
+    ]
+    if changed_env:
+        lines.append("Environment changes: " + "; ".join(changed_env) + ".")
+    lines += hash_diagnosis(recorded, current)
+    if failed:
+        first = failed[0]
+        part = PART_TITLES.get(_part(first.layer), _part(first.layer))
+        name = first.layer.split("/", 1)[1] if "/" in first.layer else first.layer
+        if first.problem is not None:
+            lines.append(f"First: {part}, {name}: {first.problem}.")
+        else:
+            assert first.first is not None
+            lines += [
+                f"First: {part}, {name}, at {_index(first)}:",
+                f"  recorded  {_value(first.first.expected)}",
+                f"  now       {_value(first.first.actual)}",
+                f"  abs error {first.first.abs_error:.2e}, rel error {first.first.rel_error:.2e} "
+                f"(tolerance {first.tolerance})",
+            ]
+        lines.append(f"{len(failed)} of {len(drift.comparisons)} compared blocks moved:")
+        lines += ["  " + row for row in _drift_table(failed)]
+    if drift.missing:
+        lines.append("No longer produced: " + ", ".join(drift.missing) + ".")
+    if drift.new:
+        lines.append("Not in the golden: " + ", ".join(drift.new) + ".")
+    lines.append(f"If the change is expected, re-record: {update_command}")
+    return "\n".join(lines)
+
+
+def _drift_table(failed: Iterable[Comparison]) -> list[str]:
+    rows = [("part", "array", "block", "max abs", "moved")]
+    for c in failed:
+        part, _, name = c.layer.partition("/")
+        rows.append(
+            (
+                PART_TITLES.get(part, part),
+                name,
+                c.quantity,
+                f"{c.max_abs:.2e}",
+                f"{c.n_bad}/{c.n_total}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
