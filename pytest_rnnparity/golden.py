@@ -106,6 +106,7 @@ def golden_document(
     document_meta = {
         "atol": repr(tolerance.atol),
         "dtype": parity.dtype,
+        "max_values": str(options.max_values),
         "inputs_hash": array_hash([parity.inputs]),
         "rows_kept": str(rows),
         "rtol": repr(tolerance.rtol),
@@ -117,7 +118,9 @@ def golden_document(
     arrays: dict[str, GoldenArray] = {}
 
     def add(key: str, values: np.ndarray) -> None:
-        arrays[key] = golden_array(values, rows=rows, summaries=options.summaries)
+        arrays[key] = golden_array(
+            values, rows=rows, summaries=options.summaries, max_values=options.max_values
+        )
 
     for layer in parity.keras:
         if isinstance(layer.output, tuple):
@@ -150,11 +153,18 @@ def tolerance_of(golden: Golden) -> Tolerance:
     return Tolerance(float(golden.meta["atol"]), float(golden.meta["rtol"]))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a golden is shared
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
             stream.flush()

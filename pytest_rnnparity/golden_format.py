@@ -78,16 +78,40 @@ def summarize(values: np.ndarray) -> np.ndarray:
         )
 
 
+def kept_extent(shape: tuple[int, ...], *, rows: int, max_values: int) -> tuple[int, int | None]:
+    """How many rows (and, 3-D, timesteps) to keep in full within ``max_values``.
+
+    Whole rows while they fit; when not even one 3-D row fits, the first timesteps
+    of row 0 that do (at least one).
+    """
+    if len(shape) < 2:
+        return min(rows, shape[0] if shape else 0), None
+    per_row = int(np.prod(shape[1:], dtype=np.int64))
+    kept_rows = min(rows, shape[0], max(max_values // max(per_row, 1), 0))
+    if len(shape) != 3:
+        return (kept_rows if kept_rows or not rows else min(1, shape[0])), None
+    if kept_rows or not rows or not shape[0]:
+        return kept_rows, shape[1]
+    return 1, max(1, min(shape[1], max_values // max(shape[2], 1)))
+
+
 def golden_array(
-    values: np.ndarray, *, rows: int, summaries: bool, dtype: str | None = None
+    values: np.ndarray,
+    *,
+    rows: int,
+    summaries: bool,
+    max_values: int = 4096,
+    dtype: str | None = None,
 ) -> GoldenArray:
-    """Keep the first ``rows`` rows of ``values`` and (optionally) its summary."""
+    """Keep the first rows of ``values`` within ``max_values`` and (optionally) its summary."""
     values = np.asarray(values)
     dtype = dtype or str(values.dtype)
+    kept_rows, kept_steps = kept_extent(values.shape, rows=rows, max_values=max_values)
+    kept = values[:kept_rows] if kept_steps is None else values[:kept_rows, :kept_steps]
     return GoldenArray(
         shape=tuple(int(n) for n in values.shape),
         dtype=dtype,
-        rows=values[:rows].astype(dtype),
+        rows=kept.astype(dtype),
         summary=summarize(values).astype(dtype) if summaries and values.ndim in (2, 3) else None,
     )
 
@@ -111,6 +135,7 @@ def dumps(golden: Golden) -> str:
         lines.append(f"[array {name}]")
         lines.append(f"dtype = {array.dtype}")
         lines.append("shape = " + "x".join(str(n) for n in array.shape))
+        lines.append("kept = " + "x".join(str(n) for n in array.rows.shape[: len(array.shape) - 1]))
         for r, row in enumerate(array.rows):
             if row.ndim == 2:
                 lines += [f"row {r} t {t}: {_format_values(step)}" for t, step in enumerate(row)]
@@ -180,7 +205,8 @@ class _Parser:
 
     def _array(self, name: str, start: int, lines: list[tuple[int, str]]) -> GoldenArray:
         header: dict[str, str] = {}
-        rows: list[list[float]] = []
+        values: list[list[float]] = []
+        labels: list[tuple[int, ...]] = []
         summary: list[list[float]] = []
         for number, line in lines:
             if " = " in line and not line.startswith(("row", "summary")):
@@ -188,32 +214,37 @@ class _Parser:
                 header[key] = value
                 continue
             label, _, numbers = line.partition(": ")
+            words = label.split()
             try:
-                values = [float(v) for v in numbers.split()]
+                parsed = [float(v) for v in numbers.split()]
+                if words[:1] == ["row"] and len(words) in (2, 4):
+                    labels.append((int(words[1]), *([int(words[3])] if len(words) == 4 else [])))
+                    values.append(parsed)
+                elif words[:1] == ["summary"] and len(words) == 3:
+                    summary.append(parsed)
+                else:
+                    raise self.fail(number, f"array {name!r}: unexpected line {line!r}")
             except ValueError:
                 raise self.fail(number, f"array {name!r}: a value is not a number") from None
-            if label.startswith("row "):
-                rows.append(values)
-            elif label.startswith("summary "):
-                summary.append(values)
-            else:
-                raise self.fail(number, f"array {name!r}: unexpected line {line!r}")
         try:
             shape = tuple(int(n) for n in header["shape"].split("x"))
+            kept = tuple(int(n) for n in header["kept"].split("x"))
             dtype = header["dtype"]
             np.dtype(dtype)
         except (KeyError, ValueError, TypeError):
-            raise self.fail(start, f"array {name!r} has no valid 'shape' and 'dtype'") from None
-        width = int(np.prod(shape[2:], dtype=np.int64)) if len(shape) == 3 else (
-            int(np.prod(shape[1:], dtype=np.int64))
-        )
-        per_row = shape[1] if len(shape) == 3 else 1
-        if any(len(v) != width for v in rows) or len(rows) % per_row:
-            raise self.fail(start, f"array {name!r}: rows do not match shape {header['shape']}")
-        n_rows = len(rows) // per_row
-        if n_rows > shape[0]:
-            raise self.fail(start, f"array {name!r}: more rows than its shape has")
-        row_array = np.array(rows, dtype=dtype).reshape((n_rows, *shape[1:]))
+            raise self.fail(
+                start, f"array {name!r} has no valid 'shape', 'kept' and 'dtype'"
+            ) from None
+        expected_labels = [tuple(int(i) for i in index) for index in np.ndindex(*kept)]
+        width = shape[-1] if len(shape) >= 2 else 1
+        if (
+            len(kept) != max(len(shape) - 1, 1)
+            or any(k > n for k, n in zip(kept, shape, strict=False))
+            or labels != expected_labels
+            or any(len(v) != width for v in values)
+        ):
+            raise self.fail(start, f"array {name!r}: its rows do not match shape {header['shape']}")
+        row_array = np.array(values, dtype=dtype).reshape((*kept, *shape[len(kept) :]))
         summary_array = None
         if summary:
             expected = shape[1] if len(shape) == 3 else width
@@ -271,11 +302,14 @@ def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> 
             )
             continue
         axes = ("row", "timestep", "unit")[: len(old.shape)]
-        n = min(len(old.rows), len(new.rows))
+        overlap = tuple(
+            slice(0, min(a, b))
+            for a, b in zip(old.rows.shape, new.rows.shape, strict=True)
+        )
         comparisons.append(
             compare(
-                old.rows[:n],
-                new.rows[:n],
+                old.rows[overlap],
+                new.rows[overlap],
                 tolerance,
                 layer=name,
                 quantity="rows",

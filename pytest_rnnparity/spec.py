@@ -96,7 +96,8 @@ CSV_KEYS = ("path", "features", "target")
 SYNTHETIC_KEYS = ("kind", "length", "features")
 TOLERANCE_KEYS = ("atol", "rtol", "hidden", "cell", "output")
 QUANTITIES: tuple[Quantity, ...] = ("hidden", "cell", "output")
-GOLDEN_KEYS = ("sequences", "summaries", "traces")
+GOLDEN_KEYS = ("sequences", "summaries", "traces", "max_values")
+MAX_GOLDEN_VALUES = 10_000_000
 
 RECURRENT_LAYERS = ("GRU", "LSTM", "SimpleRNN")
 _RECURRENT_ARGUMENTS = (
@@ -303,11 +304,17 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class GoldenOptions:
-    """What golden files record: how many sequences, summaries, which traces."""
+    """What golden files record: how many sequences, summaries, which traces.
+
+    ``max_values`` caps the values kept in full per array: fewer sequences, or the
+    first timesteps of one, when ``sequences`` complete ones would exceed it. This is
+    what keeps a golden under 1 MB for any batch or sequence length.
+    """
 
     sequences: int = 3
     summaries: bool = True
     traces: Traces = "all"
+    max_values: int = 4096
 
 
 @dataclass(frozen=True)
@@ -1280,5 +1287,10 @@ def _golden(reader: _Reader) -> GoldenOptions:
             reader.choice((*at, "traces"), ("all", "hidden"))
             if "traces" in golden
             else defaults.traces
+        ),
+        max_values=(
+            reader.integer((*at, "max_values"), minimum=1, maximum=MAX_GOLDEN_VALUES)
+            if "max_values" in golden
+            else defaults.max_values
         ),
     )
