@@ -33,7 +33,8 @@ def import_keras() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    return keras
+    module: ModuleType = keras
+    return module
 
 
 def seeded_array(rng: np.random.Generator, shape: Sequence[int], *, is_bias: bool) -> np.ndarray:

@@ -124,7 +124,9 @@ class SpecCase(pytest.Collector):
         """Where this spec's golden lives (see :mod:`pytest_rnnparity.golden`)."""
         from pytest_rnnparity.golden import SUFFIX, golden_relative_dir
 
-        relative = golden_relative_dir(self.spec.path, spec_paths(self.config), self.config.rootpath)
+        relative = golden_relative_dir(
+            self.spec.path, spec_paths(self.config), self.config.rootpath
+        )
         return golden_dir(self.config) / relative / f"{self.spec.id}{SUFFIX}"
 
     def run(self) -> SpecRun:
@@ -189,11 +191,16 @@ def _golden_test(case: SpecCase) -> Any:
 class SpecItemMixin:
     """reportinfo and failure text shared by the items of a SpecCase."""
 
-    parent: SpecCase
     name: str
 
+    @property
+    def case(self) -> SpecCase:
+        case = self.parent  # type: ignore[attr-defined]
+        assert isinstance(case, SpecCase)
+        return case
+
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        spec = self.parent.spec
+        spec = self.case.spec
         return spec.path, spec.line - 1, f"{spec.id}::{self.name}"
 
     def repr_failure(
@@ -202,7 +209,7 @@ class SpecItemMixin:
         style: Any = None,
     ) -> Any:
         if isinstance(excinfo.value, OUR_ERRORS):
-            return f"{excinfo.value}\n({self.parent.header()})"
+            return f"{excinfo.value}\n({self.case.header()})"
         return super().repr_failure(excinfo, style=style)  # type: ignore[misc]
 
 
@@ -215,4 +222,4 @@ class GoldenItem(SpecItemMixin, pytest.Function):
 
     @property
     def golden_path(self) -> Path:
-        return self.parent.golden_path
+        return self.case.golden_path

@@ -131,10 +131,12 @@ def compare(
     """
     expected = np.asarray(expected)
     actual = np.asarray(actual)
-    common = {"layer": layer, "quantity": quantity, "tolerance": tolerance, "axes": axes}
     if expected.shape != actual.shape:
         return Comparison(
-            **common,
+            layer=layer,
+            quantity=quantity,
+            tolerance=tolerance,
+            axes=axes,
             shape=tuple(expected.shape),
             max_abs=float("nan"),
             max_rel=float("nan"),
@@ -169,7 +171,10 @@ def compare(
             actual=float(actual[index_tuple]),
         )
     return Comparison(
-        **common,
+        layer=layer,
+        quantity=quantity,
+        tolerance=tolerance,
+        axes=axes,
         shape=tuple(expected.shape),
         max_abs=float(finite_abs.max()) if finite_abs.size else 0.0,
         max_rel=float(finite_rel.max()) if finite_rel.size else 0.0,

@@ -44,11 +44,15 @@ IDENTITY_LAYERS = frozenset(
         "ActivityRegularization",
     }
 )
-SUPPORTED_LAYERS = (
-    sorted(RECURRENT_LAYERS)
-    + ["Bidirectional", "Dense", "Masking", "RNN (of a GRU/LSTM/SimpleRNN cell)", "TimeDistributed"]
-    + sorted(IDENTITY_LAYERS)
-)
+SUPPORTED_LAYERS = [
+    *sorted(RECURRENT_LAYERS),
+    "Bidirectional",
+    "Dense",
+    "Masking",
+    "RNN (of a GRU/LSTM/SimpleRNN cell)",
+    "TimeDistributed",
+    *sorted(IDENTITY_LAYERS),
+]
 
 
 def describe_model(model: Any, *, keras_major: int = 3) -> tuple[LayerSpec, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -39,7 +39,8 @@ class RnnParity:
         stem = re.sub(r"[^\w.\-\[\]=]", "_", node.name)
         if name:
             stem += f".{name}"
-        return node.path.parent / FIXTURE_GOLDEN_DIR / node.path.stem / f"{stem}.golden"
+        module: Path = node.path
+        return module.parent / FIXTURE_GOLDEN_DIR / module.stem / f"{stem}.golden"
 
     def snapshot(
         self,
@@ -49,7 +50,7 @@ class RnnParity:
         tolerance: Tolerance | None = None,
         sequences: int = 3,
         summaries: bool = True,
-        traces: str = "all",
+        traces: Literal["all", "hidden"] = "all",
     ) -> None:
         """Compare ``result``'s traces with this test's golden (syrupy; ``--snapshot-update``)."""
         __tracebackhide__ = True
@@ -68,7 +69,11 @@ class RnnParity:
             options=GoldenOptions(sequences=sequences, summaries=summaries, traces=traces),
         )
         root = node.config.rootpath
-        relative = node.path.resolve().relative_to(root.resolve()) if root in node.path.parents else node.path
+        relative = (
+            node.path.resolve().relative_to(root.resolve())
+            if root in node.path.parents
+            else node.path
+        )
         assert_golden(
             snapshot,
             document,

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 
 SUFFIX = ".golden"
+DEFAULT_GOLDEN_OPTIONS = GoldenOptions()
 
 
 def array_hash(arrays: Iterable[np.ndarray]) -> str:
@@ -72,8 +73,12 @@ def weights_hash(layers: Sequence[LayerSpec]) -> str:
     arrays: list[np.ndarray] = []
 
     def cell(weights: CellWeights) -> None:
-        for part in (weights.kernel, weights.recurrent_kernel, weights.input_bias,
-                     weights.recurrent_bias):
+        for part in (
+            weights.kernel,
+            weights.recurrent_kernel,
+            weights.input_bias,
+            weights.recurrent_bias,
+        ):
             if part is not None:
                 arrays.extend(np.asarray(part[gate]) for gate in GATES[weights.kind])
 
@@ -95,7 +100,7 @@ def golden_document(
     *,
     name: str,
     tolerance: Tolerance,
-    options: GoldenOptions = GoldenOptions(),
+    options: GoldenOptions = DEFAULT_GOLDEN_OPTIONS,
     meta: Mapping[str, str] | None = None,
 ) -> Golden:
     """The golden of a parity result: Keras layer outputs and the reference traces.
@@ -190,7 +195,8 @@ def item_golden_path(item: Any, index: Any) -> Path:
     """A spec item's golden path, or the one the fixture registered for this index."""
     if hasattr(item, "golden_path"):
         return Path(item.golden_path)
-    return item.stash[GOLDEN_PATHS][index]
+    path: Path = item.stash[GOLDEN_PATHS][index]
+    return path
 
 
 class GoldenExtension(SingleFileSnapshotExtension):
@@ -235,7 +241,9 @@ class GoldenExtension(SingleFileSnapshotExtension):
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as error:
-            raise GoldenError(f"{snapshot_location}: cannot read the golden file: {error}") from None
+            raise GoldenError(
+                f"{snapshot_location}: cannot read the golden file: {error}"
+            ) from None
         loads(text, location=snapshot_location)  # raises GoldenError when corrupt
         return text
 
@@ -346,8 +354,12 @@ def find_orphans(
         existing = [f for f in spec_files if f.is_file()]
         if not existing:
             orphans.append(
-                Orphan(golden, f"no spec file {_display(spec_files[0], root)}" if spec_files
-                       else "not under a spec's directory")
+                Orphan(
+                    golden,
+                    f"no spec file {_display(spec_files[0], root)}"
+                    if spec_files
+                    else "not under a spec's directory",
+                )
             )
             continue
         ids: set[str] = set()
@@ -357,7 +369,5 @@ def find_orphans(
         except SpecError:
             continue
         if spec_id not in ids:
-            orphans.append(
-                Orphan(golden, f"{_display(existing[0], root)} has no spec '{spec_id}'")
-            )
+            orphans.append(Orphan(golden, f"{_display(existing[0], root)} has no spec '{spec_id}'"))
     return orphans

@@ -303,8 +303,7 @@ def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> 
             continue
         axes = ("row", "timestep", "unit")[: len(old.shape)]
         overlap = tuple(
-            slice(0, min(a, b))
-            for a, b in zip(old.rows.shape, new.rows.shape, strict=True)
+            slice(0, min(a, b)) for a, b in zip(old.rows.shape, new.rows.shape, strict=True)
         )
         comparisons.append(
             compare(

@@ -12,7 +12,7 @@ from typing import Any
 from pytest_rnnparity.compare import Tolerance, default_tolerance
 from pytest_rnnparity.data import Dataset, Windows, load_dataset, make_windows
 from pytest_rnnparity.parity import ParityResult, check_parity
-from pytest_rnnparity.spec import Spec
+from pytest_rnnparity.spec import Quantity, Spec
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,10 @@ class SpecRun:
 def spec_tolerances(spec: Spec) -> dict[str, Tolerance]:
     """Tolerance per quantity (hidden, cell, output): the spec's, else the dtype default."""
     default = default_tolerance(spec.dtype)
-    resolved = {}
-    for quantity in ("hidden", "cell", "output"):
-        limits = spec.tolerance.limits(quantity)  # type: ignore[arg-type]
+    resolved: dict[str, Tolerance] = {}
+    quantities: tuple[Quantity, ...] = ("hidden", "cell", "output")
+    for quantity in quantities:
+        limits = spec.tolerance.limits(quantity)
         resolved[quantity] = Tolerance(
             default.atol if limits.atol is None else limits.atol,
             default.rtol if limits.rtol is None else limits.rtol,

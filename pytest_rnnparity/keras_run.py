@@ -161,11 +161,11 @@ def concat_batches(chunks: Sequence[list[KerasLayerOutputs]]) -> list[KerasLayer
         first = per_layer[0]
         if isinstance(first.output, tuple):
             output: Array | tuple[Array, Array] = (
-                np.concatenate([c.output[0] for c in per_layer]),  # type: ignore[index]
-                np.concatenate([c.output[1] for c in per_layer]),  # type: ignore[index]
+                np.concatenate([c.output[0] for c in per_layer]),
+                np.concatenate([c.output[1] for c in per_layer]),
             )
         else:
-            output = np.concatenate([c.output for c in per_layer])  # type: ignore[misc]
+            output = np.concatenate([c.output for c in per_layer])
         directions = {
             d: KerasDirection(
                 sequence=np.concatenate([c.directions[d].sequence for c in per_layer]),

@@ -124,7 +124,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         load=lambda path: [spec.id for spec in load_specs(path, root=root)],
     )
     remove = bool(
-        orphans and config.getoption("update_snapshots", False) and _is_full_run(session, exitstatus)
+        orphans
+        and config.getoption("update_snapshots", False)
+        and _is_full_run(session, exitstatus)
     )
     if remove:
         for orphan in orphans:
@@ -134,7 +136,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config.stash[ORPHANS] = (orphans, remove)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """List goldens whose spec is gone (and whether this run removed them)."""
     orphans, removed = config.stash.get(ORPHANS, ([], False))
     if not orphans:

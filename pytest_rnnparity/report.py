@@ -30,7 +30,7 @@ def describe_index(comparison: Comparison) -> str:
     """``timestep 1, row 0, unit 2`` for the first mismatch, in time-first order."""
     assert comparison.first is not None
     parts = dict(zip(comparison.axes, comparison.first.index, strict=True))
-    order = [axis for axis in ("timestep", "row", "unit") if axis in parts]
+    order: list[str] = [axis for axis in ("timestep", "row", "unit") if axis in parts]
     order += [axis for axis in comparison.axes if axis not in order]
     return ", ".join(f"{axis} {parts[axis]}" for axis in order)
 

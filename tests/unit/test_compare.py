@@ -19,9 +19,7 @@ def test_allclose_rule_with_reference_as_desired_value() -> None:
 def test_nan_and_inf_handling() -> None:
     expected = np.array([np.nan, np.nan, np.inf, np.inf, 1.0])
     actual = np.array([np.nan, 1.0, np.inf, -np.inf, np.nan])
-    np.testing.assert_array_equal(
-        exceeds(expected, actual, TOL), [False, True, False, True, True]
-    )
+    np.testing.assert_array_equal(exceeds(expected, actual, TOL), [False, True, False, True, True])
 
 
 def test_first_mismatch_is_earliest_timestep_then_row_then_unit() -> None:
@@ -30,7 +28,15 @@ def test_first_mismatch_is_earliest_timestep_then_row_then_unit() -> None:
     actual[0, 3, 0] = 1.0  # row 0, late step
     actual[2, 1, 1] = 0.5  # row 2, earlier step: this one is first
     actual[1, 2, 0] = 0.25
-    c = compare(expected, actual, TOL, layer="gru", quantity="hidden", axes=("row", "timestep", "unit"), time_axis=1)
+    c = compare(
+        expected,
+        actual,
+        TOL,
+        layer="gru",
+        quantity="hidden",
+        axes=("row", "timestep", "unit"),
+        time_axis=1,
+    )
     assert not c.ok
     assert c.first is not None
     assert c.first.index == (2, 1, 1)
@@ -42,13 +48,30 @@ def test_first_mismatch_is_earliest_timestep_then_row_then_unit() -> None:
 
 def test_ok_comparison_has_no_mismatch() -> None:
     x = np.linspace(-1, 1, 12).reshape(2, 3, 2).astype(np.float32)
-    c = compare(x, x + np.float32(1e-7), TOL, layer="l", quantity="hidden", axes=("row", "timestep", "unit"), time_axis=1)
-    assert c.ok and c.first is None and c.n_bad == 0
+    c = compare(
+        x,
+        x + np.float32(1e-7),
+        TOL,
+        layer="l",
+        quantity="hidden",
+        axes=("row", "timestep", "unit"),
+        time_axis=1,
+    )
+    assert c.ok
+    assert c.first is None
+    assert c.n_bad == 0
     assert c.max_abs == pytest.approx(1e-7, rel=0.5)
 
 
 def test_shape_mismatch_is_a_problem_not_a_crash() -> None:
-    c = compare(np.zeros((2, 3)), np.zeros((2, 4)), TOL, layer="dense", quantity="output", axes=("row", "unit"))
+    c = compare(
+        np.zeros((2, 3)),
+        np.zeros((2, 4)),
+        TOL,
+        layer="dense",
+        quantity="output",
+        axes=("row", "unit"),
+    )
     assert not c.ok
     assert c.problem == "shape differs: reference (2, 3), Keras (2, 4)"
 

@@ -30,11 +30,15 @@ def randomize(model: Any, seed: int = 7, scale: float = 0.6) -> Any:
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         arrays = layer.get_weights()
-        layer.set_weights([rng.uniform(-scale, scale, size=a.shape).astype(a.dtype) for a in arrays])
+        layer.set_weights(
+            [rng.uniform(-scale, scale, size=a.shape).astype(a.dtype) for a in arrays]
+        )
     return model
 
 
-def sequential(*layers: Any, timesteps: int = 6, features: int = 3, batch_size: int | None = None) -> Any:
+def sequential(
+    *layers: Any, timesteps: int = 6, features: int = 3, batch_size: int | None = None
+) -> Any:
     return keras.Sequential([keras.Input((timesteps, features), batch_size=batch_size), *layers])
 
 
@@ -73,7 +77,9 @@ def test_keras_constant_fixture(options: dict[str, bool], expected: list[float])
 
 MODELS: dict[str, Callable[[], Any]] = {
     "gru_reset_after": lambda: sequential(keras.layers.GRU(4), keras.layers.Dense(1)),
-    "gru_reset_before": lambda: sequential(keras.layers.GRU(4, reset_after=False), keras.layers.Dense(2)),
+    "gru_reset_before": lambda: sequential(
+        keras.layers.GRU(4, reset_after=False), keras.layers.Dense(2)
+    ),
     "gru_no_bias": lambda: sequential(keras.layers.GRU(4, use_bias=False)),
     "lstm": lambda: sequential(keras.layers.LSTM(5), keras.layers.Dense(1)),
     "lstm_no_bias": lambda: sequential(keras.layers.LSTM(3, use_bias=False)),
@@ -95,7 +101,9 @@ MODELS: dict[str, Callable[[], Any]] = {
         keras.layers.SimpleRNN(2),
         keras.layers.Dense(1, activation="tanh"),
     ),
-    "go_backwards": lambda: sequential(keras.layers.SimpleRNN(3, go_backwards=True, return_sequences=True)),
+    "go_backwards": lambda: sequential(
+        keras.layers.SimpleRNN(3, go_backwards=True, return_sequences=True)
+    ),
     "lstm_go_backwards": lambda: sequential(keras.layers.LSTM(3, go_backwards=True)),
     "return_state": lambda: sequential(keras.layers.LSTM(3, return_state=True)),
     "time_distributed_dropout": lambda: sequential(
@@ -107,13 +115,17 @@ MODELS: dict[str, Callable[[], Any]] = {
     **{
         f"bidirectional_{mode}": (
             lambda mode=mode: sequential(
-                keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), merge_mode=mode),
+                keras.layers.Bidirectional(
+                    keras.layers.GRU(3, return_sequences=True), merge_mode=mode
+                ),
                 keras.layers.Bidirectional(keras.layers.LSTM(2), merge_mode=mode),
             )
         )
         for mode in ("concat", "sum", "mul", "ave")
     },
-    "bidirectional_none": lambda: sequential(keras.layers.Bidirectional(keras.layers.LSTM(2), merge_mode=None)),
+    "bidirectional_none": lambda: sequential(
+        keras.layers.Bidirectional(keras.layers.LSTM(2), merge_mode=None)
+    ),
 }
 
 
@@ -172,7 +184,9 @@ def test_masking_layer_and_zero_padding() -> None:
 
 
 def test_explicit_mask_and_zero_output_for_mask() -> None:
-    model = randomize(sequential(keras.layers.GRU(3, return_sequences=True, zero_output_for_mask=True)))
+    model = randomize(
+        sequential(keras.layers.GRU(3, return_sequences=True, zero_output_for_mask=True))
+    )
     mask = np.ones((5, 6), dtype=bool)
     mask[0, 4:] = False
     mask[3, 1] = False
@@ -183,7 +197,9 @@ def test_explicit_mask_and_zero_output_for_mask() -> None:
 
 def test_stateful_layer_carries_state_between_batches() -> None:
     model = randomize(
-        sequential(keras.layers.GRU(4, stateful=True), keras.layers.Dense(1), batch_size=1, timesteps=2)
+        sequential(
+            keras.layers.GRU(4, stateful=True), keras.layers.Dense(1), batch_size=1, timesteps=2
+        )
     )
     x = inputs(batch=6, timesteps=2)
     result = check_parity(model, x)
@@ -191,7 +207,9 @@ def test_stateful_layer_carries_state_between_batches() -> None:
     # the same windows through a fresh, stateless reference would differ from row 1 on
     stateless = randomize(sequential(keras.layers.GRU(4), keras.layers.Dense(1), timesteps=2))
     other = check_parity(stateless, x)
-    np.testing.assert_allclose(other.reference[1].output[0], result.reference[1].output[0], atol=1e-6)
+    np.testing.assert_allclose(
+        other.reference[1].output[0], result.reference[1].output[0], atol=1e-6
+    )
     assert not np.allclose(other.reference[1].output[1:], result.reference[1].output[1:], atol=1e-3)
 
 
@@ -218,13 +236,22 @@ def test_branching_functional_model_is_refused() -> None:
 
 def test_unsupported_layer_is_named() -> None:
     model = sequential(keras.layers.Conv1D(2, 3, name="conv"), keras.layers.GRU(2))
-    with pytest.raises(UnsupportedModelError, match=r"^layer 'conv' \(Conv1D\) is not supported; supported layers: GRU, LSTM, SimpleRNN, Bidirectional"):
+    with pytest.raises(
+        UnsupportedModelError,
+        match=(
+            r"^layer 'conv' \(Conv1D\) is not supported; "
+            r"supported layers: GRU, LSTM, SimpleRNN, Bidirectional"
+        ),
+    ):
         check_parity(model, inputs())
 
 
+@pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`")
 def test_unsupported_activation_is_named() -> None:
     model = sequential(keras.layers.GRU(2, activation=lambda t: t * 2.0, name="custom"))
-    with pytest.raises(UnsupportedModelError, match=r"^layer 'custom': activation .* is not a built-in activation"):
+    with pytest.raises(
+        UnsupportedModelError, match=r"^layer 'custom': activation .* is not a built-in activation"
+    ):
         check_parity(model, inputs())
 
 
@@ -243,7 +270,9 @@ def _with_weights(transform: Callable[[CellWeights], CellWeights]) -> Callable[.
     def describe(model: Any, **kwargs: Any) -> Any:
         specs = original(model, **kwargs)
         return tuple(
-            dataclasses.replace(s, weights=transform(s.weights)) if isinstance(s, RecurrentSpec) else s
+            dataclasses.replace(s, weights=transform(s.weights))
+            if isinstance(s, RecurrentSpec)
+            else s
             for s in specs
         )
 
@@ -262,7 +291,8 @@ WEIGHT_MISTAKES: dict[str, Callable[[CellWeights], CellWeights]] = {
         w, input_bias=w.recurrent_bias, recurrent_bias=w.input_bias
     ),
     "recurrent_bias_dropped": lambda w: dataclasses.replace(
-        w, recurrent_bias={g: np.zeros_like(b) for g, b in w.recurrent_bias.items()}  # type: ignore[union-attr]
+        w,
+        recurrent_bias={g: np.zeros_like(b) for g, b in w.recurrent_bias.items()},  # type: ignore[union-attr]
     ),
     "kernel_transposed": lambda w: dataclasses.replace(
         w,
@@ -274,7 +304,9 @@ WEIGHT_MISTAKES: dict[str, Callable[[CellWeights], CellWeights]] = {
 
 def _gru_model() -> Any:
     # features == units so that a transposed kernel still has a valid shape
-    return randomize(sequential(keras.layers.GRU(3, name="gru"), keras.layers.Dense(1, name="head")))
+    return randomize(
+        sequential(keras.layers.GRU(3, name="gru"), keras.layers.Dense(1, name="head"))
+    )
 
 
 @pytest.mark.parametrize("mistake", sorted(WEIGHT_MISTAKES))
@@ -287,7 +319,9 @@ def test_weight_layout_mistakes_are_caught(mistake: str, monkeypatch: pytest.Mon
     assert "  at timestep 0, row 0, unit" in message or "  at timestep 0, row" in message
 
 
-def _reset_before(matrix_x_t: Any, h_tm1: Any, recurrent_kernel: Any, recurrent_bias: Any = None, **kw: Any) -> Any:
+def _reset_before(
+    matrix_x_t: Any, h_tm1: Any, recurrent_kernel: Any, recurrent_bias: Any = None, **kw: Any
+) -> Any:
     """The notebook's candidate: reset applied to h_tm1 before the matmul, recurrent bias added."""
     units = h_tm1.shape[-1]
     right = _ORIGINAL_GRU_STEP(matrix_x_t, h_tm1, recurrent_kernel, recurrent_bias, **kw)
@@ -338,7 +372,11 @@ def test_state_carried_across_windows_is_caught(monkeypatch: pytest.MonkeyPatch)
         rows, states = [], None
         for i in range(len(x)):
             result = original(layers, x[i : i + 1], **{**kwargs, "initial_states": states})
-            states = {r.name: {d: t.final_states for d, t in r.directions.items()} for r in result if r.directions}
+            states = {
+                r.name: {d: t.final_states for d, t in r.directions.items()}
+                for r in result
+                if r.directions
+            }
             rows.append(result)
         return parity_module._concat_results(rows)
 

@@ -17,9 +17,33 @@ def _comparisons() -> list:
     actual = expected.copy()
     actual[1, 1, 0] = 0.25
     actual[0, 2, 1] = -0.5
-    hidden = compare(expected, actual, TOL, layer="gru", quantity="hidden", axes=AXES, direction="forward", time_axis=1)
-    final = compare(np.ones((2, 2)), np.ones((2, 2)), TOL, layer="gru", quantity="final hidden", axes=("row", "unit"), direction="forward")
-    head = compare(np.full((2, 1), 0.5), np.array([[0.5], [0.75]]), TOL, layer="dense", quantity="output", axes=("row", "unit"))
+    hidden = compare(
+        expected,
+        actual,
+        TOL,
+        layer="gru",
+        quantity="hidden",
+        axes=AXES,
+        direction="forward",
+        time_axis=1,
+    )
+    final = compare(
+        np.ones((2, 2)),
+        np.ones((2, 2)),
+        TOL,
+        layer="gru",
+        quantity="final hidden",
+        axes=("row", "unit"),
+        direction="forward",
+    )
+    head = compare(
+        np.full((2, 1), 0.5),
+        np.array([[0.5], [0.75]]),
+        TOL,
+        layer="dense",
+        quantity="output",
+        axes=("row", "unit"),
+    )
     return [hidden, final, head]
 
 
@@ -34,7 +58,8 @@ def test_parity_failure_message_verbatim() -> None:
         "    Keras      0.25",
         "    reference  0",
         "    abs error 2.50e-01, rel error inf (tolerance atol=1e-06, rtol=1e-05)",
-        "  2 of 12 values (16.7%) exceed tolerance; max abs error 5.00e-01, mean abs error 6.25e-02",
+        "  2 of 12 values (16.7%) exceed tolerance; "
+        "max abs error 5.00e-01, mean abs error 6.25e-02",
         "  Timesteps 0-0 agree: check what carries over between steps: the recurrent kernel, "
         "the recurrent bias, where the reset gate applies, and the state each window starts from.",
         "",
@@ -48,7 +73,16 @@ def test_parity_failure_message_verbatim() -> None:
 
 def test_backward_direction_hint_says_processing_order() -> None:
     expected = np.zeros((1, 2, 1))
-    c = compare(expected, expected + 1, TOL, layer="bi", quantity="hidden", axes=AXES, direction="backward", time_axis=1)
+    c = compare(
+        expected,
+        expected + 1,
+        TOL,
+        layer="bi",
+        quantity="hidden",
+        axes=AXES,
+        direction="backward",
+        time_axis=1,
+    )
     assert c.label == "hidden (backward)"
     assert where_hint(c) == (
         "Timestep 0 (processing order) already differs: check the input kernel, the biases, "

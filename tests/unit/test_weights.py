@@ -22,7 +22,8 @@ def test_gru_reset_after_bias_rows_split_into_input_and_recurrent() -> None:
     np.testing.assert_array_equal(weights.kernel["r"], kernel[:, 2:4])
     np.testing.assert_array_equal(weights.kernel["h"], kernel[:, 4:6])
     np.testing.assert_array_equal(weights.recurrent_kernel["h"], recurrent[:, 4:6])
-    assert weights.input_bias is not None and weights.recurrent_bias is not None
+    assert weights.input_bias is not None
+    assert weights.recurrent_bias is not None
     np.testing.assert_array_equal(weights.input_bias["r"], [1002.0, 1003.0])
     np.testing.assert_array_equal(weights.recurrent_bias["r"], [1008.0, 1009.0])
     assert (weights.units, weights.features) == (2, 3)
@@ -70,7 +71,12 @@ def test_join_gives_back_exactly_the_keras_arrays(
     [
         ((3, 12), (4, 8), None, r"gru recurrent kernel must have shape \(4, 12\), got \(4, 8\)"),
         ((3, 9), (4, 12), None, r"gru kernel must have shape \(features, 12\), got \(3, 9\)"),
-        ((3, 12), (4, 12), (3, 12), r"gru bias must have shape \(12,\) or \(2, 12\), got \(3, 12\)"),
+        (
+            (3, 12),
+            (4, 12),
+            (3, 12),
+            r"gru bias must have shape \(12,\) or \(2, 12\), got \(3, 12\)",
+        ),
     ],
 )
 def test_wrong_shapes_are_named(
