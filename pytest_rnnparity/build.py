@@ -71,6 +71,7 @@ def _layer(keras: ModuleType, decl: LayerDecl, *, dtype: str, stateful: bool) ->
             kwargs["backward_layer"] = _layer(
                 keras, decl.kwargs["backward_layer"], dtype=dtype, stateful=stateful
             )
+        kwargs.setdefault("dtype", dtype)  # the wrapper computes too (merge, casts)
         cls: Callable[..., Any] = getattr(keras.layers, decl.class_name)
         return cls(inner, **kwargs)
     if decl.class_name in RECURRENT and stateful:

@@ -274,18 +274,21 @@ def assert_golden(
     root: Path,
     update_command: str,
     name: str | None = None,
-) -> None:
+) -> str:
     """Compare ``current`` with its golden through syrupy; raise GoldenError/GoldenMismatch.
 
     ``name`` tells several goldens of one test apart (syrupy's snapshot name).
+    Returns ``"match"``, ``"created"`` or ``"updated"``; a GoldenMismatch carries
+    the :class:`Drift` as its ``drift`` attribute.
     """
     __tracebackhide__ = True
     assertion = snapshot.use_extension(GoldenExtension)
     if name:
         assertion = assertion(name=name)
-    if assertion == current:
-        return
+    matched = assertion == current
     result = assertion.executions[max(assertion.executions)]
+    if matched:
+        return "created" if result.created else "updated" if result.updated else "match"
     where = _display(golden_path, root)
     if isinstance(result.exception, GoldenError):
         message = str(result.exception)
@@ -301,9 +304,11 @@ def assert_golden(
         )
     recorded = loads(result.recalled_data, location=where)
     drift = compare_goldens(recorded, current, tolerance_of(current))
-    raise GoldenMismatch(
+    mismatch = GoldenMismatch(
         drift_message(recorded, current, drift, golden_path=where, update_command=update_command)
     )
+    mismatch.drift = drift
+    raise mismatch
 
 
 # -- goldens whose spec is gone ------------------------------------------------------------
@@ -346,7 +351,7 @@ def find_orphans(
         relative = golden.parent.relative_to(golden_dir)
         spec_id = golden.name[: -len(SUFFIX)]
         spec_files = [
-            base / relative.with_suffix(suffix)
+            base / relative.parent / f"{relative.name}{suffix}"
             for base in candidates_roots
             for suffix in (".yaml", ".yml")
             if relative != Path(".")

@@ -135,7 +135,8 @@ def dumps(golden: Golden) -> str:
         lines.append(f"[array {name}]")
         lines.append(f"dtype = {array.dtype}")
         lines.append("shape = " + "x".join(str(n) for n in array.shape))
-        lines.append("kept = " + "x".join(str(n) for n in array.rows.shape[: len(array.shape) - 1]))
+        kept = array.rows.shape[: max(len(array.shape) - 1, 1)]
+        lines.append("kept = " + "x".join(str(n) for n in kept))
         for r, row in enumerate(array.rows):
             if row.ndim == 2:
                 lines += [f"row {r} t {t}: {_format_values(step)}" for t, step in enumerate(row)]

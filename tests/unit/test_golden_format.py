@@ -1,0 +1,579 @@
+"""golden_format.py: canonical text, size budget, corrupt files, drift report (verbatim)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.errors import GoldenError
+from pytest_rnnparity.golden_format import (
+    HEADER,
+    Golden,
+    GoldenArray,
+    compare_goldens,
+    drift_message,
+    dumps,
+    golden_array,
+    hash_diagnosis,
+    kept_extent,
+    loads,
+)
+
+TOL = Tolerance(atol=1e-6, rtol=1e-5)
+FIX = "; fix or delete it, then re-record it with --snapshot-update"
+
+
+def _golden(arrays: dict[str, GoldenArray], **meta: str) -> Golden:
+    return Golden(meta={"spec": "power-gru", **meta}, environment={}, arrays=arrays)
+
+
+def _rows(values: np.ndarray, dtype: str = "float64") -> GoldenArray:
+    """Every row kept, no summary."""
+    values = np.asarray(values, dtype=dtype)
+    return GoldenArray(shape=values.shape, dtype=dtype, rows=values)
+
+
+# -- dumps / loads ------------------------------------------------------------------------
+
+
+def test_dumps_text_is_canonical() -> None:
+    golden = Golden(
+        meta={"spec": "power-gru", "dtype": "float32", "atol": "1e-06"},
+        environment={"numpy": "2.4.6", "keras": "3.15.1"},
+        arrays={
+            "reference/gru/forward/hidden": golden_array(
+                np.array([[[0.1, 0.5], [0.25, -1.0]]], dtype=np.float32), rows=1, summaries=True
+            ),
+            "keras/dense/output": golden_array(
+                np.array([[0.5], [-0.25]], dtype=np.float32), rows=1, summaries=True
+            ),
+        },
+    )
+    assert dumps(golden).splitlines() == [
+        "# pytest-rnnparity golden, format 1",
+        "[meta]",
+        "atol = 1e-06",
+        "dtype = float32",
+        "spec = power-gru",
+        "[environment]",
+        "keras = 3.15.1",
+        "numpy = 2.4.6",
+        "[array keras/dense/output]",
+        "dtype = float32",
+        "shape = 2x1",
+        "kept = 1",
+        "row 0: 0.5",
+        "summary unit 0: -0.25 0.5 0.125",
+        "[array reference/gru/forward/hidden]",
+        "dtype = float32",
+        "shape = 1x2x2",
+        "kept = 1x2",
+        "row 0 t 0: 0.1 0.5",
+        "row 0 t 1: 0.25 -1.0",
+        "summary t 0: 0.1 0.5 0.3",
+        "summary t 1: -1.0 0.25 -0.375",
+    ]
+
+
+def test_dumps_does_not_depend_on_insertion_order() -> None:
+    a = golden_array(np.ones((2, 2)), rows=2, summaries=True)
+    b = golden_array(np.zeros((2, 3, 1)), rows=2, summaries=True)
+    one = Golden(
+        meta={"spec": "s", "z": "1"}, environment={"b": "2", "a": "1"}, arrays={"x": a, "y": b}
+    )
+    other = Golden(
+        meta={"z": "1", "spec": "s"}, environment={"a": "1", "b": "2"}, arrays={"y": b, "x": a}
+    )
+    assert dumps(one) == dumps(other)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_is_exact_and_redump_is_byte_identical(dtype: str) -> None:
+    rng = np.random.default_rng(5)
+    values = rng.normal(scale=3.0, size=(4, 5, 3)).astype(dtype)
+    values[0, 0, :] = [np.nextafter(np.array(1, dtype), np.array(2, dtype)), -0.0, 1e-30]
+    golden = Golden(
+        meta={"spec": "s"},
+        environment={"keras": "3"},
+        arrays={
+            "a": golden_array(values, rows=3, summaries=True),
+            "b": golden_array(values[:, -1, :], rows=4, summaries=True),
+        },
+    )
+    text = dumps(golden)
+    parsed = loads(text, location="g.golden")
+    assert dumps(parsed) == text
+    for name, array in golden.arrays.items():
+        back = parsed.arrays[name]
+        assert (back.shape, back.dtype) == (array.shape, array.dtype)
+        assert back.rows.dtype == np.dtype(dtype)
+        # bit for bit, including the sign of -0.0
+        assert back.rows.tobytes() == array.rows.tobytes()
+        assert back.summary is not None
+        assert array.summary is not None
+        assert back.summary.tobytes() == array.summary.tobytes()
+    assert parsed.meta == {"spec": "s"}
+    assert parsed.environment == {"keras": "3"}
+
+
+def test_floats_use_the_shortest_text_of_their_dtype() -> None:
+    single = golden_array(np.array([[0.1, 1 / 3]], dtype=np.float32), rows=1, summaries=False)
+    double = golden_array(np.array([[0.1, 1 / 3]], dtype=np.float64), rows=1, summaries=False)
+    assert "row 0: 0.1 0.33333334" in dumps(_golden({"a": single})).splitlines()
+    assert "row 0: 0.1 0.3333333333333333" in dumps(_golden({"a": double})).splitlines()
+
+
+def test_many_float32_values_round_trip_exactly() -> None:
+    bits = np.random.default_rng(11).integers(0, 2**32, size=20_000, dtype=np.uint64)
+    values = bits.astype(np.uint32).view(np.float32)
+    values = values[np.isfinite(values)][:10_000].reshape(100, 100)
+    golden = _golden({"a": golden_array(values, rows=100, summaries=False, max_values=10_000)})
+    back = loads(dumps(golden), location="g").arrays["a"].rows
+    assert back.view(np.uint32).tolist() == values.view(np.uint32).tolist()
+
+
+def test_one_dimensional_array_round_trips() -> None:
+    golden = _golden({"a": golden_array(np.arange(3.0), rows=2, summaries=False)})
+    text = dumps(golden)
+    assert dumps(loads(text, location="g")) == text
+
+
+# -- the size budget ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "rows", "max_values", "expected"),
+    [
+        ((8, 4), 3, 4096, (3, None)),  # the rows asked for fit
+        ((8, 4), 3, 8, (2, None)),  # whole rows while they fit
+        ((8, 4), 3, 2, (1, None)),  # a 2-D row cannot be cut: one row anyway
+        ((2, 4), 3, 4096, (2, None)),  # no more rows than the array has
+        ((8, 4), 0, 4096, (0, None)),
+        ((5, 3, 4), 3, 30, (2, 3)),  # whole 3-D rows while they fit
+        ((5, 3, 4), 3, 10, (1, 2)),  # one row does not fit: first timesteps of row 0
+        ((5, 3, 4), 3, 3, (1, 1)),  # at least one timestep
+        ((5, 3, 4), 0, 30, (0, 3)),
+        ((0, 3, 4), 3, 30, (0, 3)),
+    ],
+)
+def test_kept_extent(
+    shape: tuple[int, ...], rows: int, max_values: int, expected: tuple[int, int | None]
+) -> None:
+    assert kept_extent(shape, rows=rows, max_values=max_values) == expected
+
+
+def test_golden_array_keeps_whole_rows_within_the_budget() -> None:
+    values = np.arange(5 * 3 * 4, dtype=np.float64).reshape(5, 3, 4)
+    array = golden_array(values, rows=3, summaries=False, max_values=24)
+    assert array.shape == (5, 3, 4)
+    np.testing.assert_array_equal(array.rows, values[:2])
+    assert array.summary is None
+
+
+def test_golden_array_keeps_first_timesteps_of_row_zero_when_one_row_is_too_big() -> None:
+    values = np.arange(5 * 3 * 4, dtype=np.float64).reshape(5, 3, 4)
+    array = golden_array(values, rows=3, summaries=False, max_values=9)
+    np.testing.assert_array_equal(array.rows, values[:1, :2])
+    text = dumps(_golden({"a": array}))
+    assert "kept = 1x2" in text.splitlines()
+    np.testing.assert_array_equal(loads(text, location="g").arrays["a"].rows, values[:1, :2])
+
+
+def test_3d_summary_is_per_timestep_over_the_whole_batch() -> None:
+    values = np.random.default_rng(2).normal(size=(6, 4, 3))
+    values[5, 2, 1] = 40.0  # beyond the kept rows: the summary must still see it
+    array = golden_array(values, rows=1, summaries=True)
+    assert array.summary is not None
+    assert array.summary.shape == (4, 3)
+    assert array.summary_axis == "timestep"
+    np.testing.assert_array_equal(array.summary[:, 0], values.min(axis=(0, 2)))
+    np.testing.assert_array_equal(array.summary[:, 1], values.max(axis=(0, 2)))
+    np.testing.assert_array_equal(array.summary[:, 2], values.mean(axis=(0, 2)))
+    assert array.summary[2, 1] == 40.0
+    summaries = [line for line in dumps(_golden({"a": array})).splitlines() if "summary" in line]
+    assert summaries[0].startswith("summary t 0: ")
+    assert summaries[2].split()[4] == "40.0"  # the maximum at timestep 2
+
+
+def test_2d_summary_is_per_unit_over_the_whole_batch() -> None:
+    values = np.random.default_rng(3).normal(size=(7, 3)).astype(np.float32)
+    values[6, 0] = -9.0
+    array = golden_array(values, rows=2, summaries=True)
+    assert array.summary is not None
+    assert array.summary.shape == (3, 3)
+    assert array.summary_axis == "unit"
+    assert array.summary.dtype == np.float32
+    as64 = values.astype(np.float64)
+    np.testing.assert_array_equal(array.summary[:, 0], values.min(axis=0))
+    np.testing.assert_array_equal(array.summary[:, 1], values.max(axis=0))
+    np.testing.assert_array_equal(array.summary[:, 2], as64.mean(axis=0).astype(np.float32))
+    assert array.summary[0, 0] == -9.0
+
+
+# -- corrupt files ------------------------------------------------------------------------
+
+VALID = [
+    HEADER,  # 1
+    "[meta]",  # 2
+    "spec = power-gru",  # 3
+    "[environment]",  # 4
+    "keras = 3.15.1",  # 5
+    "[array keras/dense/output]",  # 6
+    "dtype = float32",  # 7
+    "shape = 2x1",  # 8
+    "kept = 2",  # 9
+    "row 0: 0.5",  # 10
+    "row 1: -0.25",  # 11
+    "summary unit 0: -0.25 0.5 0.125",  # 12
+]
+
+
+def _edit(index: int, line: str | None) -> Callable[[list[str]], list[str]]:
+    """Replace line ``index`` (0-based) or, with None, delete it."""
+
+    def apply(lines: list[str]) -> list[str]:
+        edited = list(lines)
+        if line is None:
+            del edited[index]
+        else:
+            edited[index] = line
+        return edited
+
+    return apply
+
+
+def test_the_valid_text_loads() -> None:
+    golden = loads("\n".join(VALID) + "\n", location="g.golden")
+    array = golden.arrays["keras/dense/output"]
+    assert (array.shape, array.dtype) == ((2, 1), "float32")
+    np.testing.assert_array_equal(array.rows, [[0.5], [-0.25]])
+    assert array.summary is not None
+    np.testing.assert_array_equal(array.summary, [[-0.25, 0.5, 0.125]])
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "problem"),
+    [
+        pytest.param(
+            _edit(0, None),
+            1,
+            "expected the first line '# pytest-rnnparity golden, format 1'",
+            id="missing-header",
+        ),
+        pytest.param(
+            lambda lines: [],
+            1,
+            "expected the first line '# pytest-rnnparity golden, format 1'",
+            id="empty-file",
+        ),
+        pytest.param(
+            _edit(3, "[environmnet]"), 4, "unknown section '[environmnet]'", id="unknown-section"
+        ),
+        pytest.param(
+            lambda lines: [*lines[:3], "garbage", *lines[3:]],
+            4,
+            "unexpected line 'garbage'",
+            id="garbage-line",
+        ),
+        pytest.param(
+            _edit(10, "row 1: -0.2x5"),
+            11,
+            "array 'keras/dense/output': a value is not a number",
+            id="not-a-number",
+        ),
+        pytest.param(
+            _edit(10, "column 1: -0.25"),
+            11,
+            "array 'keras/dense/output': unexpected line 'column 1: -0.25'",
+            id="garbage-in-array",
+        ),
+        pytest.param(
+            _edit(10, None),
+            6,
+            "array 'keras/dense/output': its rows do not match shape 2x1",
+            id="row-missing",
+        ),
+        pytest.param(
+            _edit(10, "row 1: -0.25 1.0"),
+            6,
+            "array 'keras/dense/output': its rows do not match shape 2x1",
+            id="row-too-wide",
+        ),
+        pytest.param(
+            _edit(8, "kept = 3"),
+            6,
+            "array 'keras/dense/output': its rows do not match shape 2x1",
+            id="kept-beyond-shape",
+        ),
+        pytest.param(
+            _edit(11, "summary unit 0: -0.25 0.5"),
+            6,
+            "array 'keras/dense/output': summary does not match shape",
+            id="summary-short",
+        ),
+        pytest.param(
+            _edit(6, None),
+            6,
+            "array 'keras/dense/output' has no valid 'shape', 'kept' and 'dtype'",
+            id="no-dtype",
+        ),
+        pytest.param(
+            lambda lines: [*lines, *lines[5:9], "row 0: 1.0", "row 1: 2.0"],
+            13,
+            "array 'keras/dense/output' appears twice",
+            id="duplicated-array",
+        ),
+        pytest.param(
+            _edit(2, "name = power-gru"),
+            2,
+            "the [meta] section has no 'spec' entry",
+            id="no-spec",
+        ),
+    ],
+)
+def test_corrupt_file_error_names_location_and_line(
+    edit: Callable[[list[str]], list[str]], line: int, problem: str
+) -> None:
+    text = "\n".join(edit(VALID)) + "\n"
+    with pytest.raises(GoldenError) as raised:
+        loads(text, location="goldens/power_gru/power-gru.golden")
+    assert str(raised.value) == (
+        f"goldens/power_gru/power-gru.golden:{line}: corrupt golden file: {problem}{FIX}"
+    )
+
+
+# -- comparison ---------------------------------------------------------------------------
+
+
+def test_compare_within_tolerance_is_ok() -> None:
+    values = np.linspace(-1, 1, 12).reshape(2, 3, 2)
+    recorded = _golden({"a": golden_array(values, rows=2, summaries=True)})
+    current = _golden({"a": golden_array(values + 5e-7, rows=2, summaries=True)})
+    drift = compare_goldens(recorded, current, TOL)
+    assert drift.ok
+    assert [(c.layer, c.quantity) for c in drift.comparisons] == [("a", "rows"), ("a", "summary")]
+
+
+def test_compare_beyond_tolerance_reports_the_first_mismatch_in_time_order() -> None:
+    values = np.zeros((2, 3, 2))
+    moved = values.copy()
+    moved[0, 2, 0] = 1.0  # row 0 but a later timestep
+    moved[1, 1, 1] = 1.0  # the earliest timestep that moved
+    drift = compare_goldens(_golden({"a": _rows(values)}), _golden({"a": _rows(moved)}), TOL)
+    assert not drift.ok
+    (rows,) = drift.comparisons
+    assert rows.axes == ("row", "timestep", "unit")
+    assert rows.first is not None
+    assert rows.first.index == (1, 1, 1)
+    assert rows.n_bad == 2
+
+
+def test_compare_reports_a_shape_change() -> None:
+    recorded = _golden({"keras/dense/output": _rows(np.zeros((2, 1)))})
+    current = _golden({"keras/dense/output": _rows(np.zeros((3, 1)))})
+    drift = compare_goldens(recorded, current, TOL)
+    (shape,) = drift.comparisons
+    assert not drift.ok
+    assert shape.problem == "shape changed: recorded 2x1, now 3x1"
+
+
+def test_compare_reports_a_shape_change_beyond_the_first_axis() -> None:
+    recorded = _golden({"a": _rows(np.zeros((2, 3, 1)))})
+    current = _golden({"a": _rows(np.zeros((2, 4, 1)))})
+    (shape,) = compare_goldens(recorded, current, TOL).comparisons
+    assert not shape.ok
+    assert shape.problem == "shape changed: recorded 2x3x1, now 2x4x1"
+
+
+def test_compare_lists_missing_and_new_arrays() -> None:
+    same = _rows(np.zeros((2, 1)))
+    recorded = _golden({"kept": same, "gone/b": same, "gone/a": same})
+    current = _golden({"kept": same, "new/x": same})
+    drift = compare_goldens(recorded, current, TOL)
+    assert drift.missing == ("gone/a", "gone/b")
+    assert drift.new == ("new/x",)
+    assert all(c.ok for c in drift.comparisons)
+    assert not drift.ok
+
+
+def test_compare_only_the_overlap_of_kept_regions_of_different_size() -> None:
+    values = np.arange(5 * 3 * 2, dtype=np.float64).reshape(5, 3, 2)
+    recorded = golden_array(values, rows=3, summaries=True)  # 3 rows
+    changed = values.copy()
+    changed[2:] += 100.0  # only beyond what the current golden keeps in full
+    current = golden_array(changed, rows=2, summaries=False, max_values=12)  # 2 rows
+    assert (recorded.rows.shape, current.rows.shape) == ((3, 3, 2), (2, 3, 2))
+    drift = compare_goldens(_golden({"a": recorded}), _golden({"a": current}), TOL)
+    assert drift.ok
+    (rows,) = drift.comparisons  # no summary on one side: nothing to compare there
+    assert rows.shape == (2, 3, 2)
+
+    partial = golden_array(values, rows=3, summaries=False, max_values=4)  # 1 row, 2 steps
+    drift = compare_goldens(_golden({"a": recorded}), _golden({"a": partial}), TOL)
+    assert drift.ok
+    assert drift.comparisons[0].shape == (1, 2, 2)
+
+
+# -- hash diagnosis and the drift report --------------------------------------------------
+
+HIDDEN = np.array(
+    [
+        [[0.125, 0.25], [0.375, 0.5], [0.625, 0.75]],
+        [[-0.125, -0.25], [-0.375, -0.5], [-0.625, -0.75]],
+    ]
+)
+
+
+def _drifted_pair() -> tuple[Golden, Golden]:
+    moved = HIDDEN.copy()
+    moved[1, 1, 0] = -0.25  # timestep 1: the first in time order
+    moved[0, 2, 1] = 0.875
+    output = np.array([[0.5], [-0.25]])
+    recorded = Golden(
+        meta={"spec": "power-gru", "weights_hash": "a" * 64, "inputs_hash": "c" * 64},
+        environment={
+            "keras": "3.10.0",
+            "keras_backend": "tensorflow",
+            "numpy": "2.4.6",
+            "tensorflow": "2.19.0",
+        },
+        arrays={
+            "keras/dense/output": golden_array(output, rows=3, summaries=True),
+            "reference/gru/forward/hidden": golden_array(HIDDEN, rows=3, summaries=True),
+        },
+    )
+    current = Golden(
+        meta={"spec": "power-gru", "weights_hash": "b" * 64, "inputs_hash": "c" * 64},
+        environment={
+            "keras": "3.15.1",
+            "keras_backend": "tensorflow",
+            "numpy": "2.4.6",
+            "tensorflow": "2.21.0",
+        },
+        arrays={
+            "keras/dense/output": golden_array(output, rows=3, summaries=True),
+            "reference/gru/forward/hidden": golden_array(moved, rows=3, summaries=True),
+        },
+    )
+    return recorded, current
+
+
+WEIGHTS_LINE = (
+    "The weights changed since the golden was recorded (weights_hash aaaaaaaaaaaa -> "
+    "bbbbbbbbbbbb): this is not numerical drift. With `weights: keras` the layers' "
+    "initializers draw the weights, and they may change between Keras versions; "
+    "`weights: seeded` gives the same weights everywhere."
+)
+
+
+def test_drift_message_verbatim() -> None:
+    recorded, current = _drifted_pair()
+    drift = compare_goldens(recorded, current, TOL)
+    message = drift_message(
+        recorded,
+        current,
+        drift,
+        golden_path="goldens/power_gru/power-gru.golden",
+        update_command="pytest --rnn-parity --snapshot-update specs/power_gru.yaml",
+    )
+    assert message.splitlines() == [
+        "Golden drift: the run no longer matches goldens/power_gru/power-gru.golden.",
+        "Recorded under TensorFlow 2.19.0 / Keras 3.10.0 (tensorflow backend), "
+        "now TensorFlow 2.21.0 / Keras 3.15.1 (tensorflow backend).",
+        "Environment changes: keras: 3.10.0 -> 3.15.1; tensorflow: 2.19.0 -> 2.21.0.",
+        WEIGHTS_LINE,
+        "First: reference trace, gru/forward/hidden, at timestep 1, row 1, unit 0:",
+        "  recorded  -0.375",
+        "  now       -0.25",
+        "  abs error 1.25e-01, rel error 3.33e-01 (tolerance atol=1e-06, rtol=1e-05)",
+        "2 of 4 compared blocks moved:",
+        "  part             array               block    max abs   moved",
+        "  reference trace  gru/forward/hidden  rows     1.25e-01  2/12",
+        "  reference trace  gru/forward/hidden  summary  1.25e-01  3/9",
+        "If the change is expected, re-record: "
+        "pytest --rnn-parity --snapshot-update specs/power_gru.yaml",
+    ]
+
+
+def test_drift_message_for_a_shape_change_and_missing_and_new_arrays() -> None:
+    env = {"keras": "3.15.1", "keras_backend": "tensorflow", "tensorflow": "2.21.0"}
+    recorded = Golden(
+        meta={"spec": "s"},
+        environment=env,
+        arrays={
+            "keras/dense/output": _rows(np.zeros((2, 1))),
+            "reference/gru/forward/cell": _rows(np.zeros((2, 1))),
+        },
+    )
+    current = Golden(
+        meta={"spec": "s"},
+        environment=env,
+        arrays={
+            "keras/dense/output": _rows(np.zeros((3, 1))),
+            "reference/gru/forward/update": _rows(np.zeros((2, 1))),
+        },
+    )
+    drift = compare_goldens(recorded, current, TOL)
+    message = drift_message(recorded, current, drift, golden_path="g.golden", update_command="u")
+    lines = message.splitlines()
+    # The table row's numbers for a shape change (max abs "nan", moved "2/2") are not
+    # pinned: they are a by-product of comparing placeholder arrays.
+    header, table_row = lines.pop(4), lines.pop(4)
+    assert header.split() == ["part", "array", "block", "max", "abs", "moved"]
+    assert table_row.split()[:4] == ["Keras", "outputs", "dense/output", "shape"]
+    assert lines == [
+        "Golden drift: the run no longer matches g.golden.",
+        "Recorded under TensorFlow 2.21.0 / Keras 3.15.1 (tensorflow backend), "
+        "now TensorFlow 2.21.0 / Keras 3.15.1 (tensorflow backend).",
+        "First: Keras outputs, dense/output: shape changed: recorded 2x1, now 3x1.",
+        "1 of 1 compared blocks moved:",
+        "No longer produced: reference/gru/forward/cell.",
+        "Not in the golden: reference/gru/forward/update.",
+        "If the change is expected, re-record: u",
+    ]
+
+
+def test_drift_message_names_the_summary_statistic() -> None:
+    values = np.zeros((4, 2, 1))
+    moved = values.copy()
+    moved[3, 1, 0] = 1.0  # beyond the one kept row: only the summary moves
+    recorded = _golden(
+        {"reference/gru/forward/hidden": golden_array(values, rows=1, summaries=True)}
+    )
+    current = _golden({"reference/gru/forward/hidden": golden_array(moved, rows=1, summaries=True)})
+    drift = compare_goldens(recorded, current, TOL)
+    lines = drift_message(
+        recorded, current, drift, golden_path="g", update_command="u"
+    ).splitlines()
+    assert lines[2:6] == [
+        "First: reference trace, gru/forward/hidden, at max over the batch at timestep 1:",
+        "  recorded  0",
+        "  now       1",
+        "  abs error 1.00e+00, rel error inf (tolerance atol=1e-06, rtol=1e-05)",
+    ]
+
+
+def test_hash_diagnosis_verbatim() -> None:
+    recorded = _golden(
+        {}, weights_hash="0123456789abcdef", inputs_hash="1" * 64, spec_hash="2" * 64
+    )
+    current = _golden({}, weights_hash="fedcba9876543210", inputs_hash="3" * 64, spec_hash="4" * 64)
+    assert hash_diagnosis(recorded, current) == [
+        "The weights changed since the golden was recorded (weights_hash 0123456789ab -> "
+        "fedcba987654): this is not numerical drift. With `weights: keras` the layers' "
+        "initializers draw the weights, and they may change between Keras versions; "
+        "`weights: seeded` gives the same weights everywhere.",
+        "The inputs changed since the golden was recorded (inputs_hash 111111111111 -> "
+        "333333333333): the data or its scaling changed, not the numerics.",
+        "The spec changed since the golden was recorded (spec_hash 222222222222 -> "
+        "444444444444); if that was intended, re-record the golden.",
+    ]
+
+
+def test_hash_diagnosis_is_silent_for_equal_or_unrecorded_hashes() -> None:
+    recorded = _golden({}, weights_hash="a" * 64, inputs_hash="b" * 64)
+    current = _golden({}, weights_hash="a" * 64, spec_hash="c" * 64)
+    assert hash_diagnosis(recorded, current) == []
