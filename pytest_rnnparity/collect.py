@@ -15,6 +15,7 @@ import pytest
 
 from pytest_rnnparity.errors import (
     GoldenError,
+    GoldenMismatch,
     ParityError,
     RnnParityError,
     SpecError,
@@ -108,6 +109,8 @@ class SpecCase(pytest.Collector):
             self.add_marker(mark)
         self._run: SpecRun | None = None
         self._error: BaseException | None = None
+        #: what the golden item concluded: match, created, updated (set when it passes)
+        self.golden_verdict = "error"
 
     def collect(self) -> list[pytest.Item]:
         return [
@@ -139,6 +142,11 @@ class SpecCase(pytest.Collector):
             except RnnParityError as error:
                 self._error = error
                 raise
+        return self._run
+
+    @property
+    def last_run(self) -> SpecRun | None:
+        """The run if it was computed (None before, or after it failed)."""
         return self._run
 
     def teardown(self) -> None:
@@ -176,7 +184,7 @@ def _golden_test(case: SpecCase) -> Any:
         current = spec_golden(
             run, tolerance=spec_tolerances(case.spec)["hidden"], spec_file=case.display_path
         )
-        assert_golden(
+        case.golden_verdict = assert_golden(
             snapshot,
             current,
             golden_path=case.golden_path,
@@ -216,6 +224,21 @@ class SpecItemMixin:
 class ParityItem(SpecItemMixin, pytest.Function):
     """Keras vs the reference at every step of every layer."""
 
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        from pytest_rnnparity import environment
+        from pytest_rnnparity.reporting import environment_property, parity_properties
+
+        run = self.case.last_run
+        if run is not None:
+            self.user_properties += parity_properties(run.parity.comparisons, ok=run.parity.ok)
+            self.user_properties.append(environment_property(environment.capture()))
+
 
 class GoldenItem(SpecItemMixin, pytest.Function):
     """The run against its golden file (through syrupy's ``snapshot`` fixture)."""
@@ -223,3 +246,17 @@ class GoldenItem(SpecItemMixin, pytest.Function):
     @property
     def golden_path(self) -> Path:
         return self.case.golden_path
+
+    def runtest(self) -> None:
+        from pytest_rnnparity.reporting import golden_properties
+
+        self.case.golden_verdict = "error"
+        verdict, drift = "error", None
+        try:
+            super().runtest()
+            verdict = self.case.golden_verdict
+        except GoldenMismatch as mismatch:
+            verdict, drift = "drift", mismatch.drift
+            raise
+        finally:
+            self.user_properties += golden_properties(verdict, drift)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ neither TensorFlow nor the spec machinery is imported.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 SPEC_SUFFIXES = (".yaml", ".yml")
 #: Orphaned goldens found at session finish, and whether they were removed.
 ORPHANS = pytest.StashKey[tuple[list[Any], bool]]()
+#: Gathers report records of the spec items from test reports (xdist included).
+RECORDS = pytest.StashKey["RecordCollector"]()
+#: The JSON report built at session finish.
+REPORT = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,6 +34,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="rnn_parity",
         help="collect the YAML specs (ini rnn_parity_paths, default 'specs') and check each "
         "model against the NumPy reference and its golden file",
+    )
+    group.addoption(
+        "--rnn-parity-report",
+        action="store",
+        default=None,
+        dest="rnn_parity_report",
+        metavar="PATH",
+        help="write a JSON report of every spec item (verdicts, largest errors per layer, "
+        "golden drift, environment) to PATH",
     )
     parser.addini(
         "rnn_parity_paths",
@@ -48,6 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Point a bare ``pytest --rnn-parity`` at the spec paths instead of testpaths."""
     if not config.getoption("rnn_parity"):
         return
+    config.stash[RECORDS] = RecordCollector()
+    config.pluginmanager.register(config.stash[RECORDS], "rnn-parity-records")
     from pytest_rnnparity.collect import spec_paths
 
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -106,12 +122,46 @@ def _is_full_run(session: pytest.Session, exitstatus: int) -> bool:
     )
 
 
+class RecordCollector:
+    """Registered with ``--rnn-parity``: keeps the rnn-parity properties of test reports.
+
+    Reports reach the xdist controller too, so the JSON report covers every worker.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep the properties of each spec item's call (or of its failed setup)."""
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            properties = [p for p in report.user_properties if str(p[0]).startswith(PREFIX)]
+            if properties or report.nodeid.endswith(("::parity", "::golden")):
+                from pytest_rnnparity.reporting import item_record
+
+                self.records.append(item_record(report.nodeid, report.outcome, properties))
+
+
+PREFIX = "rnn_parity."
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Find goldens whose spec is gone; remove them only on a full ``--snapshot-update`` run."""
+    """Write the JSON report; list goldens whose spec is gone, removing them on a full update."""
     config = session.config
     if not config.getoption("rnn_parity") or hasattr(config, "workerinput"):
         return
+    from pytest_rnnparity.reporting import build_report
+
+    report = build_report(config.stash[RECORDS].records)
+    config.stash[REPORT] = report
+    report_path = config.getoption("rnn_parity_report")
+    if report_path:
+        from pytest_rnnparity.golden import atomic_write_text
+
+        path = Path(report_path)
+        if not path.is_absolute():
+            path = config.invocation_params.dir / path
+        atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     from pytest_rnnparity.collect import golden_dir, spec_paths
     from pytest_rnnparity.golden import find_orphans
     from pytest_rnnparity.spec import load_specs
@@ -139,7 +189,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    """List goldens whose spec is gone (and whether this run removed them)."""
+    """Summarize verdicts and drift; list goldens whose spec is gone."""
+    report = config.stash.get(REPORT, None)
+    if report is not None and report["summary"]["specs"]:
+        from pytest_rnnparity.reporting import summary_lines
+
+        terminalreporter.write_sep("-", "rnn-parity summary")
+        for line in summary_lines(report):
+            terminalreporter.write_line(line)
     orphans, removed = config.stash.get(ORPHANS, ([], False))
     if not orphans:
         return
