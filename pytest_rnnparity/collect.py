@@ -218,7 +218,7 @@ class SpecItemMixin:
     ) -> Any:
         if isinstance(excinfo.value, OUR_ERRORS):
             return f"{excinfo.value}\n({self.case.header()})"
-        return super().repr_failure(excinfo, style=style)  # type: ignore[misc]
+        return super().repr_failure(excinfo)  # type: ignore[misc]
 
 
 class ParityItem(SpecItemMixin, pytest.Function):
@@ -238,6 +238,31 @@ class ParityItem(SpecItemMixin, pytest.Function):
         if run is not None:
             self.user_properties += parity_properties(run.parity.comparisons, ok=run.parity.ok)
             self.user_properties.append(environment_property(environment.capture()))
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        text = super().repr_failure(excinfo, style=style)
+        directory = self.config.getoption("rnn_parity_plots", None)
+        if directory and isinstance(excinfo.value, ParityError) and isinstance(text, str):
+            text += "\n" + self._failure_plots(self.config.invocation_params.dir / directory)
+        return text
+
+    def _failure_plots(self, directory: Path) -> str:
+        """Write the failure plots (``--rnn-parity-plots``); the report line naming them."""
+        from pytest_rnnparity.plots import describe_paths, failure_plots, safe_name
+
+        try:
+            written = failure_plots(
+                self.case.run().parity, directory / safe_name(self.case.spec.id)
+            )
+        except ImportError:  # matplotlib is the optional 'report' extra
+            return "plots: not written: they need the 'report' extra: " + (
+                "pip install 'pytest-rnnparity[report]'"
+            )
+        return describe_paths(written, self.config.invocation_params.dir)
 
 
 class GoldenItem(SpecItemMixin, pytest.Function):

@@ -76,6 +76,9 @@ class TraceModel:
         layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
         input_shape = tuple(model.inputs[0].shape)
         self.batch_size: int | None = input_shape[0]
+        dtype = model.inputs[0].dtype  # a string in Keras 3, a tf.DType in Keras 2
+        #: The NumPy dtype the model's input expects.
+        self.input_dtype = np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
         inputs = self.keras.Input(
             shape=input_shape[1:], batch_size=input_shape[0], dtype=model.inputs[0].dtype
         )

@@ -299,7 +299,7 @@ def check_parity(
     mask_array = None if mask is None else np.asarray(mask, dtype=bool)
     chunks = _batch_chunks(len(x_array), trace_model.batch_size)
     trace_model.reset_states()
-    keras_input = x_array.astype(trace_model.model.inputs[0].dtype, copy=False)
+    keras_input = x_array.astype(trace_model.input_dtype, copy=False)
     keras_results = concat_batches(
         [
             trace_model(keras_input[c], mask=None if mask_array is None else mask_array[c])
