@@ -8,14 +8,14 @@ biases are never zero (Keras' default zero biases hide bias-layout bugs).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from pytest_rnnparity.errors import SpecError
 
 if TYPE_CHECKING:
     from pytest_rnnparity.spec import LayerDecl, Spec
@@ -24,6 +24,12 @@ RECURRENT = frozenset({"GRU", "LSTM", "SimpleRNN"})
 WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
 #: Spec arguments that are ours, not the Keras layer's.
 _NOT_KERAS_ARGS = frozenset({"layer", "backward_layer"})
+#: Keras 3's message when a loaded weight does not fit the variable it is assigned to.
+_SHAPES = re.compile(
+    r"variable\.shape=(?P<model>\([^)]*\)), Received: value\.shape=(?P<file>\([^)]*\))"
+)
+#: How Keras names the layer whose loading safe_mode refuses.
+_LAMBDA = re.compile(r"\bLambda\b")
 
 
 def import_keras() -> ModuleType:
@@ -63,39 +69,71 @@ def _is_bias(variable: Any) -> bool:
     return "bias" in str(variable.name).rsplit("/", 1)[-1]
 
 
-def _layer(keras: ModuleType, decl: LayerDecl, *, dtype: str, stateful: bool) -> Any:
+#: Execution-path options and the recurrent layers that take them.
+_OVERRIDABLE = {
+    "implementation": frozenset({"GRU", "LSTM"}),
+    "use_cudnn": frozenset({"GRU", "LSTM"}),
+    "unroll": RECURRENT,
+}
+
+
+def _layer(
+    keras: ModuleType,
+    decl: LayerDecl,
+    *,
+    dtype: str,
+    stateful: bool,
+    overrides: Mapping[str, Any],
+) -> Any:
     kwargs = {k: v for k, v in decl.kwargs.items() if k not in _NOT_KERAS_ARGS}
     if decl.class_name in WRAPPERS:
-        inner = _layer(keras, decl.kwargs["layer"], dtype=dtype, stateful=stateful)
+        inner = _layer(
+            keras, decl.kwargs["layer"], dtype=dtype, stateful=stateful, overrides=overrides
+        )
         if "backward_layer" in decl.kwargs:
             kwargs["backward_layer"] = _layer(
-                keras, decl.kwargs["backward_layer"], dtype=dtype, stateful=stateful
+                keras,
+                decl.kwargs["backward_layer"],
+                dtype=dtype,
+                stateful=stateful,
+                overrides=overrides,
             )
         kwargs.setdefault("dtype", dtype)  # the wrapper computes too (merge, casts)
         cls: Callable[..., Any] = getattr(keras.layers, decl.class_name)
         return cls(inner, **kwargs)
     if decl.class_name in RECURRENT and stateful:
         kwargs.setdefault("stateful", True)
+    for option, value in overrides.items():
+        if decl.class_name in _OVERRIDABLE[option]:
+            kwargs[option] = value
     kwargs.setdefault("dtype", dtype)
     return getattr(keras.layers, decl.class_name)(**kwargs)
 
 
-def build_model(spec: Spec, *, features: int, root: Path) -> Any:
+def build_model(
+    spec: Spec, *, features: int, root: Path, overrides: Mapping[str, Any] | None = None
+) -> Any:
     """The spec's Keras model, built for ``(lookback, features)`` inputs, weights set.
 
     ``stateful: true`` makes every recurrent layer stateful with a batch size of 1,
     as in the notebook where each window continues from the previous one.
+    ``overrides`` (an execution path's ``implementation``, ``unroll``, ``use_cudnn``)
+    are set on every recurrent layer that takes them.
     """
     from pytest_rnnparity.spec import SavedModel, WeightsFile
 
     keras = import_keras()
+    # Keras numbers layer names per session (gru, gru_1, ...) and goldens record them:
+    # a fresh session gives the same names whatever ran, or failed, before this spec.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(spec.seed)
     if isinstance(spec.model, SavedModel):
         model = _load_saved_model(keras, spec, root)
     else:
         batch_size = 1 if spec.stateful else None
         layers = [
-            _layer(keras, decl, dtype=spec.dtype, stateful=spec.stateful) for decl in spec.model
+            _layer(keras, decl, dtype=spec.dtype, stateful=spec.stateful, overrides=overrides or {})
+            for decl in spec.model
         ]
         model = keras.Sequential(
             [
@@ -123,15 +161,20 @@ def _model_name(name: str) -> str:
 
 def _load_saved_model(keras: ModuleType, spec: Spec, root: Path) -> Any:
     path = spec.model.path  # type: ignore[union-attr]
+    shown = _display(path, root)
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        # Keras would say "file not found" about a file that exists
+        raise spec.error("model.path", f"{shown} is not a .keras file (a zip archive)")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError...
-        raise SpecError(
-            f"cannot load the model file {_display(path, root)}: {_first_line(error)}",
-            path=_display(spec.path, root),
-            line=spec.line,
-            key="model.path",
-        ) from None
+        problem = _first_line(error)
+        if any(_LAMBDA.search(str(e)) for e in _chain(error)):
+            problem = (
+                "it holds a Lambda layer, whose Python code is refused: models are loaded"
+                " with safe_mode=True"
+            )
+        raise spec.error("model.path", f"cannot load the model file {shown}: {problem}") from None
 
 
 def _load_weights(model: Any, spec: Spec, root: Path) -> None:
@@ -139,13 +182,27 @@ def _load_weights(model: Any, spec: Spec, root: Path) -> None:
     try:
         model.load_weights(path)
     except Exception as error:
-        raise SpecError(
-            f"cannot load the weights file {_display(path, root)} into this model: "
-            f"{_first_line(error)}",
-            path=_display(spec.path, root),
-            line=spec.weights_line,
-            key="weights.path",
+        problem = _first_line(error)
+        shapes = _SHAPES.search(str(error))
+        if shapes is not None:
+            problem = (
+                f"the file has a weight of shape {shapes['file']} where the model's is"
+                f" {shapes['model']}"
+            )
+        raise spec.error(
+            "weights.path",
+            f"cannot load the weights file {_display(path, root)} into this model: {problem}",
         ) from None
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the exceptions it was raised from, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def _display(path: Path, root: Path) -> str:

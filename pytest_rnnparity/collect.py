@@ -7,6 +7,7 @@ junit-xml, xdist and syrupy's bookkeeping treat them like ordinary tests.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from pytest_rnnparity.errors import (
     UnsupportedModelError,
 )
 from pytest_rnnparity.harness import SpecRun, run_spec
-from pytest_rnnparity.spec import Spec, load_specs
+from pytest_rnnparity.spec import ExecutionPath, Spec, load_specs
 
 OUR_ERRORS = (ParityError, SpecError, UnsupportedModelError, GoldenError)
 
@@ -82,10 +83,11 @@ class BrokenSpecItem(pytest.Item):
         self.error = error
 
     def setup(self) -> None:
-        raise self.error
+        # pytrace=False: pytest shows the message alone, never a traceback of ours
+        pytest.fail(str(self.error), pytrace=False)
 
-    def runtest(self) -> None:  # never reached: setup raises
-        raise self.error
+    def runtest(self) -> None:  # never reached: setup fails
+        pytest.fail(str(self.error), pytrace=False)
 
     def repr_failure(
         self,
@@ -111,12 +113,21 @@ class SpecCase(pytest.Collector):
         self._error: BaseException | None = None
         #: what the golden item concluded: match, created, updated (set when it passes)
         self.golden_verdict = "error"
+        #: the ParityResult of each execution path that ran, by path id
+        self.path_results: dict[str, Any] = {}
 
     def collect(self) -> list[pytest.Item]:
-        return [
+        items: list[pytest.Item] = [
             ParityItem.from_parent(self, name="parity", callobj=_parity_test(self)),
             GoldenItem.from_parent(self, name="golden", callobj=_golden_test(self)),
         ]
+        for path in self.spec.paths:
+            items.append(
+                PathItem.from_parent(
+                    self, name=f"parity[{path.id}]", callobj=_path_test(self, path)
+                )
+            )
+        return items
 
     @property
     def display_path(self) -> str:
@@ -196,6 +207,51 @@ def _golden_test(case: SpecCase) -> Any:
     return golden
 
 
+def _gpu_count() -> int:
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return 0
+    try:
+        return len(tf.config.list_physical_devices("GPU"))
+    except Exception:
+        return 0
+
+
+def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
+    def path_parity() -> None:
+        __tracebackhide__ = True
+        from pytest_rnnparity.golden import compare_keras_with_golden, golden_document
+        from pytest_rnnparity.harness import spec_tolerances
+        from pytest_rnnparity.paths import path_tolerances, run_path, skip_reason
+
+        main = case.run().parity
+        major = int(main.keras_version.split(".")[0])
+        reason = skip_reason(path, keras_major=major, gpus=_gpu_count())
+        if reason:
+            # reported at the spec's line, not at pytest's own frame
+            raise pytest.skip.Exception(reason, _use_item_location=True)
+        tolerances = path_tolerances(spec_tolerances(case.spec), path)
+        result = run_path(
+            case.spec, path, root=case.config.rootpath, main=main, tolerances=tolerances
+        )
+        case.path_results[path.id] = result
+        if not result.ok:
+            raise ParityError(f"execution path {path.id}: {result.message()}")
+        current = golden_document(
+            result, name=case.spec.id, tolerance=tolerances["hidden"], options=case.spec.golden
+        )
+        compare_keras_with_golden(
+            current,
+            golden_path=case.golden_path,
+            root=case.config.rootpath,
+            label=f"execution path {path.id}",
+            update_command=f"pytest --rnn-parity --snapshot-update {case.display_path}",
+        )
+
+    path_parity.__module__ = __name__
+    return path_parity
+
+
 class SpecItemMixin:
     """reportinfo and failure text shared by the items of a SpecCase."""
 
@@ -263,6 +319,20 @@ class ParityItem(SpecItemMixin, pytest.Function):
                 "pip install 'pytest-rnnparity[report]'"
             )
         return describe_paths(written, self.config.invocation_params.dir)
+
+
+class PathItem(SpecItemMixin, pytest.Function):
+    """The same model through another execution path, against the same reference and golden."""
+
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        finally:
+            from pytest_rnnparity.reporting import parity_properties
+
+            result = self.case.path_results.get(self.name[len("parity[") : -1])
+            if result is not None:
+                self.user_properties += parity_properties(result.comparisons, ok=result.ok)
 
 
 class GoldenItem(SpecItemMixin, pytest.Function):

@@ -311,6 +311,38 @@ def assert_golden(
     raise mismatch
 
 
+def compare_keras_with_golden(
+    current: Golden, *, golden_path: Path, root: Path, label: str, update_command: str
+) -> str:
+    """Read-only check of ``current``'s Keras outputs against the recorded golden.
+
+    For execution paths: they never write a golden. Returns ``"match"`` or
+    ``"no golden"``; raises GoldenMismatch (or GoldenError for a corrupt file).
+    """
+    __tracebackhide__ = True
+    where = _display(golden_path, root)
+    try:
+        text = golden_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "no golden"
+    recorded = loads(text, location=where)
+
+    def keras_only(golden: Golden) -> Golden:
+        arrays = {k: v for k, v in golden.arrays.items() if k.startswith("keras/")}
+        return Golden(meta=golden.meta, environment=golden.environment, arrays=arrays)
+
+    old, new = keras_only(recorded), keras_only(current)
+    drift = compare_goldens(old, new, tolerance_of(current))
+    if drift.ok:
+        return "match"
+    mismatch = GoldenMismatch(
+        f"{label}: "
+        + drift_message(old, new, drift, golden_path=where, update_command=update_command)
+    )
+    mismatch.drift = drift
+    raise mismatch
+
+
 # -- goldens whose spec is gone ------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ Shared by the pytest items and the command line, so both compute the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,17 +41,35 @@ def spec_tolerances(spec: Spec) -> dict[str, Tolerance]:
     return resolved
 
 
-def run_spec(spec: Spec, *, root: Path, hidden_only: bool = False) -> SpecRun:
-    """Build the spec's data and model and run the parity check (never raises ParityError)."""
+def prepare(
+    spec: Spec, *, root: Path, overrides: Mapping[str, Any] | None = None
+) -> tuple[Dataset, Windows, Any]:
+    """The spec's dataset, its windows and its Keras model (weights set)."""
     from pytest_rnnparity.build import build_model
 
     dataset = load_dataset(spec, root=root)
     windows = make_windows(dataset, spec.lookback, stride=spec.data.stride, batch=spec.data.batch)
-    model = build_model(spec, features=windows.x.shape[-1], root=root)
+    model = build_model(spec, features=windows.x.shape[-1], root=root, overrides=overrides)
+    return dataset, windows, model
+
+
+def run_spec(
+    spec: Spec,
+    *,
+    root: Path,
+    hidden_only: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    tolerances: Mapping[str, Tolerance] | None = None,
+) -> SpecRun:
+    """Build the spec's data and model and run the parity check (never raises ParityError).
+
+    ``overrides`` and ``tolerances`` are those of an execution path, if any.
+    """
+    dataset, windows, model = prepare(spec, root=root, overrides=overrides)
     parity = check_parity(
         model,
         windows.x,
-        tolerances=spec_tolerances(spec),
+        tolerances=tolerances or spec_tolerances(spec),
         dtype=spec.dtype,
         hidden_only=hidden_only,
         raise_on_mismatch=False,

@@ -98,7 +98,8 @@ def _directions(spec: LayerSpec) -> list[tuple[str, RecurrentSpec]]:
     return []
 
 
-def _batch_chunks(n: int, batch_size: int | None) -> list[slice]:
+def batch_chunks(n: int, batch_size: int | None) -> list[slice]:
+    """Slices of ``n`` rows in batches of the model's fixed batch size (one slice if none)."""
     if not batch_size:
         return [slice(0, n)]
     if n % batch_size:
@@ -231,6 +232,30 @@ def _compare_layer(
     return comparisons
 
 
+def keras_outputs(
+    trace_model: TraceModel, x: Array, chunks: Sequence[slice], *, mask: Array | None = None
+) -> list[KerasLayerOutputs]:
+    """Every layer's Keras outputs for ``x``, batch by batch after resetting states."""
+    trace_model.reset_states()
+    keras_input = x.astype(trace_model.input_dtype, copy=False)
+    return concat_batches(
+        [trace_model(keras_input[c], mask=None if mask is None else mask[c]) for c in chunks]
+    )
+
+
+def compare_layers(
+    layers: Sequence[LayerSpec],
+    reference: Sequence[LayerResult],
+    keras_results: Sequence[KerasLayerOutputs],
+    tolerances: Mapping[str, Tolerance],
+) -> list[Comparison]:
+    """All comparisons, layer by layer (matched by position in the chain)."""
+    comparisons: list[Comparison] = []
+    for spec, ref, got in zip(layers, reference, keras_results, strict=True):
+        comparisons.extend(_compare_layer(spec, ref, got, tolerances))
+    return comparisons
+
+
 def resolve_tolerances(
     *,
     dtypes: Sequence[str],
@@ -297,15 +322,8 @@ def check_parity(
     trace_model = TraceModel(model, layers)
     x_array = np.asarray(x)
     mask_array = None if mask is None else np.asarray(mask, dtype=bool)
-    chunks = _batch_chunks(len(x_array), trace_model.batch_size)
-    trace_model.reset_states()
-    keras_input = x_array.astype(trace_model.input_dtype, copy=False)
-    keras_results = concat_batches(
-        [
-            trace_model(keras_input[c], mask=None if mask_array is None else mask_array[c])
-            for c in chunks
-        ]
-    )
+    chunks = batch_chunks(len(x_array), trace_model.batch_size)
+    keras_results = keras_outputs(trace_model, x_array, chunks, mask=mask_array)
     reference = run_reference_chunks(
         layers,
         x_array,
@@ -319,11 +337,8 @@ def check_parity(
     resolved = resolve_tolerances(
         dtypes=[dtype, *compute_dtypes], atol=atol, rtol=rtol, per_quantity=tolerances
     )
-    comparisons: list[Comparison] = []
-    for spec, ref, got in zip(layers, reference, keras_results, strict=True):
-        comparisons.extend(_compare_layer(spec, ref, got, resolved))
     result = ParityResult(
-        comparisons=tuple(comparisons),
+        comparisons=tuple(compare_layers(layers, reference, keras_results, resolved)),
         inputs=x_array,
         reference=tuple(reference),
         keras=tuple(keras_results),

@@ -80,7 +80,9 @@ def build_report(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     golden = [r for r in items if r.get("kind") == "golden"]
     drifted = [r for r in golden if r.get("verdict") == "drift"]
     largest = max(drifted, key=lambda r: r.get("max_drift", 0.0), default=None)
-    environment = next((r["environment"] for r in items if "environment" in r), {})
+    environment: dict[str, str] = next(
+        (r["environment"] for r in items if "environment" in r), {}
+    )
     return {
         "environment": environment,
         "summary": {

@@ -46,6 +46,7 @@ from pytest_rnnparity.yaml_loader import (
     parse_path,
     parse_yaml,
     render_path,
+    undecodable,
 )
 
 __all__ = [
@@ -88,8 +89,10 @@ MAX_SEED = 2**32 - 1
 # fmt: off
 TOP_LEVEL_KEYS = (
     "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
-    "stateful", "marks", "golden", "matrix",
+    "stateful", "marks", "golden", "paths", "matrix",
 )
+PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "tolerance")
+BACKENDS = ("tensorflow", "jax", "torch", "numpy")
 DATA_KEYS = ("features", "target", "csv", "synthetic", "scale", "stride", "batch")
 TARGET_KEYS = ("name", "linear", "noise_std", "values", "column")
 CSV_KEYS = ("path", "features", "target")
@@ -318,6 +321,42 @@ class GoldenOptions:
 
 
 @dataclass(frozen=True)
+class ExecutionPath:
+    """Another way to run the same model: a Keras backend and/or recurrent-layer options.
+
+    ``implementation``, ``unroll`` and ``use_cudnn`` are set on every recurrent layer
+    that takes them; ``backend`` runs the model under that Keras 3 backend in a
+    subprocess. ``tolerance`` overrides the spec's for this path.
+    """
+
+    backend: str | None = None
+    implementation: int | None = None
+    unroll: bool | None = None
+    use_cudnn: bool | None = None
+    tolerance: ToleranceLimits = ToleranceLimits()
+    line: int = 0
+
+    @property
+    def id(self) -> str:
+        """``backend=jax-unroll=true``: the item's suffix, in key order."""
+        parts = []
+        for key in ("backend", "implementation", "unroll", "use_cudnn"):
+            value = getattr(self, key)
+            if value is not None:
+                text = str(value).lower() if isinstance(value, bool) else str(value)
+                parts.append(f"{key}={text}")
+        return "-".join(parts)
+
+    def layer_overrides(self) -> dict[str, Any]:
+        """The recurrent-layer arguments this path sets."""
+        return {
+            key: getattr(self, key)
+            for key in ("implementation", "unroll", "use_cudnn")
+            if getattr(self, key) is not None
+        }
+
+
+@dataclass(frozen=True)
 class Spec:
     """One validated spec (one matrix variant of a spec file)."""
 
@@ -338,6 +377,8 @@ class Spec:
     content_hash: str
     line: int
     layer_lines: tuple[int, ...]
+    #: Other execution paths of the same model (``paths:``), each its own item.
+    paths: tuple[ExecutionPath, ...] = ()
     #: The spec file's path as errors show it (relative to the project root).
     display_path: str = field(default="", compare=False)
     #: ``"model[0].GRU.units" -> (line, column)`` for every value, for later errors.
@@ -410,8 +451,12 @@ def load_specs(path: Path, *, root: Path) -> list[Spec]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
+        where, byte = undecodable(error)
         raise SpecError(
-            f"the spec is not UTF-8 text (bad byte at offset {error.start})", path=display
+            f"the spec is not UTF-8 text (byte {byte}); save it as UTF-8",
+            path=display,
+            line=where.line,
+            column=where.column,
         ) from None
     document = parse_yaml(text, path=display)
     reader = _Reader(document, display=display, variant=None)
@@ -757,6 +802,7 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
     stateful = reader.boolean(("stateful",)) if "stateful" in top else False
     marks = _marks(reader) if "marks" in top else ()
     golden = _golden(reader) if "golden" in top else GoldenOptions()
+    paths = _paths(reader) if "paths" in top else ()
     layer_lines: tuple[int, ...] = ()
     if not isinstance(model, SavedModel):
         layer_lines = tuple(layer.line for layer in model)
@@ -789,6 +835,7 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
         content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         line=reader.document.key_location(("model",)).line,
         layer_lines=layer_lines,
+        paths=paths,
         display_path=context.display,
         locations=MappingProxyType(reader.lines()),
     )
@@ -995,6 +1042,8 @@ def _project_file(reader: _Reader, context: _Context, at: KeyPath) -> tuple[Path
     resolved = (context.spec_path.parent / declared).resolve()
     if not resolved.is_relative_to(context.root):
         reader.fail(at, f"{declared!r} resolves outside the project root")
+    if resolved.is_dir():
+        reader.fail(at, f"{declared!r} is a directory; name a file")
     if not resolved.is_file():
         reader.fail(at, f"file not found: {declared} (paths are relative to the spec file)")
     return resolved, declared
@@ -1254,6 +1303,48 @@ def _limits(reader: _Reader, at: KeyPath, written: Mapping[str, Any]) -> Toleran
     atol = reader.number((*at, "atol"), minimum=0) if "atol" in written else None
     rtol = reader.number((*at, "rtol"), minimum=0) if "rtol" in written else None
     return ToleranceLimits(atol=atol, rtol=rtol)
+
+
+def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
+    at: KeyPath = ("paths",)
+    entries = reader.get(at)
+    if not isinstance(entries, list) or not entries:
+        reader.fail(
+            at,
+            "expected a list of execution paths such as [{backend: jax}, {unroll: true}],"
+            f" got {describe(entries)}",
+        )
+    paths: list[ExecutionPath] = []
+    for index in range(len(entries)):
+        entry_at: KeyPath = (*at, index)
+        written = reader.fields(entry_at, PATH_KEYS)
+        if not set(written) - {"tolerance"}:
+            reader.fail(
+                entry_at,
+                "expected at least one of backend, implementation, unroll, use_cudnn",
+            )
+        limits = ToleranceLimits()
+        if "tolerance" in written:
+            tolerance_at = (*entry_at, "tolerance")
+            limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
+        path = ExecutionPath(
+            backend=reader.choice((*entry_at, "backend"), BACKENDS)
+            if "backend" in written
+            else None,
+            implementation=(
+                reader.integer((*entry_at, "implementation"), minimum=1, maximum=2)
+                if "implementation" in written
+                else None
+            ),
+            unroll=reader.boolean((*entry_at, "unroll")) if "unroll" in written else None,
+            use_cudnn=reader.boolean((*entry_at, "use_cudnn")) if "use_cudnn" in written else None,
+            tolerance=limits,
+            line=reader.document.key_location(entry_at).line,
+        )
+        if any(other.id == path.id for other in paths):
+            reader.fail(entry_at, f"the execution path {path.id} is listed twice")
+        paths.append(path)
+    return tuple(paths)
 
 
 def _marks(reader: _Reader) -> tuple[str, ...]:

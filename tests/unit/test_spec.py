@@ -342,8 +342,8 @@ def test_every_allowed_argument_is_accepted(tmp_path: Path) -> None:
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     text = SMALL.replace("[1.0, 2.0, 3.0, 4.0]", "[1.0, 2.0, 3.0, 4.0")
     assert error_of(tmp_path, text) == (
-        "specs/x.yaml:2:61: invalid YAML: expected ',' or ']', but got '}'"
-        " (while parsing a flow sequence at line 2)"
+        "specs/x.yaml:2:61: invalid YAML: the list opened at line 2, column 17 is not closed:"
+        " expected ',' or ']', but got '}'"
     )
 
 
@@ -453,7 +453,9 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     path.write_bytes(b"name: caf\xe9\n")
     with pytest.raises(SpecError) as caught:
         load_specs(path, root=tmp_path)
-    assert str(caught.value) == "specs/x.yaml: the spec is not UTF-8 text (bad byte at offset 9)"
+    assert str(caught.value) == (
+        "specs/x.yaml:1:10: the spec is not UTF-8 text (byte 0xe9); save it as UTF-8"
+    )
 
 
 def test_a_missing_spec_file(tmp_path: Path) -> None:
@@ -486,7 +488,7 @@ def test_unknown_top_level_key_suggests_the_closest(tmp_path: Path) -> None:
 def test_unknown_top_level_key_without_a_close_match_lists_the_keys(tmp_path: Path) -> None:
     assert error_of(tmp_path, SMALL + "zzz: 3\n") == (
         "specs/x.yaml:8:1: unknown key 'zzz'; expected one of: name, description, seed, data,"
-        " lookback, model, weights, dtype, tolerance, stateful, marks, golden, matrix"
+        " lookback, model, weights, dtype, tolerance, stateful, marks, golden, paths, matrix"
     )
 
 
@@ -1263,7 +1265,7 @@ def test_schema_lists_the_same_layers_and_arguments_as_the_loader() -> None:
         assert set(declared) == set(arguments), class_name
     assert set(schema["properties"]) == {
         "name", "description", "seed", "data", "lookback", "model", "weights", "dtype",
-        "tolerance", "stateful", "marks", "golden", "matrix",
+        "tolerance", "stateful", "marks", "golden", "paths", "matrix",
     }  # fmt: skip
 
 
@@ -1296,3 +1298,55 @@ def test_values_are_spelled_as_yaml_in_messages() -> None:
     assert [describe(value) for value in values] == [
         ".nan", ".inf", "-.inf", "null", "true", "'x'", "a list", "an empty mapping",
     ]  # fmt: skip
+
+
+def test_execution_paths_are_parsed_with_ids_and_overrides(tmp_path: Path) -> None:
+    spec_file = tmp_path / "p.yaml"
+    spec_file.write_text(
+        textwrap.dedent(
+            """\
+            data: {synthetic: {kind: sine, length: 20}}
+            lookback: 4
+            model:
+              - GRU: {units: 2}
+            paths:
+              - {backend: jax, tolerance: {atol: 1.0e-5}}
+              - {implementation: 1, unroll: true}
+              - {use_cudnn: true}
+            """
+        )
+    )
+    (spec,) = load_specs(spec_file, root=tmp_path)
+    assert [p.id for p in spec.paths] == [
+        "backend=jax",
+        "implementation=1-unroll=true",
+        "use_cudnn=true",
+    ]
+    assert spec.paths[0].tolerance.atol == 1e-5
+    assert spec.paths[1].layer_overrides() == {"implementation": 1, "unroll": True}
+    assert [p.line for p in spec.paths] == [6, 7, 8]
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [
+        ("paths: []", "5:8: paths: expected a list of execution paths such as"),
+        ("paths: [{tolerance: {atol: 1.0}}]", "5:9: paths[0]: expected at least one of backend"),
+        ("paths: [{backend: jaxx}]", "5:19: paths[0].backend: expected one of tensorflow, jax"),
+        ("paths: [{implementation: 3}]", "5:26: paths[0].implementation: expected"),
+        (
+            "paths: [{unroll: true}, {unroll: true}]",
+            "5:25: paths[1]: the execution path unroll=true is listed twice",
+        ),
+    ],
+)
+def test_bad_execution_paths(tmp_path: Path, paths: str, message: str) -> None:
+    spec_file = tmp_path / "p.yaml"
+    spec_file.write_text(
+        "data: {synthetic: {kind: sine, length: 20}}\nlookback: 4\nmodel:\n  - GRU: {units: 2}\n"
+        + paths
+        + "\n"
+    )
+    with pytest.raises(SpecError) as excinfo:
+        load_specs(spec_file, root=tmp_path)
+    assert str(excinfo.value).startswith(f"{spec_file.name}:{message}")
