@@ -93,3 +93,36 @@ def test_wrong_shapes_are_named(
 def test_two_row_bias_only_for_gru() -> None:
     with pytest.raises(ValueError, match=r"a two-row bias \(2, 16\) only exists for a GRU"):
         split_gates("lstm", np.zeros((3, 16)), np.zeros((4, 16)), np.zeros((2, 16)))
+
+
+@pytest.mark.keras
+def test_keras_layers_split_and_join_back_exactly() -> None:
+    keras = pytest.importorskip("keras")
+    from pytest_rnnparity.weights import layer_cell_weights
+
+    model = keras.Sequential(
+        [
+            keras.Input((4, 3)),
+            keras.layers.Bidirectional(keras.layers.GRU(5, return_sequences=True)),
+            keras.layers.GRU(3, reset_after=False, return_sequences=True),
+            keras.layers.LSTM(2, return_sequences=True),
+            keras.layers.SimpleRNN(2, use_bias=False),
+        ]
+    )
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    bidirectional, gru, lstm, simple = model.layers
+    cases = [
+        (bidirectional.forward_layer, "gru"),
+        (bidirectional.backward_layer, "gru"),
+        (gru, "gru"),
+        (lstm, "lstm"),
+        (simple, "simple_rnn"),
+    ]
+    for layer, kind in cases:
+        joined = join_gates(layer_cell_weights(layer, kind))
+        expected = layer.get_weights()
+        assert [a.shape for a in joined] == [a.shape for a in expected]
+        for got, want in zip(joined, expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+    keras.backend.clear_session()
