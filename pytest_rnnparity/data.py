@@ -37,12 +37,16 @@ from pytest_rnnparity.spec import (
     CsvData,
     InlineData,
     LinearTarget,
+    SavedModel,
     Scale,
     Spec,
     SyntheticData,
     Target,
     ValuesTarget,
+    size_problem,
+    widths,
 )
+from pytest_rnnparity.yaml_loader import undecodable
 
 __all__ = ["Dataset", "Windows", "load_dataset", "make_windows", "spec_windows"]
 
@@ -139,6 +143,13 @@ def load_dataset(spec: Spec, *, root: Path) -> Dataset:
             "expected a positive integer smaller than the number of rows"
             f" ({len(target)}), got {spec.lookback}",
         )
+    # CSV rows are known only now; inline and synthetic sizes were checked at loading
+    width = len(names)
+    if not isinstance(spec.model, SavedModel):
+        width = max(widths(spec.model, width))
+    problem = size_problem(len(target), spec.lookback, data, width)
+    if problem is not None:
+        raise spec.error("lookback", problem)
     feature_scaler, target_scaler = _scaler(data.scale), _scaler(data.scale)
     scaled_features, scaled_target = features, target
     if feature_scaler is not None and target_scaler is not None:
@@ -299,8 +310,12 @@ def _read_csv(
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror}", path=shown) from None
     except UnicodeDecodeError as error:
+        where, byte = undecodable(error)
         raise SpecError(
-            f"the file is not UTF-8 text (bad byte at offset {error.start})", path=shown
+            f"the file is not UTF-8 text (byte {byte}); save it as UTF-8",
+            path=shown,
+            line=where.line,
+            column=where.column,
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:

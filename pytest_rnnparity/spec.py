@@ -85,6 +85,10 @@ MAX_SYNTHETIC_FEATURES = 1_024
 MAX_SYNTHETIC_VALUES = 10_000_000
 MAX_VARIANTS = 256
 MAX_SEED = 2**32 - 1
+#: At most this many weights in a declared model (GRU(2500) has about 19 million).
+MAX_WEIGHTS = 20_000_000
+#: At most this many values in one array of a run: windows x lookback x widest layer.
+MAX_RUN_VALUES = 20_000_000
 
 # fmt: off
 TOP_LEVEL_KEYS = (
@@ -792,6 +796,7 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
     data = _data(reader, context)
     lookback = _lookback(reader, data)
     model = _model(reader, context)
+    _check_size(reader, data, lookback, model)
     weights = _weights(reader, context, saved=isinstance(model, SavedModel))
     dtype = (
         cast(DType, reader.choice(("dtype",), ("float32", "float64")))
@@ -1028,6 +1033,73 @@ def _lookback(reader: _Reader, data: DataSource) -> int:
             f"expected a positive integer smaller than the number of rows ({rows}), got {lookback}",
         )
     return lookback
+
+
+def _check_size(
+    reader: _Reader, data: DataSource, lookback: int, model: tuple[LayerDecl, ...] | SavedModel
+) -> None:
+    """Refuse, before anything is allocated, a model or windows too large to check."""
+    features = len(data.features) if isinstance(data, InlineData | CsvData) else data.features
+    width = features
+    if not isinstance(model, SavedModel):
+        inputs = widths(model, features)
+        width = max(inputs)
+        total = 0
+        for index, layer in enumerate(model):
+            total += layer_weights(layer, inputs[index])
+            if total > MAX_WEIGHTS:
+                reader.fail(
+                    ("model", index),
+                    f"the model would hold about {total:,} weights up to this layer; at most"
+                    f" {MAX_WEIGHTS:,}: use fewer units",
+                )
+    rows = data.length if isinstance(data, SyntheticData) else None
+    if isinstance(data, InlineData):
+        rows = data.rows
+    problem = None if rows is None else size_problem(rows, lookback, data, width)
+    if problem is not None:
+        reader.fail(("lookback",), problem)
+
+
+def widths(model: Sequence[LayerDecl], features: int) -> list[int]:
+    """The width of the model's input, then of each layer's output: ``[features, units...]``."""
+    result = [features]
+    for layer in model:
+        units = layer.kwargs.get("layer", layer).kwargs.get("units", result[-1])
+        merge_mode = layer.kwargs.get("merge_mode", "concat")
+        if layer.class_name == "Bidirectional" and merge_mode == "concat":
+            units *= 2
+        result.append(units)
+    return result
+
+
+_GATES = {"GRU": 3, "LSTM": 4, "SimpleRNN": 1}
+
+
+def layer_weights(layer: LayerDecl, width: int) -> int:
+    """About how many weights ``layer`` holds for inputs ``width`` wide (for the size budget)."""
+    if layer.class_name in ("Bidirectional", "TimeDistributed"):
+        copies = 2 if layer.class_name == "Bidirectional" else 1
+        return copies * layer_weights(layer.kwargs["layer"], width)
+    units: int = layer.kwargs.get("units", 0)
+    if layer.class_name in _GATES:  # kernel, recurrent kernel and (up to) two biases per gate
+        return _GATES[layer.class_name] * units * (width + units + 2)
+    return units * (width + 1)  # Dense: kernel and bias; Dropout and Masking: none
+
+
+def size_problem(rows: int, lookback: int, data: DataOptions, width: int) -> str | None:
+    """Why the windows cut from ``rows`` rows are too large to run; None when they fit."""
+    windows = len(range(0, rows - lookback, data.stride))
+    if data.batch is not None:
+        windows = min(windows, data.batch)
+    values = windows * lookback * width
+    if values <= MAX_RUN_VALUES:
+        return None
+    return (
+        f"{windows:,} windows of {lookback:,} steps through layers up to {width:,} wide make"
+        f" {values:,} values per array; at most {MAX_RUN_VALUES:,}: set data.batch or"
+        " data.stride, or shorten the lookback"
+    )
 
 
 def _project_file(reader: _Reader, context: _Context, at: KeyPath) -> tuple[Path, str]:

@@ -154,6 +154,14 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
+def undecodable(error: UnicodeDecodeError) -> tuple[Location, str]:
+    """Where the first byte that is not UTF-8 sits, and that byte as ``0xe9``."""
+    data = bytes(error.object)
+    line_start = data.rfind(b"\n", 0, error.start) + 1
+    column = len(data[line_start : error.start].decode("utf-8")) + 1
+    return Location(data.count(b"\n", 0, error.start) + 1, column), f"0x{data[error.start]:02x}"
+
+
 def parse_yaml(text: str, *, path: str) -> LocatedDocument:
     """Parse one YAML document that must be a mapping; ``path`` names it in errors.
 
@@ -235,8 +243,7 @@ def _shorthand(tag: str) -> str:
 
 def _syntax_error(error: yaml.MarkedYAMLError, text: str, path: str) -> SpecError:
     mark = error.problem_mark or error.context_mark
-    line = mark.line + 1 if mark is not None else None
-    tab = _first_indent_tab(text, last_line=line)
+    tab = _first_indent_tab(text, last_line=mark.line + 1 if mark is not None else None)
     if tab is not None:
         return SpecError(
             "tab character in indentation; YAML indents with spaces only",
@@ -244,15 +251,42 @@ def _syntax_error(error: yaml.MarkedYAMLError, text: str, path: str) -> SpecErro
             line=tab.line,
             column=tab.column,
         )
-    problem = error.problem or "invalid syntax"
-    if error.context and error.context_mark is not None:
-        problem += f" ({error.context} at line {error.context_mark.line + 1})"
+    problem, mark = _plain_problem(error, mark)
     return SpecError(
         f"invalid YAML: {problem}",
         path=path,
-        line=line,
+        line=mark.line + 1 if mark is not None else None,
         column=mark.column + 1 if mark is not None else None,
     )
+
+
+def _plain_problem(error: yaml.MarkedYAMLError, mark: Any) -> tuple[str, Any]:
+    """PyYAML's problem in the words of someone editing a spec, and where to point."""
+    problem = (error.problem or "invalid syntax").replace("'<stream end>'", "the end of the file")
+    context, opened = error.context or "", error.context_mark
+    if opened is None:
+        if problem.startswith("found undefined alias '"):
+            name = problem.removeprefix("found undefined alias '").removesuffix("'")
+            return f"the alias *{name} refers to no anchor &{name} defined before it", mark
+        if problem == "mapping values are not allowed here":
+            return (
+                "':' is not allowed here; quote a value that contains ': ', and check the"
+                " indentation of this line"
+            ), mark
+        return problem, mark
+    where = f"line {opened.line + 1}, column {opened.column + 1}"
+    collection = "list" if context.endswith(("sequence", "collection")) else "mapping"
+    if context == "while scanning a quoted scalar":
+        # PyYAML points at the end of the file; the opening quote is what to fix
+        return "this quoted string is never closed", opened
+    if context.startswith("while parsing a flow") and problem.startswith("expected"):
+        return f"the {collection} opened at {where} is not closed: {problem}", mark
+    if context.startswith("while parsing a block") and "<block end>" in problem:
+        return (
+            f"the indentation of this line does not fit the {collection} that starts at"
+            f" {where}; the entries of one {collection} line up in one column"
+        ), mark
+    return f"{problem} ({context} at line {opened.line + 1})", mark
 
 
 def _first_indent_tab(text: str, *, last_line: int | None) -> Location | None:
@@ -302,15 +336,18 @@ class _Builder:
         self.values[at] = Location(node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
-            first_lines: dict[str, int] = {}
+            first_marks: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 key = self.key(key_node)
-                if key in first_lines:
+                if key in first_marks:
+                    first = first_marks[key]
+                    where = f"line {first.line + 1}"
+                    if first.line == key_node.start_mark.line:
+                        where += f", column {first.column + 1}"
                     raise self.fail(
-                        f"duplicate key {key!r} (first defined at line {first_lines[key]})",
-                        key_node.start_mark,
+                        f"duplicate key {key!r} (first defined at {where})", key_node.start_mark
                     )
-                first_lines[key] = key_node.start_mark.line + 1
+                first_marks[key] = key_node.start_mark
                 child = (*at, key)
                 self.keys[child] = Location(
                     key_node.start_mark.line + 1, key_node.start_mark.column + 1

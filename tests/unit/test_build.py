@@ -323,7 +323,22 @@ def test_weights_file_of_another_shape_is_a_spec_error(tmp_path: Path) -> None:
         _build(tmp_path, spec)
     # DATA is 6 lines; "weights:" is line 4 of the body
     assert str(raised.value).startswith(
-        "specs/bad_weights.yaml:10: weights.path: cannot load the weights file "
+        "specs/bad_weights.yaml:10:17: weights.path: cannot load the weights file "
         "specs/other.weights.h5 into this model: "
     )
     assert raised.value.__suppress_context__
+
+
+@KERAS_H5_WARNING
+def test_a_failed_build_does_not_rename_the_layers_of_the_next(tmp_path: Path) -> None:
+    other = keras.Sequential([keras.Input((3, 2)), keras.layers.GRU(3)])
+    (tmp_path / "specs").mkdir()
+    other.save_weights(tmp_path / "specs" / "other.weights.h5")
+    broken = _spec(tmp_path, "model: [{GRU: {units: 4}}]\nweights: {path: other.weights.h5}\n")
+    with pytest.raises(SpecError):
+        _build(tmp_path, broken)
+
+    # goldens record layer names: they must not depend on what failed before
+    model = _build(tmp_path, _spec(tmp_path, "model: [{GRU: {units: 4}}]\n", name="next.yaml"))
+
+    assert [layer.name for layer in model.layers] == ["gru"]

@@ -378,7 +378,7 @@ def test_csv_missing_column_suggests_the_closest(tmp_path: Path) -> None:
         ),
         (
             b"temp,hum,power\n1,2,\xff\n",
-            "data/w.csv: the file is not UTF-8 text (bad byte at offset 19)",
+            "data/w.csv:2:5: the file is not UTF-8 text (byte 0xff); save it as UTF-8",
         ),
         ('temp,hum,power\n1,2,"3\n', "data/w.csv:2: invalid CSV: unexpected end of data"),
     ],
@@ -407,6 +407,20 @@ def test_csv_with_fewer_rows_than_the_lookback(tmp_path: Path) -> None:
     assert data_error(tmp_path, text) == (
         "specs/x.yaml:4:11: lookback: expected a positive integer smaller than the number of"
         " rows (2), got 2"
+    )
+
+
+def test_csv_windows_beyond_the_size_budget_are_refused_before_cutting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pytest_rnnparity.spec.MAX_RUN_VALUES", 10)
+    rows = "".join(f"{i},{i},{i}\n" for i in range(5))
+    text = csv_spec(tmp_path, "temp,hum,power\n" + rows)
+    # 3 windows x 2 steps x 2 (two features, GRU(2)) = 12 values
+    assert data_error(tmp_path, text) == (
+        "specs/x.yaml:4:11: lookback: 3 windows of 2 steps through layers up to 2 wide make"
+        " 12 values per array; at most 10: set data.batch or data.stride, or shorten the"
+        " lookback"
     )
 
 

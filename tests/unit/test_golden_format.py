@@ -321,6 +321,24 @@ def test_the_valid_text_loads() -> None:
             id="no-dtype",
         ),
         pytest.param(
+            _edit(6, "dtype = datetime64"),
+            6,
+            "array 'keras/dense/output' has no valid 'shape', 'kept' and 'dtype'",
+            id="dtype-not-float",
+        ),
+        pytest.param(
+            _edit(8, "kept = -1"),
+            6,
+            "array 'keras/dense/output' has no valid 'shape', 'kept' and 'dtype'",
+            id="kept-negative",
+        ),
+        pytest.param(
+            lambda lines: _edit(7, "shape = 99999999999x1")(_edit(8, "kept = 99999999999")(lines)),
+            6,
+            "array 'keras/dense/output': its rows do not match shape 99999999999x1",
+            id="kept-huge",
+        ),
+        pytest.param(
             lambda lines: [*lines, *lines[5:9], "row 0: 1.0", "row 1: 2.0"],
             13,
             "array 'keras/dense/output' appears twice",
@@ -378,6 +396,14 @@ def test_compare_reports_a_shape_change() -> None:
     (shape,) = drift.comparisons
     assert not drift.ok
     assert shape.problem == "shape changed: recorded 2x1, now 3x1"
+
+
+def test_compare_allocates_nothing_for_a_huge_recorded_shape() -> None:
+    text = "\n".join([*VALID[:7], "shape = 99999999999999x1", "kept = 0"]) + "\n"
+    recorded = loads(text, location="g.golden")
+    current = _golden({"keras/dense/output": _rows(np.zeros((2, 1)))})
+    (shape,) = compare_goldens(recorded, current, TOL).comparisons
+    assert shape.problem == "shape changed: recorded 99999999999999x1, now 2x1"
 
 
 def test_compare_reports_a_shape_change_beyond_the_first_axis() -> None:
