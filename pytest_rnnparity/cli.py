@@ -2,13 +2,28 @@
 
 Each subcommand is a function ``_<name>(args) -> int`` registered in :func:`_parser`.
 Nothing here imports tensorflow; subcommands that need it import it themselves.
+
+* ``schema``: the JSON Schema of spec files.
+* ``explain SPEC``: the notebook's step-by-step view of a spec's model (the ``report``
+  extra), optionally with plots.
+* ``validate PATH...``: schema and data checks of spec files, without TensorFlow.
+* ``new PATH``: a commented starter spec.
+
+Exit codes: 0 success, 1 a spec or a check failed, 2 a usage problem (bad arguments,
+a missing optional package).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import cast
+
+REPORT_EXTRA = "pip install 'pytest-rnnparity[report]'"
+SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,6 +35,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     code: int = args.run(args)
     return code
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _data_source(text: str) -> str:
+    if text in ("synthetic", "sine", "random_walk", "normal") or text.startswith("csv:"):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected synthetic, csv:PATH or a synthetic kind (sine, random_walk, normal), "
+        f"got {text!r}"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,11 +69,296 @@ def _parser() -> argparse.ArgumentParser:
         " rnnparity schema > spec_schema.json",
     )
     schema.set_defaults(run=_schema)
+
+    explain = commands.add_parser(
+        "explain",
+        help="show a spec's model at work: gates and states at every step, predictions",
+        description="Run a spec and print, as the notebook did but with the correct pass:"
+        " the model summary, the weights per gate, every gate and state at every step of"
+        " each window, the predictions in the target's units, the comparison with Keras and"
+        " the parity verdict. Needs the 'report' extra. Exit code 1 when parity fails.",
+    )
+    explain.add_argument("spec", type=Path, metavar="SPEC", help="a spec file (YAML)")
+    explain.add_argument(
+        "--sequences",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="show the first N windows step by step (default: up to 10); the comparison"
+        " table always lists every window",
+    )
+    explain.add_argument(
+        "--plots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write PNG plots into DIR: hidden-state norm, predictions, gate heatmaps",
+    )
+    explain.add_argument(
+        "--variant",
+        default=None,
+        metavar="ID",
+        help="only the matrix variants whose id contains ID (e.g. merge_mode=sum)",
+    )
+    _root_option(explain)
+    explain.set_defaults(run=_explain)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check spec files (schema and data) without TensorFlow",
+        description="Load each spec file, validate it and build its data windows, without"
+        " importing TensorFlow. Prints 'ok: FILE (N variants)' or 'FILE:LINE:COL: problem'"
+        " per file; exit code 1 if any file is invalid.",
+    )
+    validate.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="spec files, or directories searched for *.yaml / *.yml",
+    )
+    _root_option(validate)
+    validate.set_defaults(run=_validate)
+
+    new = commands.add_parser(
+        "new",
+        help="write a commented starter spec",
+        description="Write a starter spec that validates and passes `pytest --rnn-parity`"
+        " as written; every key is commented. Refuses to overwrite a file.",
+    )
+    new.add_argument("path", type=Path, metavar="PATH", help="the spec file to write")
+    new.add_argument("--cell", choices=("gru", "lstm", "simple_rnn"), default="gru")
+    new.add_argument("--units", type=_positive, default=4, help="units of the cell (default 4)")
+    new.add_argument(
+        "--features",
+        type=_positive,
+        default=None,
+        help="input features: synthetic columns (default 3), or the first N CSV columns"
+        " other than the target (default all)",
+    )
+    new.add_argument("--lookback", type=_positive, default=5, help="rows per window (default 5)")
+    new.add_argument(
+        "--data",
+        type=_data_source,
+        default="synthetic",
+        metavar="csv:PATH|synthetic",
+        help="synthetic (a seeded sine; or name the kind: sine, random_walk, normal) or"
+        " csv:PATH, a CSV file with a header row (default synthetic)",
+    )
+    new.add_argument(
+        "--target",
+        default=None,
+        metavar="COLUMN",
+        help="with csv:PATH, the column to predict (default: the last column)",
+    )
+    new.add_argument("--seed", type=int, default=0, help="the spec's seed (default 0)")
+    new.set_defaults(run=_new)
     return parser
+
+
+def _root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rootdir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the project root the spec's files must stay inside (default: the current"
+        " directory when the spec lies inside it, else the spec's directory)",
+    )
+
+
+def _root_for(path: Path, rootdir: Path | None) -> Path:
+    if rootdir is not None:
+        return rootdir.resolve()
+    cwd = Path.cwd().resolve()
+    resolved = path.resolve()
+    return cwd if cwd in resolved.parents else resolved.parent
 
 
 def _schema(args: argparse.Namespace) -> int:
     from pytest_rnnparity.spec import schema_text
 
     sys.stdout.write(schema_text())
+    return 0
+
+
+# ---------------------------------------------------------------------------- explain
+
+
+def _missing_report_extra(*modules: str) -> bool:
+    """Whether one of the report extra's packages cannot be imported."""
+    for module in modules:
+        try:
+            __import__(module)
+        except ImportError:
+            return True
+    return False
+
+
+def _explain(args: argparse.Namespace) -> int:
+    needed = ("tabulate", "matplotlib") if args.plots is not None else ("tabulate",)
+    if _missing_report_extra(*needed):
+        print(f"explain needs the 'report' extra: {REPORT_EXTRA}", file=sys.stderr)
+        return 2
+    from pytest_rnnparity.errors import RnnParityError
+    from pytest_rnnparity.spec import load_specs
+
+    root = _root_for(args.spec, args.rootdir)
+    try:
+        specs = load_specs(args.spec, root=root)
+    except RnnParityError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.variant is not None:
+        specs = [spec for spec in specs if args.variant in (spec.variant or "")]
+        if not specs:
+            print(f"{args.spec}: no matrix variant matches {args.variant!r}", file=sys.stderr)
+            return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from pytest_rnnparity.build import import_keras
+    from pytest_rnnparity.explain import DEFAULT_SEQUENCES, explain_text
+    from pytest_rnnparity.harness import run_spec
+
+    sequences = DEFAULT_SEQUENCES if args.sequences is None else args.sequences
+    failed = False
+    for index, spec in enumerate(specs):
+        # a fresh session: Keras numbers layer names per session (gru, gru_1, ...)
+        import_keras().backend.clear_session()
+        try:
+            run = run_spec(spec, root=root)
+        except RnnParityError as error:
+            print(error, file=sys.stderr)
+            return 1
+        if index:
+            sys.stdout.write("\n")
+        sys.stdout.write(explain_text(run, sequences=sequences))
+        failed = failed or not run.parity.ok
+        if args.plots is not None:
+            from pytest_rnnparity.plots import explain_plots, safe_name
+
+            directory = args.plots if len(specs) == 1 else args.plots / safe_name(spec.id)
+            written = explain_plots(run, directory, sequences=sequences)
+            sys.stdout.write("\nPlots:\n" + "".join(f"  {path}\n" for path in written))
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def _spec_files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        yield from sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES)
+    else:
+        yield path
+
+
+def _validate_file(path: Path, root: Path) -> str:
+    """``ok: FILE (N variants)``; raises SpecError for the first problem."""
+    from pytest_rnnparity.data import load_dataset, spec_windows
+    from pytest_rnnparity.spec import load_specs
+
+    specs = load_specs(path, root=root)
+    for spec in specs:
+        spec_windows(spec, load_dataset(spec, root=root))
+    shown = specs[0].display_path if specs else str(path)
+    count = len(specs)
+    return f"ok: {shown} ({count} variant{'' if count == 1 else 's'})"
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from pytest_rnnparity.errors import SpecError
+
+    failed = False
+    for given in args.paths:
+        if not given.exists():
+            print(f"{given}: no such file or directory")
+            failed = True
+            continue
+        files = list(_spec_files(given))
+        if not files:
+            print(f"{given}: no *.yaml or *.yml spec files here")
+            failed = True
+        for path in files:
+            try:
+                print(_validate_file(path, _root_for(path, args.rootdir)))
+            except SpecError as error:
+                print(error)
+                failed = True
+    return 1 if failed else 0
+
+
+# -------------------------------------------------------------------------------- new
+
+
+def _relative_to_spec(target: Path, spec_path: Path) -> str:
+    return Path(os.path.relpath(target.resolve(), spec_path.resolve().parent)).as_posix()
+
+
+def _new(args: argparse.Namespace) -> int:
+    from pytest_rnnparity.scaffold import (
+        CsvSource,
+        SyntheticKind,
+        SyntheticSource,
+        csv_header,
+        spec_name,
+        starter_spec,
+    )
+
+    path: Path = args.path
+    if path.suffix not in SPEC_SUFFIXES:
+        print(f"{path}: a spec file name ends in .yaml or .yml", file=sys.stderr)
+        return 2
+    if path.exists():
+        print(f"{path} exists; refusing to overwrite it", file=sys.stderr)
+        return 1
+    source: SyntheticSource | CsvSource
+    if args.data.startswith("csv:"):
+        csv_path = Path(args.data.removeprefix("csv:"))
+        try:
+            header = csv_header(csv_path)
+        except (OSError, ValueError) as error:
+            print(f"cannot read the CSV header of {csv_path}: {error}", file=sys.stderr)
+            return 2
+        target = args.target or header[-1]
+        if target not in header:
+            print(
+                f"{csv_path}: no column {target!r}; columns: {', '.join(header)}",
+                file=sys.stderr,
+            )
+            return 2
+        candidates = [name for name in header if name != target] or [target]
+        count = len(candidates) if args.features is None else args.features
+        if count > len(candidates):
+            print(
+                f"{csv_path}: --features {count}, but only {len(candidates)} columns"
+                f" besides the target: {', '.join(candidates)}",
+                file=sys.stderr,
+            )
+            return 2
+        source = CsvSource(
+            path=_relative_to_spec(csv_path, path),
+            features=tuple(candidates[:count]),
+            target=target,
+        )
+    else:
+        kind = "sine" if args.data == "synthetic" else args.data
+        source = SyntheticSource(features=args.features or 3, kind=cast(SyntheticKind, kind))
+    text = starter_spec(
+        name=spec_name(path),
+        cell=args.cell,
+        units=args.units,
+        lookback=args.lookback,
+        source=source,
+        seed=args.seed,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:  # created since the check above
+        print(f"{path} exists; refusing to overwrite it", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    print(f"next: rnnparity validate {path} && pytest --rnn-parity --snapshot-update {path}")
     return 0

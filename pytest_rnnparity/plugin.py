@@ -44,6 +44,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a JSON report of every spec item (verdicts, largest errors per layer, "
         "golden drift, environment) to PATH",
     )
+    group.addoption(
+        "--rnn-parity-plots",
+        action="store",
+        default=None,
+        dest="rnn_parity_plots",
+        metavar="DIR",
+        help="for each failing parity item, write PNG heatmaps (reference vs Keras) and the "
+        "error over time into DIR/<spec id>/ and name them in the failure report "
+        "(needs the 'report' extra)",
+    )
     parser.addini(
         "rnn_parity_paths",
         type="paths",

@@ -1,0 +1,720 @@
+"""The notebook's view of a spec run as text: gates and states at every step, predictions.
+
+``rnnparity explain SPEC`` prints :func:`explain_text`; every function here builds a
+string from a :class:`~pytest_rnnparity.harness.SpecRun` and prints nothing. The
+numbers are the reference pass (the one that agrees with Keras), laid out as the
+notebook's grid tables:
+
+* the data and the model summary (built from the layers, not from ``model.summary()``,
+  whose layout changes between Keras versions);
+* per recurrent layer (each direction of a ``Bidirectional``): the weights per gate,
+  their shapes and the equations Keras computes with them;
+* per window and step: the input (original and scaled units), every gate, the previous,
+  new and changed hidden (and cell) state; the prediction against the actual target,
+  scaled and in the target's own units;
+* the reference vs Keras vs actual table and the parity verdict.
+
+Days are rows counted from 1, as in the notebook: window ``i`` covers days
+``start_rows[i] + 1 .. start_rows[i] + lookback`` and predicts the day after.
+Values are printed with a fixed number of decimals so that the text is stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pytest_rnnparity.harness import SpecRun
+from pytest_rnnparity.reference.types import (
+    GATES,
+    STATE_NAMES,
+    Array,
+    BidirectionalSpec,
+    CellWeights,
+    DenseSpec,
+    IdentitySpec,
+    MaskingSpec,
+    RecurrentSpec,
+    RecurrentTrace,
+)
+from pytest_rnnparity.report import error_table
+
+__all__ = [
+    "DEFAULT_SEQUENCES",
+    "RecurrentView",
+    "actual_targets",
+    "comparison_section",
+    "day_number",
+    "day_span",
+    "explain_text",
+    "format_vector",
+    "forward_section",
+    "header_section",
+    "model_section",
+    "prediction_values",
+    "recurrent_views",
+    "verdict_section",
+    "weights_section",
+]
+
+#: Windows shown step by step unless ``--sequences`` says otherwise.
+DEFAULT_SEQUENCES = 10
+#: Weight arrays with more values than this are listed by shape only.
+MAX_SHOWN_WEIGHTS = 64
+#: Values per line inside a table cell.
+VALUES_PER_LINE = 8
+#: Decimals of gate, state and weight values.
+DECIMALS = 6
+RULE = "=" * 80
+WEIGHTS_RULE = "+" * 62
+
+CELL_CLASSES = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "SimpleRNN"}
+GATE_NAMES = {
+    "gru": {"z": "update", "r": "reset", "h": "candidate"},
+    "lstm": {"i": "input", "f": "forget", "c": "candidate", "o": "output"},
+    "simple_rnn": {"h": "hidden"},
+}
+TRACE_LABELS = {
+    "gru": {
+        "update": "Update Gate (z_t)",
+        "reset": "Reset Gate (r_t)",
+        "candidate": "Candidate Hidden State (hh_t)",
+    },
+    "lstm": {
+        "input": "Input Gate (i_t)",
+        "forget": "Forget Gate (f_t)",
+        "candidate": "Candidate Cell State (g_t)",
+        "output": "Output Gate (o_t)",
+    },
+    "simple_rnn": {},
+}
+STATE_LABELS = {"hidden": ("Hidden State", "h"), "cell": ("Cell State", "c")}
+SCALED_NAMES = {"minmax": "normalized", "standard": "standardized"}
+
+
+@dataclass(frozen=True)
+class RecurrentView:
+    """One direction of one recurrent layer, with what it read, aligned to window days.
+
+    ``inputs`` is ``(B, T, F)``, the sequence this layer received (in the order it
+    received it); ``input_reversed`` says that index ``i`` of it holds window step
+    ``T - 1 - i`` (after a ``go_backwards`` layer that returns sequences). ``mask`` is
+    the ``(B, T)`` mask it received, or None. ``reads_features`` is true when the input
+    is still the model's features (only ``Masking``/``Dropout``-like layers before it);
+    otherwise ``source`` names the layer whose output it reads.
+    """
+
+    layer: str
+    class_name: str
+    direction: str
+    spec: RecurrentSpec
+    trace: RecurrentTrace
+    inputs: Array
+    input_reversed: bool
+    mask: NDArray[np.bool_] | None
+    reads_features: bool
+    source: str | None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.cell.kind
+
+    @property
+    def trace_steps(self) -> int:
+        """Number of steps this direction processed per window."""
+        return int(self.trace.outputs.shape[1])
+
+    @property
+    def title(self) -> str:
+        """``layer 'gru' (GRU)`` or ``layer 'bidirectional' (Bidirectional(GRU)), backward``."""
+        direction = (
+            "" if self.direction == "forward" and not self._wrapped else f", {self.direction}"
+        )
+        return f"layer '{self.layer}' ({self.class_name}){direction}"
+
+    @property
+    def _wrapped(self) -> bool:
+        return self.class_name.startswith("Bidirectional")
+
+    def input_index(self, step: int) -> int:
+        """Index into ``inputs`` read at processing ``step``."""
+        steps = self.inputs.shape[1]
+        return steps - 1 - step if self.spec.go_backwards else step
+
+    def window_step(self, step: int) -> int:
+        """Position in the window (0 = its first day) of what processing ``step`` reads."""
+        index = self.input_index(step)
+        return self.inputs.shape[1] - 1 - index if self.input_reversed else index
+
+    def previous_state(self, name: str, row: int, step: int) -> Array:
+        """The state ``name`` (``hidden``/``cell``) this direction starts ``step`` from."""
+        if step > 0:
+            return np.asarray(self.trace.traces[name][row, step - 1], dtype=np.float64)
+        final = np.asarray(self.trace.final_states[name], dtype=np.float64)
+        if self.spec.stateful and row > 0:
+            return np.array(final[row - 1], dtype=np.float64)
+        return np.zeros_like(final[row])
+
+
+def recurrent_views(run: SpecRun) -> list[RecurrentView]:
+    """Every direction of every recurrent layer of the run, in chain order."""
+    parity = run.parity
+    views: list[RecurrentView] = []
+    current: Any = parity.inputs
+    mask: NDArray[np.bool_] | None = None
+    reversed_input = False
+    reads_features = True
+    source: str | None = None
+    for spec, result in zip(parity.layers, parity.reference, strict=True):
+        class_name = parity.layer_classes.get(spec.name, type(spec).__name__)
+        directions: list[tuple[str, RecurrentSpec]] = []
+        if isinstance(spec, RecurrentSpec):
+            directions = [("forward", spec)]
+        elif isinstance(spec, BidirectionalSpec):
+            directions = [("forward", spec.forward), ("backward", spec.backward)]
+        for direction, direction_spec in directions:
+            views.append(
+                RecurrentView(
+                    layer=spec.name,
+                    class_name=class_name,
+                    direction=direction,
+                    spec=direction_spec,
+                    trace=result.directions[direction],
+                    inputs=np.asarray(current),
+                    input_reversed=reversed_input,
+                    mask=mask,
+                    reads_features=reads_features,
+                    source=source,
+                )
+            )
+        if isinstance(spec, RecurrentSpec) and spec.go_backwards and spec.return_sequences:
+            # Keras returns the sequence in processing order: the next layer reads it reversed.
+            reversed_input = not reversed_input
+        if not isinstance(spec, MaskingSpec | IdentitySpec):
+            reads_features = False
+            source = spec.name
+        current = result.output
+        mask = result.mask
+    return views
+
+
+# ------------------------------------------------------------------------ formatting
+
+
+def _number(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    # -0.000000 says nothing more than 0.000000 and differs between platforms
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def format_vector(values: Any, decimals: int = DECIMALS) -> str:
+    """``[ 0.123456 -0.654321]``: fixed decimals, aligned, at most 8 values per line."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    texts = [_number(float(v), decimals) for v in array]
+    width = max((len(t) for t in texts), default=0)
+    padded = [t.rjust(width) for t in texts]
+    lines = [
+        " ".join(padded[i : i + VALUES_PER_LINE]) for i in range(0, len(padded), VALUES_PER_LINE)
+    ]
+    return "[" + "\n ".join(lines) + "]"
+
+
+def _format_matrix(values: Any, decimals: int = DECIMALS) -> str:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim < 2:
+        return format_vector(array, decimals)
+    texts = [[_number(float(v), decimals) for v in row] for row in array]
+    width = max(len(t) for row in texts for t in row)
+    return "\n".join("[" + " ".join(t.rjust(width) for t in row) + "]" for row in texts)
+
+
+def _grid(rows: Sequence[Sequence[str]], headers: Sequence[str], align: Sequence[str]) -> str:
+    # imported here: tabulate is the optional 'report' extra, and the plots share this module
+    from tabulate import tabulate
+
+    text: str = tabulate(
+        [list(row) for row in rows],
+        headers=list(headers),
+        tablefmt="grid",
+        disable_numparse=True,
+        colalign=list(align),
+    )
+    return text
+
+
+def _shape(shape: Sequence[Any]) -> str:
+    parts = ["None" if n is None else str(int(n)) for n in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _title(text: str) -> list[str]:
+    return [RULE, text, RULE]
+
+
+def day_number(row: int) -> int:
+    """Row 0 is Day 1, as in the notebook."""
+    return row + 1
+
+
+def day_span(first_row: int, lookback: int) -> str:
+    """``Days 1-2`` for a window of two rows starting at row 0 (``Day 5`` for one row)."""
+    first, last = day_number(first_row), day_number(first_row + lookback - 1)
+    return f"Day {first}" if first == last else f"Days {first}-{last}"
+
+
+# -------------------------------------------------------------------------- sections
+
+
+def header_section(run: SpecRun) -> str:
+    """What was run: the spec, the data, the windows, the weights."""
+    spec, dataset, windows = run.spec, run.dataset, run.windows
+    batch, lookback, features = windows.x.shape
+    weights = spec.weights if isinstance(spec.weights, str) else f"file {spec.weights.declared}"
+    description = f": {spec.description}" if spec.description else ""
+    lines = [
+        *_title(f"EXPLAIN {spec.id}{description}"),
+        f"Spec:    {spec.display_path}",
+        f"Data:    {dataset.rows} rows x {features} features "
+        f"({', '.join(dataset.feature_names)}); target {dataset.target_name}; "
+        f"scale {dataset.scale}",
+        f"Windows: {_shape(windows.x.shape)} = {batch} windows of lookback {lookback}, "
+        "each predicting the row after it",
+        f"Weights: {weights} (seed {spec.seed}); dtype {spec.dtype}"
+        + ("; stateful: each window starts from the previous one's state" if spec.stateful else ""),
+        RULE,
+    ]
+    return "\n".join(lines)
+
+
+def _output_shape(layer: Any) -> str:
+    try:
+        output = layer.output
+    except (AttributeError, ValueError):  # a layer never called has no output
+        return "?"
+    outputs = output if isinstance(output, list | tuple) else [output]
+    return ", ".join(_shape(tuple(o.shape)) for o in outputs)
+
+
+def model_section(run: SpecRun) -> str:
+    """The model summary: each layer's name, class, output shape and parameter count."""
+    model = run.model
+    classes = run.parity.layer_classes
+    rows = []
+    total = 0
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        params = int(layer.count_params())
+        total += params
+        name = f"{layer.name} ({classes.get(layer.name, type(layer).__name__)})"
+        rows.append([name, _output_shape(layer), f"{params:,}"])
+    table = _grid(rows, ["Layer (type)", "Output Shape", "Param #"], ["left", "left", "right"])
+    input_shape = _shape(tuple(model.inputs[0].shape))
+    lines = [
+        "Model Architecture:",
+        f"Input: {input_shape} (batch, lookback, features)",
+        table,
+        f"Total params: {total:,}",
+    ]
+    return "\n".join(lines)
+
+
+def _equations(spec: RecurrentSpec) -> list[str]:
+    cell = spec.cell
+    act = cell.activation or "linear"
+    rec = cell.recurrent_activation or "linear"
+    bias = cell.use_bias
+    if cell.kind == "gru":
+        if cell.reset_after:
+            b = (" + b_xz + h_tm1 U_z + b_hz", " + b_xr + h_tm1 U_r + b_hr", " + b_xh")
+            inner = "(h_tm1 U_h + b_hh)" if bias else "(h_tm1 U_h)"
+            if not bias:
+                b = (" + h_tm1 U_z", " + h_tm1 U_r", "")
+            candidate = f"  hh_t = {act}(x_t W_h{b[2]} + r_t * {inner})"
+            rule = "reset_after=True: the reset gate multiplies h_tm1 U_h + b_hh"
+        else:
+            extra = (" + b_z", " + b_r", " + b_h") if bias else ("", "", "")
+            b = (f"{extra[0]} + h_tm1 U_z", f"{extra[1]} + h_tm1 U_r", extra[2])
+            candidate = f"  hh_t = {act}(x_t W_h{b[2]} + (r_t * h_tm1) U_h)"
+            rule = "reset_after=False: the reset gate multiplies h_tm1 before U_h"
+        return [
+            f"Equations (Keras GRUCell, {rule}):",
+            f"  z_t  = {rec}(x_t W_z{b[0]})",
+            f"  r_t  = {rec}(x_t W_r{b[1]})",
+            candidate,
+            "  h_t  = z_t * h_tm1 + (1 - z_t) * hh_t",
+        ]
+    if cell.kind == "lstm":
+        terms = {g: f"x_t W_{g} + h_tm1 U_{g}" + (f" + b_{g}" if bias else "") for g in "ifco"}
+        return [
+            "Equations (Keras LSTMCell):",
+            f"  i_t = {rec}({terms['i']})",
+            f"  f_t = {rec}({terms['f']})",
+            f"  g_t = {act}({terms['c']})",
+            f"  o_t = {rec}({terms['o']})",
+            "  c_t = f_t * c_tm1 + i_t * g_t",
+            f"  h_t = o_t * {act}(c_t)",
+        ]
+    return [
+        "Equation (Keras SimpleRNNCell):",
+        f"  h_t = {act}(x_t W" + (" + b" if bias else "") + " + h_tm1 U)",
+    ]
+
+
+def _weight_rows(weights: CellWeights) -> list[tuple[str, Array]]:
+    rows: list[tuple[str, Array]] = []
+    recurrent_bias = weights.recurrent_bias
+    for gate in GATES[weights.kind]:
+        suffix = "" if weights.kind == "simple_rnn" else f"_{gate}"
+        rows.append((f"W{suffix}", weights.kernel[gate]))
+        rows.append((f"U{suffix}", weights.recurrent_kernel[gate]))
+        if weights.input_bias is not None:
+            name = f"b_x{gate}" if recurrent_bias is not None else f"b{suffix}"
+            rows.append((name, weights.input_bias[gate]))
+        if recurrent_bias is not None:
+            rows.append((f"b_h{gate}", recurrent_bias[gate]))
+    return rows
+
+
+def _keras_layout(weights: CellWeights) -> str:
+    gates = len(GATES[weights.kind])
+    width = gates * weights.units
+    parts = [
+        f"kernel {_shape((weights.features, width))}",
+        f"recurrent_kernel {_shape((weights.units, width))}",
+    ]
+    if weights.recurrent_bias is not None:
+        parts.append(f"bias {_shape((2, width))} (row 0 is b_x, row 1 is b_h)")
+    elif weights.input_bias is not None:
+        parts.append(f"bias {_shape((width,))}")
+    order = ", ".join(GATES[weights.kind])
+    return f"Keras stores the gates side by side (order {order}):\n  " + ", ".join(parts)
+
+
+def _values_table(rows: Sequence[tuple[str, Array]]) -> str:
+    largest = max(int(np.size(array)) for _, array in rows)
+    if largest > MAX_SHOWN_WEIGHTS:
+        return (
+            f"(values not shown: up to {largest} per array; "
+            f"they are shown when there are at most {MAX_SHOWN_WEIGHTS})"
+        )
+    table = [[name, _shape(np.shape(array)), _format_matrix(array)] for name, array in rows]
+    return _grid(table, ["Weight", "Shape", "Values"], ["left", "left", "left"])
+
+
+def weights_section(run: SpecRun) -> str:
+    """Per recurrent layer and direction: per-gate weight shapes, values, equations; heads."""
+    blocks: list[str] = []
+    for view in recurrent_views(run):
+        weights = view.spec.weights
+        kind = weights.kind
+        cell_class = CELL_CLASSES[kind]
+        has_recurrent_bias = weights.recurrent_bias is not None
+        shape_rows = []
+        for gate in GATES[kind]:
+            row = [
+                f"{GATE_NAMES[kind][gate]} ({gate})",
+                _shape(weights.kernel[gate].shape),
+                _shape(weights.recurrent_kernel[gate].shape),
+                "-" if weights.input_bias is None else _shape(weights.input_bias[gate].shape),
+            ]
+            if has_recurrent_bias:
+                row.append(_shape(weights.recurrent_bias[gate].shape))  # type: ignore[index]
+            shape_rows.append(row)
+        headers = ["Gate", "Input kernel W", "Recurrent kernel U", "Input bias b_x"]
+        if has_recurrent_bias:
+            headers.append("Recurrent bias b_h")
+        blocks.append(
+            "\n".join(
+                [
+                    WEIGHTS_RULE,
+                    f"Extracted {cell_class} weights: {view.title}".center(62).rstrip(),
+                    WEIGHTS_RULE,
+                    _grid(shape_rows, headers, ["left"] * len(headers)),
+                    _keras_layout(weights),
+                    *_equations(view.spec),
+                    _values_table(_weight_rows(weights)),
+                ]
+            )
+        )
+    for spec in run.parity.layers:
+        if isinstance(spec, DenseSpec):
+            rows: list[tuple[str, Array]] = [("W", spec.kernel)]
+            if spec.bias is not None:
+                rows.append(("b", spec.bias))
+            activation = spec.activation or "linear"
+            equation = f"y = {activation}(x W" + (" + b" if spec.bias is not None else "") + ")"
+            wrapper = "TimeDistributed(Dense)" if spec.time_distributed else "Dense"
+            blocks.append(
+                "\n".join(
+                    [
+                        f"{wrapper} layer '{spec.name}': {equation}",
+                        _values_table(rows),
+                    ]
+                )
+            )
+    return "\n\n".join(blocks)
+
+
+def prediction_values(run: SpecRun) -> tuple[Array, Array] | None:
+    """Reference and Keras predictions ``(B,)`` when the model gives one value per window."""
+    reference = run.parity.reference[-1].output
+    keras = run.parity.keras[-1].output
+    if isinstance(reference, tuple) or isinstance(keras, tuple):
+        return None
+    batch = run.windows.x.shape[0]
+    if int(np.size(reference)) != batch or np.shape(reference)[0] != batch:
+        return None
+    return (
+        np.asarray(reference, dtype=np.float64).reshape(batch),
+        np.asarray(keras, dtype=np.float64).reshape(batch),
+    )
+
+
+def actual_targets(run: SpecRun) -> tuple[Array, Array]:
+    """Scaled and original target of each window's next row, ``(B,)`` each."""
+    rows = run.windows.start_rows + run.spec.lookback
+    return run.dataset.target[rows], run.dataset.target_raw[rows]
+
+
+def _unit_decimals(run: SpecRun) -> int:
+    # scaled values get 4 decimals like the notebook; original units 2, unless unscaled
+    return 2 if run.dataset.scale in SCALED_NAMES else 4
+
+
+def _input_table(run: SpecRun, view: RecurrentView, row: int, step: int) -> list[str]:
+    index = view.input_index(step)
+    if view.reads_features:
+        day_row = int(run.windows.start_rows[row]) + view.window_step(step)
+        raw = run.dataset.features_raw[day_row]
+        scaled = view.inputs[row, index]
+        scaled_name = SCALED_NAMES.get(run.dataset.scale)
+        rows = []
+        for name, raw_value, scaled_value in zip(
+            run.dataset.feature_names, raw, scaled, strict=True
+        ):
+            cells = [name, f"{float(raw_value):.6g}"]
+            if scaled_name:
+                cells.append(_number(float(scaled_value), 4))
+            rows.append(cells)
+        headers = ["Feature", "Value"] + ([scaled_name.capitalize()] if scaled_name else [])
+        lines = ["Input Features:", _grid(rows, headers, ["left"] + ["right"] * (len(headers) - 1))]
+    else:
+        lines = [
+            f"Input (output of layer '{view.source}'):",
+            _grid(
+                [["x_t", format_vector(view.inputs[row, index])]], ["Input", "Values"], ["left"] * 2
+            ),
+        ]
+    if view.mask is not None and not bool(view.mask[row, index]):
+        lines += [
+            "Masked step: Keras computes the gates below, then discards them;",
+            "the state is carried over unchanged.",
+        ]
+    return lines
+
+
+def _step_lines(run: SpecRun, view: RecurrentView, row: int, step: int) -> list[str]:
+    day = day_number(int(run.windows.start_rows[row]) + view.window_step(step))
+    lines = [f"--- Time step {step + 1} (Day {day}), {view.title} ---"]
+    lines += _input_table(run, view, row, step)
+    gates = [
+        [label, format_vector(view.trace.traces[name][row, step])]
+        for name, label in TRACE_LABELS[view.kind].items()
+    ]
+    if gates:
+        lines += ["", "Gate Values:", _grid(gates, ["Gate", "Values"], ["left", "left"])]
+    states = []
+    for name in STATE_NAMES[view.kind]:
+        label, symbol = STATE_LABELS[name]
+        previous = view.previous_state(name, row, step)
+        new = view.trace.traces[name][row, step]
+        change = np.asarray(new, dtype=np.float64) - np.asarray(previous, dtype=np.float64)
+        states += [
+            [f"Previous {label} ({symbol}_tm1)", format_vector(previous)],
+            [f"New {label} ({symbol}_t)", format_vector(new)],
+            [f"Change in {label}", format_vector(change)],
+        ]
+    lines += ["", "State Updates:", _grid(states, ["State", "Values"], ["left", "left"])]
+    return lines
+
+
+def _first_output(output: Array | tuple[Array, Array]) -> Array:
+    """The model's output; the forward one of a ``Bidirectional(merge_mode=None)`` pair."""
+    return np.asarray(output[0] if isinstance(output, tuple) else output)
+
+
+def _prediction_lines(run: SpecRun, row: int) -> list[str]:
+    target_row = int(run.windows.start_rows[row]) + run.spec.lookback
+    predictions = prediction_values(run)
+    if predictions is None:
+        reference = _first_output(run.parity.reference[-1].output)[row]
+        keras = _first_output(run.parity.keras[-1].output)[row]
+        table = [
+            ["Model output (reference)", _format_matrix(reference)],
+            ["Model output (Keras)", _format_matrix(keras)],
+        ]
+        return [
+            f"--- Model output for the window (shape {_shape(reference.shape)}) ---",
+            _grid(table, ["Output", "Values"], ["left", "left"]),
+        ]
+    predicted = float(predictions[0][row])
+    scaled_actual, raw_actual = actual_targets(run)
+    actual = float(scaled_actual[row])
+    target = run.dataset.target_name
+    original_pred = float(run.dataset.inverse_target(predicted))
+    original_actual = float(raw_actual[row])
+    decimals = _unit_decimals(run)
+    scaled_name = SCALED_NAMES.get(run.dataset.scale)
+    table = []
+    if scaled_name:
+        table += [
+            [f"Predicted {target} ({scaled_name})", _number(predicted, 4)],
+            [f"Actual {target} ({scaled_name})", _number(actual, 4)],
+            [f"Prediction Error ({scaled_name})", _number(predicted - actual, 4)],
+        ]
+    table += [
+        [f"Predicted {target}", _number(original_pred, decimals)],
+        [f"Actual {target}", _number(original_actual, decimals)],
+        [f"Prediction Error ({target})", _number(original_pred - original_actual, decimals)],
+    ]
+    return [
+        f"--- Prediction for Day {day_number(target_row)} ---",
+        _grid(table, ["Metric", "Value"], ["left", "right"]),
+    ]
+
+
+def _final_state_lines(
+    run: SpecRun, views: Sequence[RecurrentView], row: int, last: bool
+) -> list[str]:
+    table = []
+    several = len(views) > 1
+    for view in views:
+        for name in STATE_NAMES[view.kind]:
+            label, symbol = STATE_LABELS[name]
+            where = f", {view.title}" if several else ""
+            table.append(
+                [f"{label} ({symbol}_t){where}", format_vector(view.trace.final_states[name][row])]
+            )
+    lines = [
+        f"Final state after window {row + 1}:",
+        _grid(table, ["State", "Values"], ["left", "left"]),
+    ]
+    if not last:
+        if any(view.spec.stateful for view in views):
+            lines.append("-> Stateful model: this state is the next window's initial state.")
+        else:
+            lines.append("-> Stateless model: the next window starts again from a zero state.")
+    return lines
+
+
+def forward_section(run: SpecRun, *, sequences: int | None = DEFAULT_SEQUENCES) -> str:
+    """Window by window, step by step: inputs, gates, states, then the prediction."""
+    views = recurrent_views(run)
+    batch, lookback = run.windows.x.shape[:2]
+    shown = batch if sequences is None else max(0, min(sequences, batch))
+    predicts = prediction_values(run) is not None
+    lines = _title(f"FORWARD PASS, STEP BY STEP ({run.spec.dtype} reference, agrees with Keras)")
+    if shown < batch:
+        lines.append(f"(showing {shown} of {batch} windows; --sequences N shows more)")
+    for row in range(shown):
+        start = int(run.windows.start_rows[row])
+        target = f" -> predicting Day {day_number(start + lookback)}" if predicts else ""
+        lines += ["", f"{'=' * 30} WINDOW {row + 1} {'=' * 30}", day_span(start, lookback) + target]
+        for view in views:
+            for step in range(view.trace_steps):
+                lines += ["", *_step_lines(run, view, row, step)]
+        lines += ["", *_prediction_lines(run, row)]
+        if views:
+            lines += ["", *_final_state_lines(run, views, row, last=row == batch - 1)]
+    return "\n".join(lines)
+
+
+def comparison_section(run: SpecRun) -> str:
+    """Every window: reference vs Keras vs actual, scaled and in the target's units."""
+    lines = _title("COMPARISON WITH KERAS MODEL PREDICTIONS")
+    predictions = prediction_values(run)
+    days = [day_number(int(start) + run.spec.lookback) for start in run.windows.start_rows]
+    if predictions is None:
+        reference_array = _first_output(run.parity.reference[-1].output)
+        keras_array = _first_output(run.parity.keras[-1].output)
+        lines.append(
+            f"The model's output has shape {_shape(reference_array.shape)}, not one value per "
+            "window: it is compared with Keras, not with the target."
+        )
+        table = []
+        for row, start in enumerate(run.windows.start_rows):
+            difference = np.abs(
+                reference_array[row].astype(np.float64) - keras_array[row].astype(np.float64)
+            )
+            span = day_span(int(start), run.spec.lookback)
+            table.append([str(row + 1), span, f"{float(difference.max()):.1e}"])
+        headers = ["Window", "Days", "max |Ref - Keras|"]
+        lines.append(_grid(table, headers, ["right", "left", "right"]))
+        return "\n".join(lines)
+    reference, keras = predictions
+    scaled_actual, raw_actual = actual_targets(run)
+    target = run.dataset.target_name
+    scaled_name = SCALED_NAMES.get(run.dataset.scale)
+    decimals = _unit_decimals(run)
+    reference_units = run.dataset.inverse_target(reference)
+    keras_units = run.dataset.inverse_target(keras)
+    headers = ["Day"]
+    if scaled_name:
+        headers += ["Ref (norm)", "Keras (norm)", "Actual (norm)"]
+    headers += [f"Ref ({target})", f"Keras ({target})", f"Actual ({target})"]
+    headers.append("|Ref - Keras|")
+    table = []
+    for row, day in enumerate(days):
+        cells = [str(day)]
+        if scaled_name:
+            cells += [
+                _number(reference[row], 4),
+                _number(keras[row], 4),
+                _number(float(scaled_actual[row]), 4),
+            ]
+        cells += [
+            _number(float(reference_units[row]), decimals),
+            _number(float(keras_units[row]), decimals),
+            _number(float(raw_actual[row]), decimals),
+            f"{abs(reference[row] - keras[row]):.1e}",
+        ]
+        table.append(cells)
+    if scaled_name and scaled_name != "normalized":
+        lines.append(f"(norm: the {scaled_name} target the model predicts)")
+    lines.append(_grid(table, headers, ["right"] * len(headers)))
+    return "\n".join(lines)
+
+
+def verdict_section(run: SpecRun) -> str:
+    """Whether Keras computes what the equations say, with the largest error per check."""
+    parity = run.parity
+    lines = _title("PARITY VERDICT")
+    checks = len(parity.comparisons)
+    if parity.ok:
+        lines += [
+            f"OK: Keras and the {parity.dtype} reference agree in {checks} of {checks} checks:",
+            "every timestep of every recurrent layer, the final states, every layer's output.",
+            "",
+            *error_table(parity.comparisons, parity.layer_classes),
+        ]
+    else:
+        lines += ["FAIL: " + parity.message()]
+    return "\n".join(lines)
+
+
+def explain_text(run: SpecRun, *, sequences: int | None = DEFAULT_SEQUENCES) -> str:
+    """The whole explanation, sections separated by blank lines, ending with a newline."""
+    sections = [
+        header_section(run),
+        model_section(run),
+        weights_section(run),
+        forward_section(run, sequences=sequences),
+        comparison_section(run),
+        verdict_section(run),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"

@@ -1,0 +1,366 @@
+"""PNG figures: the notebook's plots for ``rnnparity explain --plots``, and what a failed
+parity check looks like for ``pytest --rnn-parity --rnn-parity-plots``.
+
+matplotlib is the optional ``report`` extra, so it is imported inside the functions.
+Only its object-oriented API is used, on the Agg canvas: no pyplot state, no GUI
+backend, safe in a test process.
+
+* :func:`explain_plots` writes ``hidden_norm.png`` (the norm of the hidden state at
+  every step of every window, the notebook's first plot), ``predictions.png``
+  (reference vs Keras vs actual in the target's units, its second) and one
+  ``gates_<layer>[_<direction>].png`` per recurrent layer direction (a heatmap of each
+  gate and state over time x units).
+* :func:`failure_plots` writes, for each failed comparison, a heatmap of the
+  reference (expected), Keras (actual) and their difference, and
+  ``error_over_time.png``: the largest error at each timestep of every per-step
+  check. Keras exposes the states of a recurrent layer at every step, not its gates,
+  so the error over time is per layer direction (hidden state), and the gate
+  heatmaps of :func:`explain_plots` show what the reference computed inside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_rnnparity.compare import Comparison
+from pytest_rnnparity.explain import (
+    DEFAULT_SEQUENCES,
+    RecurrentView,
+    actual_targets,
+    day_number,
+    prediction_values,
+    recurrent_views,
+)
+from pytest_rnnparity.harness import SpecRun
+from pytest_rnnparity.parity import ParityResult
+from pytest_rnnparity.reference.types import TRACE_NAMES, Array
+
+__all__ = ["compared_arrays", "explain_plots", "failure_plots", "safe_name"]
+
+DPI = 110
+#: Below this many columns, every step of a heatmap gets a tick labelled with its day.
+MAX_LABELLED_STEPS = 48
+#: Errors of exactly zero are drawn at this value on the logarithmic axis.
+ERROR_FLOOR = 1e-10
+TRACE_TITLES = {
+    "update": "update gate z",
+    "reset": "reset gate r",
+    "input": "input gate i",
+    "forget": "forget gate f",
+    "output": "output gate o",
+    "cell": "cell state c",
+    "hidden": "hidden state h",
+}
+CANDIDATE_TITLES = {"gru": "candidate hh", "lstm": "candidate g", "simple_rnn": "candidate"}
+
+
+def safe_name(text: str) -> str:
+    """``bidirectional-gru[merge_mode=sum]`` -> ``bidirectional-gru_merge_mode-sum``."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text.replace("=", "-")).strip("_")
+    return cleaned or "plot"
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png")
+    return path
+
+
+def _view_suffix(view: RecurrentView) -> str:
+    wrapped = view.class_name.startswith("Bidirectional")
+    return safe_name(view.layer + (f"_{view.direction}" if wrapped else ""))
+
+
+def _window_days(run: SpecRun, view: RecurrentView, row: int) -> list[int]:
+    start = int(run.windows.start_rows[row])
+    return [day_number(start + view.window_step(step)) for step in range(view.trace_steps)]
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def hidden_norm_plot(run: SpecRun, path: Path, *, sequences: int) -> Path:
+    """The L2 norm of the hidden state after every step, one line per window."""
+    from matplotlib.ticker import MaxNLocator
+
+    views = recurrent_views(run)
+    shown = min(sequences, run.windows.x.shape[0])
+    figure = _figure(11, 1.0 + 3.2 * max(len(views), 1))
+    axes = figure.subplots(max(len(views), 1), 1, squeeze=False)[:, 0]
+    colors = _colors(shown)
+    for ax, view in zip(axes, views, strict=False):
+        hidden = np.asarray(view.trace.traces["hidden"], dtype=np.float64)
+        for row in range(shown):
+            norms = np.linalg.norm(hidden[row], axis=-1)
+            start = int(run.windows.start_rows[row])
+            label = f"window {row + 1} (days {day_number(start)}-"
+            label += f"{day_number(start + run.spec.lookback - 1)})"
+            ax.plot(
+                _window_days(run, view, row),
+                norms,
+                "s-",
+                color=colors[row],
+                label=label,
+                markersize=4,
+            )
+        ax.set_title(f"Hidden-state norm over time, {view.title}")
+        ax.set_xlabel("Day")
+        ax.set_ylabel("‖h_t‖ (L2 norm)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        if shown <= 12:
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    reset = "carried from window to window" if run.spec.stateful else "zero at each window's start"
+    figure.suptitle(f"{run.spec.id}: hidden state after every step (state {reset})")
+    return _save(figure, path)
+
+
+def predictions_plot(run: SpecRun, path: Path) -> Path | None:
+    """Reference vs Keras vs actual in the target's own units; None if not one per window."""
+    predictions = prediction_values(run)
+    if predictions is None:
+        return None
+    reference, keras = predictions
+    dataset = run.dataset
+    days = [day_number(int(start) + run.spec.lookback) for start in run.windows.start_rows]
+    figure = _figure(11, 5.5)
+    ax = figure.subplots()
+    # the reference is drawn larger: where Keras agrees, it sits on top of it
+    ax.plot(
+        days,
+        dataset.inverse_target(reference),
+        "o-",
+        label="Reference (NumPy)",
+        linewidth=3,
+        markersize=9,
+    )
+    ax.plot(days, dataset.inverse_target(keras), "s--", label="Keras", linewidth=2, markersize=5)
+    ax.plot(days, actual_targets(run)[1], "D-.", label="Actual", linewidth=2)
+    ax.set_xlabel("Day predicted")
+    ax.set_ylabel(f"{dataset.target_name} (original units)")
+    ax.set_title(f"{run.spec.id}: predictions vs actual values")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    if len(days) <= 40:
+        ax.set_xticks(days)
+    return _save(figure, path)
+
+
+def gates_plot(run: SpecRun, view: RecurrentView, path: Path, *, sequences: int) -> Path:
+    """One heatmap per gate and state: units (rows) x every step of the shown windows."""
+    shown = min(sequences, run.windows.x.shape[0])
+    names = [name for name in TRACE_NAMES[view.kind] if name in view.trace.traces]
+    steps = view.trace_steps
+    units = view.spec.cell.units
+    panel_height = 0.9 + min(units, 32) * 0.12
+    figure = _figure(11, 0.8 + panel_height * len(names))
+    axes = figure.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
+    labels = [day for row in range(shown) for day in _window_days(run, view, row)]
+    for ax, name in zip(axes, names, strict=True):
+        trace = np.asarray(view.trace.traces[name][:shown], dtype=np.float64)
+        data = trace.reshape(shown * steps, units).T
+        low, high = float(np.nanmin(data)), float(np.nanmax(data))
+        if low >= 0.0 and high <= 1.0:
+            options = {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}
+        else:
+            limit = max(abs(low), abs(high), 1e-12)
+            options = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+        image = ax.imshow(data, aspect="auto", interpolation="nearest", **options)
+        figure.colorbar(image, ax=ax, pad=0.01)
+        title = CANDIDATE_TITLES[view.kind] if name == "candidate" else TRACE_TITLES[name]
+        ax.set_title(title, fontsize="medium")
+        ax.set_ylabel("unit")
+        if units <= 16:
+            ax.set_yticks(range(units))
+        for boundary in range(1, shown):
+            ax.axvline(boundary * steps - 0.5, color="white", linewidth=2)
+    last = axes[-1]
+    if len(labels) <= MAX_LABELLED_STEPS:
+        last.set_xticks(range(len(labels)), [str(day) for day in labels])
+        last.set_xlabel("Day read at each step (white lines separate windows)")
+    else:
+        last.set_xticks([row * steps + (steps - 1) / 2 for row in range(shown)])
+        last.set_xticklabels([str(row + 1) for row in range(shown)])
+        last.set_xlabel(f"window ({steps} steps each, white lines separate windows)")
+    order = " (processing order: last day first)" if view.spec.go_backwards else ""
+    figure.suptitle(f"{run.spec.id}: gates and states over time, {view.title}{order}")
+    return _save(figure, path)
+
+
+def explain_plots(
+    run: SpecRun, directory: Path, *, sequences: int | None = DEFAULT_SEQUENCES
+) -> list[Path]:
+    """Write the explain figures into ``directory``; returns the files written."""
+    shown = run.windows.x.shape[0] if sequences is None else max(1, sequences)
+    written = []
+    views = recurrent_views(run)
+    if views:
+        written.append(hidden_norm_plot(run, directory / "hidden_norm.png", sequences=shown))
+    prediction = predictions_plot(run, directory / "predictions.png")
+    if prediction is not None:
+        written.append(prediction)
+    for view in views:
+        path = directory / f"gates_{_view_suffix(view)}.png"
+        written.append(gates_plot(run, view, path, sequences=shown))
+    return written
+
+
+def _colors(count: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(i / max(count - 1, 1) * 0.9) for i in range(count)]
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def compared_arrays(result: ParityResult, comparison: Comparison) -> tuple[Array, Array]:
+    """The reference (expected) and Keras (actual) arrays behind ``comparison``."""
+    names = [layer.name for layer in result.reference]
+    index = names.index(comparison.layer)
+    reference, keras = result.reference[index], result.keras[index]
+    direction = comparison.direction or "forward"
+    if comparison.quantity == "hidden":
+        return (
+            reference.directions[direction].outputs,
+            keras.directions[direction].sequence,
+        )
+    if comparison.quantity.startswith("final "):
+        state = comparison.quantity.removeprefix("final ")
+        return (
+            reference.directions[direction].final_states[state],
+            keras.directions[direction].final_states[state],
+        )
+    if isinstance(reference.output, tuple) and isinstance(keras.output, tuple):
+        position = 0 if direction == "forward" else 1
+        return reference.output[position], keras.output[position]
+    return reference.output, keras.output  # type: ignore[return-value]
+
+
+def _comparison_name(comparison: Comparison) -> str:
+    parts = [comparison.layer, comparison.quantity]
+    if comparison.direction not in (None, "forward"):
+        parts.append(str(comparison.direction))
+    return safe_name("_".join(parts).replace(" ", "_"))
+
+
+def mismatch_plot(result: ParityResult, comparison: Comparison, path: Path) -> Path:
+    """Reference, Keras and ``|Keras - reference|`` side by side for one failed check."""
+    expected, actual = (
+        np.asarray(a, dtype=np.float64) for a in compared_arrays(result, comparison)
+    )
+    first = comparison.first
+    where = ""
+    if expected.ndim == 3:
+        row = first.index[0] if first is not None else 0
+        expected, actual = expected[row].T, actual[row].T
+        x_label, y_label = "timestep (processing order)", "unit"
+        where = f"row {row}"
+    elif expected.ndim == 2:
+        x_label, y_label = "unit", "row"
+    else:
+        expected, actual = expected.reshape(1, -1), actual.reshape(1, -1)
+        x_label, y_label = "value", ""
+    difference = np.abs(actual - expected)
+    figure = _figure(13, 1.6 + 0.14 * min(expected.shape[0], 48) + 1.2)
+    axes = figure.subplots(1, 3)
+    limit = max(float(np.nanmax(np.abs(expected))), float(np.nanmax(np.abs(actual))), 1e-12)
+    panels = [
+        ("reference (expected)", expected, {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}),
+        ("Keras (actual)", actual, {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}),
+        ("|Keras - reference|", difference, {"cmap": "magma", "vmin": 0.0}),
+    ]
+    for ax, (title, data, options) in zip(axes, panels, strict=True):
+        image = ax.imshow(data, aspect="auto", interpolation="nearest", **options)
+        figure.colorbar(image, ax=ax, pad=0.01)
+        ax.set_title(title)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+    detail = ", ".join(
+        part
+        for part in (
+            where,
+            f"tolerance {comparison.tolerance}",
+            f"max abs error {comparison.max_abs:.2e}",
+        )
+        if part
+    )
+    figure.suptitle(f"layer '{comparison.layer}', {comparison.label}: {detail}")
+    return _save(figure, path)
+
+
+def error_over_time_plot(result: ParityResult, path: Path) -> Path | None:
+    """The largest error at each timestep of every per-step check (log scale)."""
+    timed = [c for c in result.comparisons if "timestep" in c.axes and c.problem is None]
+    if not timed:
+        return None
+    figure = _figure(11, 5.5)
+    ax = figure.subplots()
+    for comparison in timed:
+        expected, actual = compared_arrays(result, comparison)
+        error = np.abs(np.asarray(actual, np.float64) - np.asarray(expected, np.float64))
+        time_axis = comparison.axes.index("timestep")
+        other = tuple(axis for axis in range(error.ndim) if axis != time_axis)
+        per_step = np.nanmax(error, axis=other)
+        verdict = "ok" if comparison.ok else "FAIL"
+        ax.semilogy(
+            np.arange(per_step.size),
+            np.maximum(per_step, ERROR_FLOOR),
+            "o-" if not comparison.ok else ".--",
+            label=f"{comparison.layer} {comparison.label} ({verdict})",
+        )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    atols = sorted({c.tolerance.atol for c in timed})
+    for atol in atols:
+        if atol > 0:
+            ax.axhline(atol, color="grey", linestyle=":", label=f"atol {atol:g}")
+    ax.set_xlabel("timestep (processing order)")
+    ax.set_ylabel("max |Keras - reference| over rows and units")
+    ax.set_title(
+        f"Largest error per timestep, per layer direction (errors of 0 drawn at {ERROR_FLOOR:g})"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def failure_plots(result: ParityResult, directory: Path) -> list[Path]:
+    """Figures of a failed parity check in ``directory``; returns the files written."""
+    written: list[Path] = []
+    for comparison in result.failures:
+        if comparison.problem is not None:
+            continue  # shapes differ: nothing to draw side by side
+        path = directory / f"{_comparison_name(comparison)}.png"
+        written.append(mismatch_plot(result, comparison, path))
+    timeline = error_over_time_plot(result, directory / "error_over_time.png")
+    if timeline is not None:
+        written.append(timeline)
+    return written
+
+
+def describe_paths(paths: Sequence[Path], root: Path) -> str:
+    """``plots: a.png, b.png`` with paths relative to ``root`` when inside it."""
+    shown = []
+    for path in paths:
+        try:
+            shown.append(str(path.resolve().relative_to(root.resolve())))
+        except ValueError:
+            shown.append(str(path))
+    return "plots: " + ", ".join(shown)
