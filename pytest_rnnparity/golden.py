@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from pytest_rnnparity.reference.types import (
     CellWeights,
     DenseSpec,
     LayerSpec,
+    MaskingSpec,
     RecurrentSpec,
 )
 from pytest_rnnparity.spec import GoldenOptions
@@ -95,6 +97,40 @@ def weights_hash(layers: Sequence[LayerSpec]) -> str:
     return array_hash(arrays)
 
 
+def _keras_default_name(spec: LayerSpec) -> str:
+    """The name Keras gives such a layer in a fresh session (``gru``, ``simple_rnn``...)."""
+    if isinstance(spec, RecurrentSpec):
+        return {"gru": "gru", "lstm": "lstm", "simple_rnn": "simple_rnn"}[spec.cell.kind]
+    if isinstance(spec, BidirectionalSpec):
+        return "bidirectional"
+    if isinstance(spec, DenseSpec):
+        return "time_distributed" if spec.time_distributed else "dense"
+    if isinstance(spec, MaskingSpec):
+        return "masking"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", spec.class_name).lower()
+
+
+def stable_layer_names(layers: Sequence[LayerSpec]) -> list[str]:
+    """Layer names for golden arrays that do not depend on what ran before.
+
+    Keras numbers automatic names per process (``gru``, then ``gru_1``...), so a
+    model built after another gets other names. A name of that automatic form is
+    replaced by the one a fresh session would give this chain; a name the user chose
+    is kept.
+    """
+    counts: dict[str, int] = {}
+    names = []
+    for spec in layers:
+        base = _keras_default_name(spec)
+        if re.fullmatch(rf"{re.escape(base)}(_\d+)?", spec.name) is None:
+            names.append(spec.name)  # chosen by the user
+            continue
+        count = counts.get(base, 0)
+        counts[base] = count + 1
+        names.append(base if count == 0 else f"{base}_{count}")
+    return names
+
+
 def golden_document(
     parity: ParityResult,
     *,
@@ -127,18 +163,19 @@ def golden_document(
             values, rows=rows, summaries=options.summaries, max_values=options.max_values
         )
 
-    for layer in parity.keras:
+    names = stable_layer_names(parity.layers)
+    for layer, name in zip(parity.keras, names, strict=True):
         if isinstance(layer.output, tuple):
-            add(f"keras/{layer.name}/output_forward", layer.output[0])
-            add(f"keras/{layer.name}/output_backward", layer.output[1])
+            add(f"keras/{name}/output_forward", layer.output[0])
+            add(f"keras/{name}/output_backward", layer.output[1])
         else:
-            add(f"keras/{layer.name}/output", layer.output)
-    for result in parity.reference:
+            add(f"keras/{name}/output", layer.output)
+    for result, name in zip(parity.reference, names, strict=True):
         for direction, trace in result.directions.items():
             for trace_name, values in trace.traces.items():
                 if options.traces == "hidden" and trace_name != "hidden":
                     continue
-                add(f"reference/{result.name}/{direction}/{trace_name}", values)
+                add(f"reference/{name}/{direction}/{trace_name}", values)
     return Golden(meta=document_meta, environment=environment.capture(), arrays=arrays)
 
 

@@ -123,6 +123,8 @@ def _is_full_run(session: pytest.Session, exitstatus: int) -> bool:
     config = session.config
     return (
         exitstatus == pytest.ExitCode.OK
+        and session.testscollected > 0
+        and not config.getoption("collectonly")
         and config.args_source != pytest.Config.ArgsSource.ARGS
         and not config.getoption("keyword")
         and not config.getoption("markexpr")

@@ -69,6 +69,11 @@ def item_record(nodeid: str, outcome: str, properties: Iterable[tuple[str, Any]]
             record[key] = float(value)
         else:
             record[key] = value
+    # an item whose run raised before it could record anything still counts
+    if "kind" not in record:
+        item = nodeid.rsplit("::", 1)[-1]
+        record["kind"] = "golden" if item == "golden" else "parity"
+    record.setdefault("verdict", "pass" if outcome == "passed" else "error")
     return record
 
 

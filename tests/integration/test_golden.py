@@ -244,10 +244,6 @@ def test_orphans_are_listed_and_only_a_full_update_removes_them(project: pytest.
 
 
 def test_collect_only_update_removes_no_orphan(project: pytest.Pytester) -> None:
-    pytest.skip(
-        "bug: plugin._is_full_run() accepts --collect-only, so `pytest --rnn-parity "
-        "--snapshot-update --collect-only` deletes the goldens without a spec though no test ran"
-    )
     write_spec(project, "alpha")
     gone = golden_path(project, "gone")
     gone.parent.mkdir(parents=True)
@@ -385,10 +381,6 @@ def test_second(rnn_parity):
 def test_fixture_golden_does_not_depend_on_the_tests_run_before(
     project: pytest.Pytester,
 ) -> None:
-    pytest.skip(
-        "bug: fixture goldens key arrays by Keras' process-wide layer names; test_second "
-        "records keras/gru_1/... in a full run but computes keras/gru/... alone (-k, xdist)"
-    )
     project.makepyfile(test_model=TWO_SNAPSHOT_TESTS)
     project.runpytest("--snapshot-update").assert_outcomes(passed=2)
 

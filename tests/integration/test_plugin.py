@@ -276,11 +276,6 @@ def test_unsupported_model_fails_its_items_with_one_message(project: pytest.Pyte
 def test_summary_counts_a_parity_item_whose_model_could_not_run(
     project: pytest.Pytester,
 ) -> None:
-    pytest.skip(
-        "bug: a parity item whose run raised has no rnn_parity.* properties, so "
-        "reporting.build_report() counts it in neither parity_checked nor parity_failed: "
-        "two specs, one parity failure, and the summary reads 'parity failed in 0 of 1'"
-    )
     write_spec(project, "alpha")
     project.makefile(".yaml", **{"specs/unsupported": UNSUPPORTED_SPEC})
 

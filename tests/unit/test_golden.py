@@ -394,3 +394,46 @@ def test_read_raises_golden_error_for_a_file_that_is_not_text(tmp_path: Path) ->
         GoldenExtension().read_snapshot_data_from_location(
             snapshot_location=str(path), snapshot_name="g", session_id="s"
         )
+
+
+def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
+    from pytest_rnnparity.golden import stable_layer_names
+    from pytest_rnnparity.weights import split_gates
+    from pytest_rnnparity.reference.types import (
+        BidirectionalSpec,
+        CellConfig,
+        IdentitySpec,
+        MaskingSpec,
+        RecurrentSpec,
+    )
+
+    def gru(name: str, *, go_backwards: bool = False) -> RecurrentSpec:
+        weights = split_gates("gru", np.zeros((2, 6)), np.zeros((2, 6)), None)
+        return RecurrentSpec(
+            name=name,
+            cell=CellConfig(kind="gru", units=2),
+            weights=weights,
+            go_backwards=go_backwards,
+        )
+
+    dense = DenseSpec(name="dense_7", kernel=np.zeros((2, 1)), bias=None)
+    layers = [
+        MaskingSpec(name="masking_3"),
+        BidirectionalSpec(
+            name="bidirectional_2", forward=gru("f"), backward=gru("b", go_backwards=True)
+        ),
+        gru("gru_12"),
+        gru("encoder"),  # a name the user chose is kept
+        gru("gru_4"),
+        IdentitySpec(name="dropout_9", class_name="Dropout"),
+        dense,
+    ]
+    assert stable_layer_names(layers) == [
+        "masking",
+        "bidirectional",
+        "gru",
+        "encoder",
+        "gru_1",
+        "dropout",
+        "dense",
+    ]
