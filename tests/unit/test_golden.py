@@ -398,7 +398,6 @@ def test_read_raises_golden_error_for_a_file_that_is_not_text(tmp_path: Path) ->
 
 def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
     from pytest_rnnparity.golden import stable_layer_names
-    from pytest_rnnparity.weights import split_gates
     from pytest_rnnparity.reference.types import (
         BidirectionalSpec,
         CellConfig,
@@ -406,6 +405,7 @@ def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
         MaskingSpec,
         RecurrentSpec,
     )
+    from pytest_rnnparity.weights import split_gates
 
     def gru(name: str, *, go_backwards: bool = False) -> RecurrentSpec:
         weights = split_gates("gru", np.zeros((2, 6)), np.zeros((2, 6)), None)
