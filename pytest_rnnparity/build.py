@@ -110,6 +110,24 @@ def _layer(
     return getattr(keras.layers, decl.class_name)(**kwargs)
 
 
+def _checked_layer(
+    keras: ModuleType, spec: Spec, index: int, *, overrides: Mapping[str, Any]
+) -> Any:
+    """Build ``spec.model[index]``; what this Keras refuses becomes a SpecError at its line.
+
+    The spec format follows the newest Keras; an older one may not know an argument
+    or an activation the loader accepted.
+    """
+    decl = spec.model[index]  # type: ignore[index]
+    try:
+        return _layer(keras, decl, dtype=spec.dtype, stateful=spec.stateful, overrides=overrides)
+    except (ValueError, TypeError) as error:
+        raise spec.error(
+            f"model[{index}].{decl.class_name}",
+            f"Keras {keras.__version__} cannot build this layer: {_first_line(error)}",
+        ) from None
+
+
 def build_model(
     spec: Spec, *, features: int, root: Path, overrides: Mapping[str, Any] | None = None
 ) -> Any:
@@ -132,8 +150,8 @@ def build_model(
     else:
         batch_size = 1 if spec.stateful else None
         layers = [
-            _layer(keras, decl, dtype=spec.dtype, stateful=spec.stateful, overrides=overrides or {})
-            for decl in spec.model
+            _checked_layer(keras, spec, index, overrides=overrides or {})
+            for index in range(len(spec.model))
         ]
         model = keras.Sequential(
             [

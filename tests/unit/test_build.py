@@ -342,3 +342,20 @@ def test_a_failed_build_does_not_rename_the_layers_of_the_next(tmp_path: Path) -
     model = _build(tmp_path, _spec(tmp_path, "model: [{GRU: {units: 4}}]\n", name="next.yaml"))
 
     assert [layer.name for layer in model.layers] == ["gru"]
+
+
+def test_a_layer_this_keras_refuses_is_a_spec_error_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _spec(tmp_path, "model:\n  - LSTM: {units: 4, activation: sparsemax}\n")
+
+    def older_keras(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Could not interpret activation function identifier: sparsemax")
+
+    monkeypatch.setattr(keras.layers, "LSTM", older_keras)
+    with pytest.raises(SpecError) as raised:
+        _build(tmp_path, spec)
+    assert str(raised.value) == (
+        f"specs/spec.yaml:8:11: model[0].LSTM: Keras {keras.__version__} cannot build this "
+        "layer: Could not interpret activation function identifier: sparsemax"
+    )

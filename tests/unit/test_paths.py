@@ -52,6 +52,11 @@ def _clear_keras() -> Iterator[None]:
     keras.backend.clear_session()
 
 
+def _keras_major() -> int:
+    keras = pytest.importorskip("keras")
+    return int(keras.__version__.split(".")[0])
+
+
 def test_skip_reasons() -> None:
     assert skip_reason(ExecutionPath(use_cudnn=True), keras_major=3, gpus=0) == (
         "use_cudnn needs a GPU, and TensorFlow sees none on this machine"
@@ -138,6 +143,9 @@ def test_backend_path_runs_in_a_subprocess(spec_file: Path, tmp_path: Path) -> N
     (spec,) = load_specs(spec_file, root=tmp_path)
     main = run_spec(spec, root=tmp_path).parity
     path = spec.paths[1]
+    reason = skip_reason(path, keras_major=_keras_major(), gpus=0)
+    if reason:
+        pytest.skip(reason)
     result = run_path(
         spec,
         path,
@@ -158,6 +166,8 @@ def test_backend_path_runs_in_a_subprocess(spec_file: Path, tmp_path: Path) -> N
 @pytest.mark.keras
 @pytest.mark.usefixtures("_clear_keras")
 def test_a_failing_subprocess_is_reported_with_its_stderr(spec_file: Path, tmp_path: Path) -> None:
+    if _keras_major() < 3:
+        pytest.skip("the numpy backend needs Keras 3")
     (spec,) = load_specs(spec_file, root=tmp_path)
     main = run_spec(spec, root=tmp_path).parity
     moved = tmp_path / "moved"
