@@ -108,10 +108,21 @@ def notebook_run() -> SpecRun:
 
 
 @keras_only
+def _without_error_sizes(text: str) -> str:
+    """The text with Keras-vs-reference error sizes (``5.96e-08``) masked.
+
+    They are float32 rounding of the installed TensorFlow's kernels and move with it;
+    every other number comes from the reference or is rounded far above them.
+    """
+    return re.sub(r"\b\d\.\d+e[-+]\d\d\b", "<error>", text)
+
+
 def test_the_notebook_spec_is_explained_verbatim(notebook_run: SpecRun) -> None:
     text = explain_text(notebook_run)
     expected = EXPECTED.read_text(encoding="utf-8")
-    assert text == expected, f"explain output changed; if that is intended: {REGENERATE}"
+    assert _without_error_sizes(text) == _without_error_sizes(expected), (
+        f"explain output changed; if that is intended: {REGENERATE}"
+    )
 
 
 @keras_only
