@@ -17,10 +17,11 @@ from pytest_rnnparity.golden_format import Drift
 PREFIX = "rnn_parity."
 
 
-def _max_by_key(comparisons: Iterable[Comparison]) -> dict[str, float]:
+def _max_by_key(comparisons: Iterable[Comparison], *, with_label: bool = True) -> dict[str, float]:
+    """Largest absolute error per ``layer/quantity`` (or per ``layer`` alone)."""
     worst: dict[str, float] = {}
     for c in comparisons:
-        key = f"{c.layer}/{c.label}"
+        key = f"{c.layer}/{c.label}" if with_label else c.layer
         worst[key] = max(worst.get(key, 0.0), c.max_abs)
     return dict(sorted(worst.items()))
 
@@ -41,7 +42,7 @@ def golden_properties(verdict: str, drift: Drift | None = None) -> list[tuple[st
     properties = [(PREFIX + "kind", "golden"), (PREFIX + "verdict", verdict)]
     if drift is not None:
         moved = [c for c in drift.comparisons if not c.ok]
-        per_array = _max_by_key(moved)
+        per_array = _max_by_key(moved, with_label=False)
         largest = max(moved, key=lambda c: c.max_abs, default=None)
         properties += [
             (PREFIX + "max_drift", repr(largest.max_abs if largest else 0.0)),
@@ -85,9 +86,7 @@ def build_report(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     golden = [r for r in items if r.get("kind") == "golden"]
     drifted = [r for r in golden if r.get("verdict") == "drift"]
     largest = max(drifted, key=lambda r: r.get("max_drift", 0.0), default=None)
-    environment: dict[str, str] = next(
-        (r["environment"] for r in items if "environment" in r), {}
-    )
+    environment: dict[str, str] = next((r["environment"] for r in items if "environment" in r), {})
     return {
         "environment": environment,
         "summary": {

@@ -1,0 +1,111 @@
+"""The CI report: --rnn-parity-report JSON, junit-xml properties, the end-of-run summary."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from .conftest import assert_lines, golden_path, perturb, run, write_spec
+
+
+def _properties(junit: str) -> dict[str, dict[str, str]]:
+    """``{test name: {property: value}}`` of a junit-xml file."""
+    root = ET.fromstring(junit)
+    return {
+        case.get("name", ""): {
+            prop.get("name", ""): prop.get("value", "") for prop in case.iter("property")
+        }
+        for case in root.iter("testcase")
+    }
+
+
+@pytest.mark.parametrize("runner", [(), ("-p", "xdist", "-n", "2")], ids=["plain", "xdist"])
+def test_report_and_junit_carry_verdicts_errors_and_drift(
+    project: pytest.Pytester, runner: tuple[str, ...]
+) -> None:
+    write_spec(project, "steady")
+    write_spec(project, "moved")
+    assert run(project, "--snapshot-update").ret == 0
+    perturb(golden_path(project, "moved"), "reference/gru/forward/update", "row 1 t 0", 1, 0.5)
+
+    if runner:
+        result = project.runpytest_subprocess(
+            "--rnn-parity", "--rnn-parity-report=report.json", "--junitxml=junit.xml", *runner
+        )
+    else:
+        result = run(project, "--rnn-parity-report=report.json", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=3, failed=1)
+
+    report = json.loads((project.path / "report.json").read_text())
+    summary = report["summary"]
+    assert summary == {
+        "specs": 2,
+        "parity_checked": 2,
+        "parity_failed": 0,
+        "goldens_checked": 2,
+        "drifted": 1,
+        "largest_drift": {
+            "item": "specs/moved.yaml::moved::golden",
+            "where": "reference/gru/forward/update",
+            "max_abs": summary["largest_drift"]["max_abs"],
+        },
+    }
+    assert summary["largest_drift"]["max_abs"] == pytest.approx(0.5, rel=1e-3)
+    items = {item["nodeid"]: item for item in report["items"]}
+    assert sorted(items) == [
+        "specs/moved.yaml::moved::golden",
+        "specs/moved.yaml::moved::parity",
+        "specs/steady.yaml::steady::golden",
+        "specs/steady.yaml::steady::parity",
+    ]
+    parity = items["specs/steady.yaml::steady::parity"]
+    assert parity["verdict"] == "pass"
+    assert set(parity["max_errors"]) == {"gru/hidden", "gru/final hidden", "gru/output"}
+    assert all(0 <= value < 1e-5 for value in parity["max_errors"].values())
+    assert parity["environment"]["keras_backend"] == "tensorflow"
+    moved = items["specs/moved.yaml::moved::golden"]
+    assert (moved["outcome"], moved["verdict"]) == ("failed", "drift")
+    assert moved["drift"]["reference/gru/forward/update"] == pytest.approx(0.5, rel=1e-3)
+    assert items["specs/steady.yaml::steady::golden"]["verdict"] == "match"
+
+    properties = _properties((project.path / "junit.xml").read_text())
+    assert properties["parity"]["rnn_parity.verdict"] == "pass"
+    assert set(json.loads(properties["parity"]["rnn_parity.max_errors"])) == {
+        "gru/hidden",
+        "gru/final hidden",
+        "gru/output",
+    }
+    verdicts = sorted(
+        props["rnn_parity.verdict"] for name, props in properties.items() if name == "golden"
+    )
+    assert verdicts in (["drift"], ["match"])  # junit keys testcases by name: one survives
+    assert_lines(
+        result,
+        "2 spec(s): parity failed in 0 of 2, 1 of 2 golden(s) drifted",
+    )
+    result.stdout.re_match_lines(
+        [
+            r"largest drift 5\.\d\de-01 in reference/gru/forward/update "
+            r"\(specs/moved\.yaml::moved::golden\)$"
+        ]
+    )
+
+
+def test_created_and_updated_goldens_are_reported(project: pytest.Pytester) -> None:
+    write_spec(project, "fresh")
+    result = run(project, "--snapshot-update", "--rnn-parity-report=first.json")
+    assert result.ret == 0
+    first = json.loads((project.path / "first.json").read_text())
+    verdicts = {item["nodeid"]: item["verdict"] for item in first["items"]}
+    assert verdicts == {
+        "specs/fresh.yaml::fresh::golden": "created",
+        "specs/fresh.yaml::fresh::parity": "pass",
+    }
+    perturb(golden_path(project, "fresh"), "keras/gru/output", "row 0", 0, 0.25)
+    assert run(project, "--snapshot-update", "--rnn-parity-report=second.json").ret == 0
+    second = json.loads((project.path / "second.json").read_text())
+    assert {i["nodeid"]: i["verdict"] for i in second["items"]}[
+        "specs/fresh.yaml::fresh::golden"
+    ] == "updated"
