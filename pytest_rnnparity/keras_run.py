@@ -5,8 +5,14 @@ output, and an LSTM never returns its cell state unless asked. To compare every
 timestep, each recurrent layer (each direction of a ``Bidirectional``) gets a
 *probe*: a copy built from the layer's own config with ``return_sequences=True``
 and ``return_state=True`` and the same weights, fed the same (masked) input as the
-real layer. One functional "trace model" holds the real layers, chained as in the
-user's model, and the probes beside them, so one forward call yields everything.
+real layer. One functional "trace model" chains the user's layers with the probes
+beside them, so one forward call yields everything.
+
+A GRU, LSTM or SimpleRNN returns exactly its probe's sequence, or that sequence's
+last step (in processing order), computed by the same Keras loop; so the trace
+model feeds the next layer from the probe and does not run that layer twice. A
+``Bidirectional`` (whose merge happens inside the wrapper) and a layer with
+``zero_output_for_mask`` and ``return_sequences=False`` still run themselves.
 """
 
 from __future__ import annotations
@@ -60,6 +66,15 @@ def _directions(layer: Any, spec: LayerSpec) -> list[tuple[str, Any, RecurrentSp
     return []
 
 
+def _probe_suffices(spec: RecurrentSpec) -> bool:
+    """True when the layer's own output can be read off its probe.
+
+    With ``return_sequences=False`` and ``zero_output_for_mask`` Keras' last output
+    at a masked final step is not the probe's last step, so the layer runs itself.
+    """
+    return spec.return_sequences or not spec.zero_output_for_mask
+
+
 def _probe(layer: Any, suffix: str) -> Any:
     config = dict(layer.get_config())
     config.update(return_sequences=True, return_state=True, name=f"{layer.name}_{suffix}")
@@ -94,6 +109,18 @@ class TraceModel:
                 pending.append((probe, sublayer))
                 probes.append((direction, sub_spec.cell.kind, len(outputs)))
                 outputs.extend(probe_outputs)
+            if isinstance(spec, RecurrentSpec) and _probe_suffices(spec):
+                # The probe ran the layer's own loop; its last step (or whole sequence)
+                # is what the layer returns, so the layer is not run a second time.
+                sequence = outputs[probes[0][2]]
+                if spec.return_sequences:
+                    self._layout.append((spec.name, probes[0][2], probes))
+                    tensor = sequence
+                else:
+                    self._layout.append((spec.name, len(outputs), probes))
+                    tensor = sequence[:, -1, :]
+                    outputs.append(tensor)
+                continue
             result = layer(tensor)
             merge_none = isinstance(spec, BidirectionalSpec) and spec.merge_mode is None
             if isinstance(result, (list, tuple)):
