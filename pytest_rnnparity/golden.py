@@ -244,8 +244,14 @@ class GoldenExtension(SingleFileSnapshotExtension):
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
         if isinstance(data, Golden):
-            return dumps(data)
+            text = dumps(data)
+            # matches() gets this text back: keep the document so it is not parsed again
+            self._serialized = (text, data)
+            return text
         raise TypeError(f"golden files hold Golden documents, not {type(data).__name__}")
+
+    _serialized: tuple[str, Golden] | None = None
+    _recorded: tuple[str, Golden] | None = None
 
     @classmethod
     def get_location(cls, *, test_location: Any, index: Any) -> str:
@@ -281,12 +287,19 @@ class GoldenExtension(SingleFileSnapshotExtension):
             raise GoldenError(
                 f"{snapshot_location}: cannot read the golden file: {error}"
             ) from None
-        loads(text, location=snapshot_location)  # raises GoldenError when corrupt
+        # raises GoldenError when corrupt; kept so that matches() does not parse it again
+        self._recorded = (text, loads(text, location=snapshot_location))
         return text
 
     def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
-        current = loads(serialized_data, location="<current run>")
-        recorded = loads(snapshot_data, location="<golden>")
+        if self._serialized is not None and self._serialized[0] is serialized_data:
+            current = self._serialized[1]
+        else:
+            current = loads(serialized_data, location="<current run>")
+        if self._recorded is not None and self._recorded[0] is snapshot_data:
+            recorded = self._recorded[1]
+        else:
+            recorded = loads(snapshot_data, location="<golden>")
         if recorded.meta.get("spec") != current.meta.get("spec"):
             # Raising here keeps syrupy from overwriting another spec's golden.
             raise GoldenError(

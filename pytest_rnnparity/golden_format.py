@@ -28,6 +28,7 @@ numbers always give the same bytes.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -207,27 +208,18 @@ class _Parser:
 
     def _array(self, name: str, start: int, lines: list[tuple[int, str]]) -> GoldenArray:
         header: dict[str, str] = {}
-        values: list[list[float]] = []
-        labels: list[tuple[int, ...]] = []
-        summary: list[list[float]] = []
+        row_lines: list[tuple[int, str]] = []
+        summary_lines: list[tuple[int, str]] = []
         for number, line in lines:
-            if " = " in line and not line.startswith(("row", "summary")):
+            if line.startswith("row "):
+                row_lines.append((number, line))
+            elif line.startswith("summary "):
+                summary_lines.append((number, line))
+            elif " = " in line:
                 key, value = line.split(" = ", 1)
                 header[key] = value
-                continue
-            label, _, numbers = line.partition(": ")
-            words = label.split()
-            try:
-                parsed = [float(v) for v in numbers.split()]
-                if words[:1] == ["row"] and len(words) in (2, 4):
-                    labels.append((int(words[1]), *([int(words[3])] if len(words) == 4 else [])))
-                    values.append(parsed)
-                elif words[:1] == ["summary"] and len(words) == 3:
-                    summary.append(parsed)
-                else:
-                    raise self.fail(number, f"array {name!r}: unexpected line {line!r}")
-            except ValueError:
-                raise self.fail(number, f"array {name!r}: a value is not a number") from None
+            else:
+                raise self.fail(number, f"array {name!r}: unexpected line {line!r}")
         try:
             shape = tuple(int(n) for n in header["shape"].split("x"))
             kept = tuple(int(n) for n in header["kept"].split("x"))
@@ -238,23 +230,69 @@ class _Parser:
         if not valid:
             raise self.fail(start, f"array {name!r} has no valid 'shape', 'kept' and 'dtype'")
         width = shape[-1] if len(shape) >= 2 else 1
+        labels, values = self._block(name, row_lines, width)
+        mismatch = self.fail(
+            start, f"array {name!r}: its rows do not match shape {header['shape']}"
+        )
+        # counted before listing: a hostile 'kept' must not allocate its product
         if (
             len(kept) != max(len(shape) - 1, 1)
             or any(k > n for k, n in zip(kept, shape, strict=False))
-            # counted before listing: a hostile 'kept' must not allocate its product
             or len(labels) != math.prod(kept)
-            or labels != [tuple(int(i) for i in index) for index in np.ndindex(*kept)]
-            or any(len(v) != width for v in values)
+            or values is None
         ):
-            raise self.fail(start, f"array {name!r}: its rows do not match shape {header['shape']}")
-        row_array = np.array(values, dtype=dtype).reshape((*kept, *shape[len(kept) :]))
+            raise mismatch
+        expected_labels = [
+            f"row {index[0]} t {index[1]}" if len(index) == 2 else f"row {index[0]}"
+            for index in np.ndindex(*kept)
+        ]
+        if [" ".join(label.split()) for label in labels] != expected_labels:
+            raise mismatch
+        row_array = values.astype(dtype).reshape((*kept, *shape[len(kept) :]))
         summary_array = None
-        if summary:
+        if summary_lines:
+            _, summary = self._block(name, summary_lines, len(SUMMARY_FIELDS))
             expected = shape[1] if len(shape) == 3 else width
-            if len(summary) != expected or any(len(s) != len(SUMMARY_FIELDS) for s in summary):
+            if summary is None or len(summary) != expected:
                 raise self.fail(start, f"array {name!r}: summary does not match shape")
-            summary_array = np.array(summary, dtype=dtype)
+            summary_array = summary.astype(dtype)
         return GoldenArray(shape=shape, dtype=dtype, rows=row_array, summary=summary_array)
+
+    def _block(
+        self, name: str, numbered: list[tuple[int, str]], width: int
+    ) -> tuple[list[str], np.ndarray | None]:
+        """Labels and ``(lines, width)`` values of ``label: v v v`` lines.
+
+        Values is None when a line does not hold ``width`` numbers; a value that is not
+        a number raises, naming its line. All lines are parsed by one C call when they
+        are as :func:`dumps` writes them; the line-by-line path only finds the culprit.
+        """
+        labels: list[str] = []
+        texts: list[str] = []
+        for number, line in numbered:
+            label, separator, numbers = line.partition(": ")
+            if not separator:
+                raise self.fail(number, f"array {name!r}: unexpected line {line!r}")
+            labels.append(label)
+            texts.append(numbers)
+        if all(text.count(" ") == width - 1 for text in texts):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                try:
+                    flat = np.fromstring(" ".join(texts), dtype=np.float64, sep=" ")
+                except (DeprecationWarning, ValueError):
+                    flat = None
+            if flat is not None and flat.size == len(texts) * width:
+                return labels, flat.reshape(len(texts), width)
+        rows: list[list[float]] = []
+        for (number, _), text in zip(numbered, texts, strict=True):
+            try:
+                rows.append([float(v) for v in text.split()])
+            except ValueError:
+                raise self.fail(number, f"array {name!r}: a value is not a number") from None
+        if any(len(row) != width for row in rows):
+            return labels, None
+        return labels, np.array(rows, dtype=np.float64).reshape(len(rows), width)
 
 
 def loads(text: str, *, location: str) -> Golden:
