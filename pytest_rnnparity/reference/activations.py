@@ -132,7 +132,7 @@ def gelu(x: Array) -> Array:
     """Exact GELU, ``x * (1 + erf(x / sqrt(2))) / 2`` (the string ``'gelu'`` is not approximate)."""
     # scipy is imported here rather than at module level: importing scipy.special
     # costs more than the rest of the reference package, and only gelu needs it.
-    from scipy.special import erf  # type: ignore[import-untyped]
+    from scipy.special import erf
 
     cdf: Array = erf(x / _const(x, np.sqrt(2.0))) + _const(x, 1.0)
     return x * cdf / _const(x, 2.0)
