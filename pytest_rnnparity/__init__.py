@@ -8,7 +8,9 @@ TensorFlow.
 
 from __future__ import annotations
 
+from pytest_rnnparity.candidate import check_candidate
 from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.diagnose import diagnose
 from pytest_rnnparity.errors import (
     GoldenError,
     ParityError,
@@ -17,6 +19,7 @@ from pytest_rnnparity.errors import (
     UnsupportedModelError,
 )
 from pytest_rnnparity.parity import ParityResult, check_parity
+from pytest_rnnparity.torch_port import to_torch_state_dict
 
 __version__ = "0.1.0"
 
@@ -29,5 +32,8 @@ __all__ = [
     "Tolerance",
     "UnsupportedModelError",
     "__version__",
+    "check_candidate",
     "check_parity",
+    "diagnose",
+    "to_torch_state_dict",
 ]

@@ -8,6 +8,8 @@ Nothing here imports tensorflow; subcommands that need it import it themselves.
   extra), optionally with plots.
 * ``validate PATH...``: schema and data checks of spec files, without TensorFlow.
 * ``new PATH``: a commented starter spec.
+* ``export SPEC --format json|npz|c-header OUT``: test vectors for ports (weights,
+  inputs, every gate at every step), once the reference agrees with Keras.
 
 Exit codes: 0 success, 1 a spec or a check failed, 2 a usage problem (bad arguments,
 a missing optional package).
@@ -153,6 +155,43 @@ def _parser() -> argparse.ArgumentParser:
     )
     new.add_argument("--seed", type=int, default=0, help="the spec's seed (default 0)")
     new.set_defaults(run=_new)
+
+    export = commands.add_parser(
+        "export",
+        help="write test vectors for a port: per-gate weights, inputs, gate traces",
+        description="Run a spec, check the reference against Keras, and write the per-gate"
+        " weights, the inputs and every gate at every step of every recurrent layer, for a"
+        " C, HLS or microcontroller unit test to compare against. The layout is in the"
+        " README and in the file. Exit code 1 when the reference disagrees with Keras.",
+    )
+    export.add_argument("spec", type=Path, metavar="SPEC", help="a spec file (YAML)")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=("json", "npz", "c-header"),
+        help="json (nested, with shapes), npz (flat names) or c-header (C99 arrays)",
+    )
+    export.add_argument("out", type=Path, metavar="OUT", help="the file to write")
+    export.add_argument(
+        "--sequences",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="export the first N windows only (default: all)",
+    )
+    export.add_argument(
+        "--prefix",
+        default="rnnp",
+        help="c-header: the prefix of every C name (default rnnp)",
+    )
+    export.add_argument(
+        "--variant",
+        default=None,
+        metavar="ID",
+        help="the matrix variant whose id contains ID (needed when the spec has several)",
+    )
+    _root_option(export)
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -361,4 +400,59 @@ def _new(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {path}")
     print(f"next: rnnparity validate {path} && pytest --rnn-parity --snapshot-update {path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def _export(args: argparse.Namespace) -> int:
+    import re
+
+    from pytest_rnnparity.errors import RnnParityError
+    from pytest_rnnparity.spec import load_specs
+
+    if args.format == "c-header" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.prefix):
+        print(f"--prefix must be a C identifier, got {args.prefix!r}", file=sys.stderr)
+        return 2
+    root = _root_for(args.spec, args.rootdir)
+    try:
+        specs = load_specs(args.spec, root=root)
+    except RnnParityError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.variant is not None:
+        specs = [spec for spec in specs if args.variant in (spec.variant or "")]
+    if len(specs) != 1:
+        ids = ", ".join(spec.id for spec in load_specs(args.spec, root=root))
+        print(
+            f"{args.spec}: {'no' if not specs else len(specs)} matrix variants match; "
+            f"choose one with --variant ID (variants: {ids})",
+            file=sys.stderr,
+        )
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from pytest_rnnparity.export import vectors_of_run, write_vectors
+    from pytest_rnnparity.harness import run_spec
+
+    try:
+        run = run_spec(specs[0], root=root)
+    except RnnParityError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if not run.parity.ok:
+        print(
+            "not exported: the reference disagrees with Keras, so its traces are no test"
+            f" vectors.\n{run.parity.message()}",
+            file=sys.stderr,
+        )
+        return 1
+    vectors = vectors_of_run(run, sequences=args.sequences)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_vectors(vectors, args.out, format=args.format, prefix=args.prefix)
+    count = sum(array.size for array in vectors.arrays.values())
+    print(
+        f"wrote {args.out}: {len(vectors.arrays)} arrays, {count} values, "
+        f"{vectors.meta['batch']} windows ({args.format})"
+    )
     return 0

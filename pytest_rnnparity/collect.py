@@ -127,6 +127,10 @@ class SpecCase(pytest.Collector):
                     self, name=f"parity[{path.id}]", callobj=_path_test(self, path)
                 )
             )
+        if self.spec.candidate is not None or self.spec.torch is not None:
+            from pytest_rnnparity.port_items import port_items
+
+            items.extend(port_items(self))
         return items
 
     @property
@@ -179,7 +183,9 @@ def _parity_test(case: SpecCase) -> Any:
         __tracebackhide__ = True
         result = case.run().parity
         if not result.ok:
-            raise ParityError(result.message())
+            from pytest_rnnparity.diagnose import keras_diagnosis_lines
+
+            raise ParityError("\n".join([result.message(), *keras_diagnosis_lines(result)]))
 
     parity.__module__ = __name__
     return parity

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -12,6 +12,9 @@ from pytest_rnnparity.compare import Tolerance, default_tolerance
 from pytest_rnnparity.golden import GOLDEN_PATHS, assert_golden, golden_document
 from pytest_rnnparity.parity import ParityResult, check_parity
 from pytest_rnnparity.spec import GoldenOptions
+
+if TYPE_CHECKING:
+    from pytest_rnnparity.candidate import CandidateCheck
 
 #: Directory, next to the test module, that holds the fixture's goldens.
 FIXTURE_GOLDEN_DIR = "__goldens__"
@@ -32,6 +35,19 @@ class RnnParity:
         """:func:`~pytest_rnnparity.check_parity` (raises ParityError on a mismatch)."""
         __tracebackhide__ = True
         return check_parity(model, x, **kwargs)
+
+    def check_candidate(self, model: Any, x: Any, candidate: Any, **kwargs: Any) -> CandidateCheck:
+        """:func:`~pytest_rnnparity.candidate.check_candidate`: ``candidate`` (a function or
+        ``"package.module:function"``, imported from the rootdir) against the reference
+        and Keras; raises ParityError, ending with the diagnosis, on a mismatch."""
+        __tracebackhide__ = True
+        from pytest_rnnparity.candidate import check_candidate, load_candidate
+
+        if isinstance(candidate, str):
+            function = load_candidate(candidate, root=self._request.config.rootpath)
+            kwargs.setdefault("name", candidate)
+            candidate = function
+        return check_candidate(model, x, candidate, **kwargs)
 
     def golden_path(self, name: str | None = None) -> Path:
         """Where :meth:`snapshot` keeps the golden of this test (and ``name``)."""

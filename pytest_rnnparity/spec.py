@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
 from typing import Any, Literal, NoReturn, TypeAlias, cast
+from urllib.parse import quote
 
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.yaml_loader import (
@@ -52,6 +53,7 @@ from pytest_rnnparity.yaml_loader import (
 __all__ = [
     "LAYER_ARGUMENTS",
     "RECURRENT_LAYERS",
+    "CandidateOptions",
     "ColumnTarget",
     "CsvData",
     "DataOptions",
@@ -66,6 +68,7 @@ __all__ = [
     "Target",
     "Tolerance",
     "ToleranceLimits",
+    "TorchOptions",
     "ValuesTarget",
     "WeightsFile",
     "load_specs",
@@ -93,9 +96,11 @@ MAX_RUN_VALUES = 20_000_000
 # fmt: off
 TOP_LEVEL_KEYS = (
     "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
-    "stateful", "marks", "golden", "paths", "matrix",
+    "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
 )
 PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "tolerance")
+CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
+TORCH_KEYS = ("tolerance",)
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")
 DATA_KEYS = ("features", "target", "csv", "synthetic", "scale", "stride", "batch")
 TARGET_KEYS = ("name", "linear", "noise_std", "values", "column")
@@ -149,7 +154,7 @@ INITIALIZERS = (
 )
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 # fmt: on
-_NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\]|::")
+_NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\\x00-\x1f\x7f]|::")
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -325,6 +330,32 @@ class GoldenOptions:
 
 
 @dataclass(frozen=True)
+class CandidateOptions:
+    """``candidate:``: a user's implementation of one recurrent layer, checked as its own item.
+
+    ``function`` is ``package.module:function``, imported with the project root first on
+    ``sys.path``; ``layer`` the index in ``model:`` or the Keras name of the layer it
+    implements (None: the first recurrent layer). ``expect: mismatch`` makes the item
+    pass only when the candidate disagrees, and, with ``diagnosis``, only when exactly
+    those mistakes explain it (see :mod:`pytest_rnnparity.reference.mistakes`).
+    """
+
+    function: str
+    layer: int | str | None = None
+    expect: Literal["match", "mismatch"] = "match"
+    diagnosis: tuple[str, ...] | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TorchOptions:
+    """``torch:``: every recurrent layer also runs as the ``torch.nn`` module its weights map to."""
+
+    tolerance: ToleranceLimits = ToleranceLimits()
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class ExecutionPath:
     """Another way to run the same model: a Keras backend and/or recurrent-layer options.
 
@@ -383,6 +414,10 @@ class Spec:
     layer_lines: tuple[int, ...]
     #: Other execution paths of the same model (``paths:``), each its own item.
     paths: tuple[ExecutionPath, ...] = ()
+    #: A user's implementation of one layer, checked as the item ``::candidate``.
+    candidate: CandidateOptions | None = None
+    #: Run the layers as torch.nn modules too, as the item ``::torch``.
+    torch: TorchOptions | None = None
     #: The spec file's path as errors show it (relative to the project root).
     display_path: str = field(default="", compare=False)
     #: ``"model[0].GRU.units" -> (line, column)`` for every value, for later errors.
@@ -416,12 +451,18 @@ class Spec:
         if self.variant is not None:
             problem += f" (matrix variant {self.variant})"
         return SpecError(
-            problem,
+            one_line(problem),
             path=self.display_path,
             line=where[0] if where else None,
             column=where[1] if where else None,
             key=key,
         )
+
+
+def one_line(text: str) -> str:
+    """``text`` with newlines and other unprintable characters escaped (``\\n``): a spec
+    quoted in a message cannot break the message over lines."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 # ------------------------------------------------------------------------------ loading
@@ -505,7 +546,7 @@ class _Reader:
         if self.variant is not None:
             problem += f" (matrix variant {self.variant})"
         raise SpecError(
-            problem,
+            one_line(problem),
             path=self.display,
             line=where.line,
             column=where.column,
@@ -672,7 +713,7 @@ def _expand_matrix(
         for key, path, label, index in zip(keys, paths, labels, choice, strict=True):
             variant = variant.replaced(path, document.subtree(("matrix", key, index)))
             parts.append(f"{label}={_id_value(matrix[key][index])}")
-        variants.append(("-".join(parts), variant))
+        variants.append((_safe_id("-".join(parts)), variant))
     return variants
 
 
@@ -731,6 +772,9 @@ def _allowed_keys(document: LocatedDocument, parent: KeyPath) -> Sequence[str]:
         ("data", "synthetic"): SYNTHETIC_KEYS,
         ("tolerance",): TOLERANCE_KEYS,
         ("golden",): GOLDEN_KEYS,
+        ("candidate",): CANDIDATE_KEYS,
+        ("torch",): TORCH_KEYS,
+        ("torch", "tolerance"): ("atol", "rtol"),
         **{("tolerance", quantity): ("atol", "rtol") for quantity in QUANTITIES},
     }
     if parent in fixed:
@@ -762,6 +806,17 @@ def _suffix(path: KeyPath, length: int) -> str:
     while start > 0 and isinstance(path[start], int):
         start -= 1  # an index reads only after the name it indexes
     return render_path(path[start:])
+
+
+def _safe_id(text: str) -> str:
+    """A variant id fit for a file name and a node id: ``/``, ``\\``, ``%``, ``::`` and
+    unprintable characters are percent-encoded (``%2F``), so that ids stay distinct."""
+    chars = []
+    for index, char in enumerate(text):
+        in_pair = "::" in (text[max(index - 1, 0) : index + 1], text[index : index + 2])
+        unsafe = char in "/\\%" or not char.isprintable() or in_pair
+        chars.append(quote(char, safe="") if unsafe else char)
+    return "".join(chars)
 
 
 def _id_value(value: Any) -> str:
@@ -808,6 +863,8 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
     marks = _marks(reader) if "marks" in top else ()
     golden = _golden(reader) if "golden" in top else GoldenOptions()
     paths = _paths(reader) if "paths" in top else ()
+    candidate = _candidate(reader, model) if "candidate" in top else None
+    torch = _torch(reader, model) if "torch" in top else None
     layer_lines: tuple[int, ...] = ()
     if not isinstance(model, SavedModel):
         layer_lines = tuple(layer.line for layer in model)
@@ -841,6 +898,8 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
         line=reader.document.key_location(("model",)).line,
         layer_lines=layer_lines,
         paths=paths,
+        candidate=candidate,
+        torch=torch,
         display_path=context.display,
         locations=MappingProxyType(reader.lines()),
     )
@@ -1117,7 +1176,7 @@ def _project_file(reader: _Reader, context: _Context, at: KeyPath) -> tuple[Path
     if resolved.is_dir():
         reader.fail(at, f"{declared!r} is a directory; name a file")
     if not resolved.is_file():
-        reader.fail(at, f"file not found: {declared} (paths are relative to the spec file)")
+        reader.fail(at, f"file not found: {declared!r} (paths are relative to the spec file)")
     return resolved, declared
 
 
@@ -1417,6 +1476,104 @@ def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
             reader.fail(entry_at, f"the execution path {path.id} is listed twice")
         paths.append(path)
     return tuple(paths)
+
+
+#: ``package.module:function`` (the function may be ``Class.attribute``).
+CANDIDATE_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def _candidate(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> CandidateOptions:
+    at: KeyPath = ("candidate",)
+    line = reader.document.key_location(at).line
+    if isinstance(reader.get(at), str):
+        written: dict[str, Any] = {}
+        function_at: KeyPath = at
+    else:
+        written = reader.fields(at, CANDIDATE_KEYS, required=("function",))
+        function_at = (*at, "function")
+    function = reader.string(function_at)
+    if not CANDIDATE_PATTERN.match(function):
+        reader.fail(
+            function_at,
+            f"expected package.module:function, such as examples.my_gru:forward, got"
+            f" {describe(function)}",
+        )
+    layer: int | str | None = None
+    if "layer" in written:
+        layer_at: KeyPath = (*at, "layer")
+        value = reader.get(layer_at)
+        if isinstance(value, str):
+            layer = _layer_name(reader, layer_at)
+        else:
+            layer = reader.integer(layer_at, minimum=0)
+            if not isinstance(model, SavedModel):
+                if layer >= len(model):
+                    reader.fail(layer_at, f"the model has {len(model)} layers; no layer {layer}")
+                if not _recurrent_inside(model[layer]):
+                    reader.fail(
+                        layer_at,
+                        f"model[{layer}] is a {model[layer].class_name}; a candidate implements"
+                        " a recurrent layer (GRU, LSTM, SimpleRNN or a Bidirectional one)",
+                    )
+    expect: Literal["match", "mismatch"] = "match"
+    if "expect" in written:
+        expect = reader.choice((*at, "expect"), ("match", "mismatch"))
+    diagnosis = None
+    if "diagnosis" in written:
+        from pytest_rnnparity.reference.mistakes import MISTAKE_NAMES
+
+        diagnosis_at: KeyPath = (*at, "diagnosis")
+        if expect != "mismatch":
+            reader.fail(diagnosis_at, "applies with expect: mismatch only", at_key=True)
+        names = reader.get(diagnosis_at)
+        if not isinstance(names, list) or not names:
+            reader.fail(diagnosis_at, f"expected a list of mistake names, got {describe(names)}")
+        for index, name in enumerate(names):
+            if name not in MISTAKE_NAMES:
+                reader.fail(
+                    (*diagnosis_at, index),
+                    _unknown("mistake", str(name), MISTAKE_NAMES),
+                )
+        diagnosis = tuple(names)
+    return CandidateOptions(
+        function=function, layer=layer, expect=expect, diagnosis=diagnosis, line=line
+    )
+
+
+def _torch(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchOptions | None:
+    at: KeyPath = ("torch",)
+    value = reader.get(at)
+    if isinstance(value, bool):
+        if not value:
+            return None
+        written: dict[str, Any] = {}
+    else:
+        written = reader.fields(at, TORCH_KEYS, null_is_empty=True)
+    limits = ToleranceLimits()
+    if "tolerance" in written:
+        tolerance_at: KeyPath = (*at, "tolerance")
+        limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
+    if not isinstance(model, SavedModel):
+        from pytest_rnnparity.torch_port import torch_problem
+
+        for index, layer in enumerate(model):
+            for wrapped, where in _torch_layers(layer, ("model", index)):
+                problem = torch_problem(wrapped.class_name, wrapped.kwargs)
+                if problem is not None:
+                    key, text = problem
+                    place = (*where, wrapped.class_name, key) if key in wrapped.kwargs else where
+                    reader.fail(place, f"{text}; remove torch: or change the layer")
+    return TorchOptions(tolerance=limits, line=reader.document.key_location(at).line)
+
+
+def _torch_layers(layer: LayerDecl, at: KeyPath) -> list[tuple[LayerDecl, KeyPath]]:
+    """The layer (or the layers a wrapper holds) with the key path of each."""
+    if layer.class_name == "Bidirectional":
+        inner = [(layer.kwargs["layer"], (*at, "Bidirectional", "layer"))]
+        if "backward_layer" in layer.kwargs:
+            inner.append((layer.kwargs["backward_layer"], (*at, "Bidirectional", "backward_layer")))
+        return inner
+    return [(layer, at)]
 
 
 def _marks(reader: _Reader) -> tuple[str, ...]:

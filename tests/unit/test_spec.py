@@ -488,7 +488,8 @@ def test_unknown_top_level_key_suggests_the_closest(tmp_path: Path) -> None:
 def test_unknown_top_level_key_without_a_close_match_lists_the_keys(tmp_path: Path) -> None:
     assert error_of(tmp_path, SMALL + "zzz: 3\n") == (
         "specs/x.yaml:8:1: unknown key 'zzz'; expected one of: name, description, seed, data,"
-        " lookback, model, weights, dtype, tolerance, stateful, marks, golden, paths, matrix"
+        " lookback, model, weights, dtype, tolerance, stateful, marks, golden, paths, matrix,"
+        " candidate, torch"
     )
 
 
@@ -826,11 +827,11 @@ def test_a_symlink_inside_the_root_is_fine(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_reported_at_its_key(tmp_path: Path) -> None:
     assert error_of(tmp_path, csv_spec("nope.csv")) == (
-        "specs/x.yaml:2:15: data.csv.path: file not found: nope.csv (paths are relative to"
+        "specs/x.yaml:2:15: data.csv.path: file not found: 'nope.csv' (paths are relative to"
         " the spec file)"
     )
     assert error_of(tmp_path, SMALL_HEAD + "model: {path: m.keras}\n") == (
-        "specs/x.yaml:5:15: model.path: file not found: m.keras (paths are relative to the"
+        "specs/x.yaml:5:15: model.path: file not found: 'm.keras' (paths are relative to the"
         " spec file)"
     )
 
@@ -846,6 +847,10 @@ def test_a_missing_file_is_reported_at_its_key(tmp_path: Path) -> None:
         (
             "name: 'my spec'",
             "8:7: name: expected a name without spaces, brackets or slashes, got 'my spec'",
+        ),
+        (
+            'name: "nul\\0byte"',
+            "8:7: name: expected a name without spaces, brackets or slashes, got 'nul\\x00byte'",
         ),
         (
             "dtype: float16",
@@ -934,6 +939,30 @@ def test_matrix_labels_spell_values_as_yaml(tmp_path: Path) -> None:
         "merge_mode=null-atol=0.001",
         "merge_mode=sum-atol=0.001",
     ]
+
+
+def test_matrix_ids_are_safe_as_file_names_and_node_ids(tmp_path: Path) -> None:
+    # the id names the golden file: a value must not reach outside the golden directory
+    text = SMALL + 'matrix:\n  description: ["a/../../x", "b::c", "new\\nline", "50%"]\n'
+    assert [spec.id for spec in load(tmp_path, text)] == [
+        "x[description=a%2F..%2F..%2Fx]",
+        "x[description=b%3A%3Ac]",
+        "x[description=new%0Aline]",
+        "x[description=50%25]",
+    ]
+
+
+def test_a_key_with_a_newline_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
+    assert error_of(tmp_path, SMALL + 'matrix: {"\\n": [1]}\n') == (
+        "specs/x.yaml:8:10: matrix['\\n']: '\\n' names nothing in the spec"
+    )
+
+
+def test_text_from_the_spec_cannot_break_a_message_over_lines(tmp_path: Path) -> None:
+    assert error_of(tmp_path, with_model('- {GRU: {units: 2}, "x\\ny": 1}\n')) == (
+        "specs/x.yaml:6:5: model[0]: expected one layer as a single-key mapping such as"
+        " {GRU: {units: 4}}, got 2 keys (GRU, x\\ny)"
+    )
 
 
 def test_matrix_key_naming_nothing(tmp_path: Path) -> None:
@@ -1265,7 +1294,7 @@ def test_schema_lists_the_same_layers_and_arguments_as_the_loader() -> None:
         assert set(declared) == set(arguments), class_name
     assert set(schema["properties"]) == {
         "name", "description", "seed", "data", "lookback", "model", "weights", "dtype",
-        "tolerance", "stateful", "marks", "golden", "paths", "matrix",
+        "tolerance", "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
     }  # fmt: skip
 
 

@@ -1,0 +1,234 @@
+"""The port items of a spec: ``::candidate`` (a user's implementation) and ``::torch``.
+
+Like the items of :mod:`.collect`, they are ``pytest.Function`` objects sharing their
+:class:`~.collect.SpecCase`'s run: the reference traces (checked against Keras by the
+``::parity`` item) are computed once per spec.
+
+* ``specs/x.yaml::x::candidate`` runs ``candidate.function`` on the selected layer and
+  compares every step (and every gate it returns) with the reference; on a mismatch
+  the report ends with the diagnosis (which classic mistakes explain it). With
+  ``expect: mismatch`` it passes when the candidate disagrees (and, with
+  ``diagnosis:``, for exactly those mistakes); the diagnosis is then shown as a report
+  section (``pytest -rP``) and recorded as the ``rnn_parity.diagnosis`` property.
+* ``specs/x.yaml::x::torch`` runs each recurrent layer as the torch module its weights
+  map to (:mod:`.torch_port`); skipped with the reason when torch is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_rnnparity.collect import SpecCase, SpecItemMixin
+from pytest_rnnparity.compare import Comparison, Tolerance
+from pytest_rnnparity.errors import ParityError, UnsupportedModelError
+from pytest_rnnparity.spec import ToleranceLimits
+
+if TYPE_CHECKING:
+    from pytest_rnnparity.candidate import CandidateCheck
+    from pytest_rnnparity.torch_port import TorchCheck
+
+PREFIX = "rnn_parity."
+CANDIDATE_CHECK: pytest.StashKey[CandidateCheck] = pytest.StashKey()
+TORCH_CHECK: pytest.StashKey[TorchCheck] = pytest.StashKey()
+
+
+def port_items(case: SpecCase) -> list[pytest.Item]:
+    """The ``candidate`` and ``torch`` items the spec asks for (none without the keys)."""
+    items: list[pytest.Item] = []
+    if case.spec.candidate is not None:
+        items.append(
+            CandidateItem.from_parent(case, name="candidate", callobj=_candidate_test(case))
+        )
+    if case.spec.torch is not None:
+        items.append(TorchItem.from_parent(case, name="torch", callobj=_torch_test(case)))
+    return items
+
+
+def with_limits(base: Mapping[str, Tolerance], limits: ToleranceLimits) -> dict[str, Tolerance]:
+    """``base`` per quantity with ``limits``' atol/rtol over it where given."""
+    return {
+        quantity: Tolerance(
+            tolerance.atol if limits.atol is None else limits.atol,
+            tolerance.rtol if limits.rtol is None else limits.rtol,
+        )
+        for quantity, tolerance in base.items()
+    }
+
+
+def candidate_check(case: SpecCase) -> CandidateCheck:
+    """Run the spec's candidate against its reference (the spec's run is shared)."""
+    __tracebackhide__ = True
+    from pytest_rnnparity.candidate import CandidateLoadError, compare_candidate, load_candidate
+    from pytest_rnnparity.harness import spec_tolerances
+    from pytest_rnnparity.reference.mistakes import Setting
+
+    spec = case.spec
+    options = spec.candidate
+    assert options is not None
+    run = case.run()
+    try:
+        function = load_candidate(options.function, root=case.config.rootpath)
+    except CandidateLoadError as error:
+        key = "candidate.function" if "candidate.function" in spec.locations else "candidate"
+        raise spec.error(key, str(error)) from None
+    parity = run.parity
+    try:
+        return compare_candidate(
+            function,
+            parity.layers,
+            parity.reference,
+            parity.inputs,
+            name=options.function,
+            tolerances=spec_tolerances(spec),
+            layer=options.layer,
+            setting=Setting(
+                stateful=spec.stateful, keras_major=int(parity.keras_version.split(".")[0])
+            ),
+            layer_classes=parity.layer_classes,
+            dtype=spec.dtype,
+            target="Keras" if parity.ok else "the reference",
+        )
+    except UnsupportedModelError as error:
+        raise spec.error("candidate.layer", str(error)) from None
+
+
+def expectation_problem(
+    check: CandidateCheck, *, expect: str, diagnosis: Sequence[str] | None
+) -> str | None:
+    """Why the check's outcome is not what the spec's ``candidate:`` expects, or None."""
+    if expect == "match":
+        return None if check.ok else check.message()
+    if check.ok:
+        return (
+            f"The candidate {check.name} matches the {check.dtype} reference within "
+            "tolerance, but the spec expects a mismatch (candidate.expect: mismatch)."
+        )
+    if diagnosis is None:
+        return None
+    expected = set(diagnosis)
+    wrong = [d for _, d in check.diagnoses if set(d.mistakes) != expected]
+    if not wrong:
+        return None
+    return (
+        f"The candidate {check.name} disagrees, as the spec expects, but the spec expects "
+        f"the diagnosis {', '.join(diagnosis)}.\n\n{check.message()}"
+    )
+
+
+def _candidate_test(case: SpecCase) -> Any:
+    def candidate() -> None:
+        __tracebackhide__ = True
+        options = case.spec.candidate
+        assert options is not None
+        check = candidate_check(case)
+        case.stash[CANDIDATE_CHECK] = check
+        problem = expectation_problem(check, expect=options.expect, diagnosis=options.diagnosis)
+        if problem is not None:
+            raise ParityError(problem)
+
+    candidate.__module__ = __name__
+    return candidate
+
+
+def _torch_test(case: SpecCase) -> Any:
+    def torch() -> None:
+        __tracebackhide__ = True
+        from pytest_rnnparity.harness import spec_tolerances
+        from pytest_rnnparity.parity import batch_chunks
+        from pytest_rnnparity.torch_port import compare_torch, import_torch
+
+        spec = case.spec
+        assert spec.torch is not None
+        try:
+            import_torch()
+        except ImportError as error:
+            raise pytest.skip.Exception(str(error), _use_item_location=True) from None
+        parity = case.run().parity
+        check = compare_torch(
+            parity.layers,
+            parity.reference,
+            parity.inputs,
+            tolerances=with_limits(spec_tolerances(spec), spec.torch.tolerance),
+            chunks=batch_chunks(len(parity.inputs), 1 if spec.stateful else None),
+            layer_classes=parity.layer_classes,
+            dtype=spec.dtype,
+        )
+        case.stash[TORCH_CHECK] = check
+        if not check.ok:
+            raise ParityError(check.message())
+
+    torch.__module__ = __name__
+    return torch
+
+
+def _max_errors(comparisons: Sequence[Comparison]) -> dict[str, float]:
+    worst: dict[str, float] = {}
+    for c in comparisons:
+        key = f"{c.layer}/{c.label}"
+        worst[key] = max(worst.get(key, 0.0), c.max_abs)
+    return dict(sorted(worst.items()))
+
+
+def _error_properties(
+    kind: str, verdict: str, comparisons: Sequence[Comparison]
+) -> list[tuple[str, object]]:
+    errors = _max_errors(comparisons)
+    return [
+        (PREFIX + "kind", kind),
+        (PREFIX + "verdict", verdict),
+        (PREFIX + "max_abs_error", repr(max(errors.values(), default=0.0))),
+        (PREFIX + "max_errors", json.dumps(errors)),
+    ]
+
+
+class CandidateItem(SpecItemMixin, pytest.Function):
+    """A user's implementation of one layer against the reference (and so Keras)."""
+
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        check = self.case.stash.get(CANDIDATE_CHECK, None)
+        if check is None:
+            return
+        self.user_properties += _error_properties(
+            "candidate", "match" if check.ok else "mismatch", check.comparisons
+        )
+        for direction, diagnosis in check.diagnoses:
+            self.user_properties.append((PREFIX + "diagnosis", diagnosis.sentence()))
+            self.user_properties.append((PREFIX + "mistakes", ",".join(diagnosis.mistakes)))
+            if self.case.spec.candidate and self.case.spec.candidate.expect == "mismatch":
+                # a failure's report holds the diagnosis already; a pass shows it here (-rP)
+                self.add_report_section("call", f"diagnosis ({direction})", diagnosis.sentence())
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        spec = self.case.spec
+        line = spec.candidate.line if spec.candidate is not None else spec.line
+        return spec.path, line - 1, f"{spec.id}::{self.name}"
+
+
+class TorchItem(SpecItemMixin, pytest.Function):
+    """Each recurrent layer as its torch.nn module, against the reference."""
+
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        finally:
+            check = self.case.stash.get(TORCH_CHECK, None)
+            if check is not None:
+                self.user_properties += _error_properties(
+                    "torch", "pass" if check.ok else "fail", check.comparisons
+                )
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        spec = self.case.spec
+        line = spec.torch.line if spec.torch is not None else spec.line
+        return spec.path, line - 1, f"{spec.id}::{self.name}"

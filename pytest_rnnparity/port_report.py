@@ -1,0 +1,63 @@
+"""Failure text for ports (a candidate implementation, a torch module) against the reference.
+
+The same localized report as a Keras parity failure (:mod:`.report`): the first
+mismatch with its place and both values, then the table of the largest errors. Pure
+functions; asserted verbatim in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pytest_rnnparity.compare import Comparison
+from pytest_rnnparity.report import QUANTITY_TITLES, error_table, mismatch_lines
+
+#: How each compared quantity is named in a failure's headline.
+TITLES: Mapping[str, str] = {
+    **QUANTITY_TITLES,
+    "cell": "cell state (every timestep)",
+    "update": "update gate z (every timestep)",
+    "reset": "reset gate r (every timestep)",
+    "input": "input gate i (every timestep)",
+    "forget": "forget gate f (every timestep)",
+    "output": "output gate o (every timestep)",
+    "candidate": "candidate (every timestep)",
+}
+
+
+def port_failure_message(
+    comparisons: Sequence[Comparison],
+    *,
+    port: str,
+    short_name: str,
+    layer_names: Sequence[str],
+    layer_classes: Mapping[str, str],
+    reference_dtype: str,
+) -> str:
+    """``<port> and the float32 reference disagree in 2 of 4 checks.``, the first, the table.
+
+    ``port`` names the implementation in the headline (``The candidate m:f``, ``torch``);
+    ``short_name`` labels its values (``candidate``, ``torch``); ``layer_names`` is the
+    model's chain, for "layer 1 of 2".
+    """
+    failed = [c for c in comparisons if not c.ok]
+    if not failed:
+        raise ValueError("port_failure_message needs at least one failed comparison")
+    first = failed[0]
+    position = ""
+    if first.layer in layer_names:
+        position = f", layer {list(layer_names).index(first.layer) + 1} of {len(layer_names)}"
+    title = TITLES.get(first.quantity, first.quantity)
+    direction = "" if first.direction in (None, "forward") else f", {first.direction} direction"
+    layer_class = layer_classes.get(first.layer, "?")
+    return "\n".join(
+        [
+            f"{port} and the {reference_dtype} reference disagree in "
+            f"{len(failed)} of {len(comparisons)} checks.",
+            f"First: layer '{first.layer}' ({layer_class}{position}), {title}{direction}",
+            *mismatch_lines(first, expected_name="reference", actual_name=short_name),
+            "",
+            "Largest errors:",
+            *("  " + line for line in error_table(comparisons, dict(layer_classes))),
+        ]
+    )
