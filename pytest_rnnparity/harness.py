@@ -13,7 +13,7 @@ from typing import Any
 from pytest_rnnparity.compare import Tolerance, default_tolerance
 from pytest_rnnparity.data import Dataset, Windows, load_dataset, make_windows
 from pytest_rnnparity.parity import ParityResult, check_parity
-from pytest_rnnparity.spec import Quantity, Spec
+from pytest_rnnparity.spec import Quantity, Spec, ToleranceLimits
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,17 @@ def spec_tolerances(spec: Spec) -> dict[str, Tolerance]:
             default.rtol if limits.rtol is None else limits.rtol,
         )
     return resolved
+
+
+def with_limits(base: Mapping[str, Tolerance], limits: ToleranceLimits) -> dict[str, Tolerance]:
+    """``base`` per quantity with ``limits``' atol/rtol over it where given."""
+    return {
+        quantity: Tolerance(
+            tolerance.atol if limits.atol is None else limits.atol,
+            tolerance.rtol if limits.rtol is None else limits.rtol,
+        )
+        for quantity, tolerance in base.items()
+    }
 
 
 def prepare(

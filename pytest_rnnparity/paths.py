@@ -70,14 +70,9 @@ def skip_reason(path: ExecutionPath, *, keras_major: int, gpus: int) -> str | No
 
 def path_tolerances(base: Mapping[str, Tolerance], path: ExecutionPath) -> dict[str, Tolerance]:
     """The spec's tolerance per quantity, with the path's ``atol``/``rtol`` over it."""
-    limits = path.tolerance
-    return {
-        quantity: Tolerance(
-            tolerance.atol if limits.atol is None else limits.atol,
-            tolerance.rtol if limits.rtol is None else limits.rtol,
-        )
-        for quantity, tolerance in base.items()
-    }
+    from pytest_rnnparity.harness import with_limits
+
+    return with_limits(base, path.tolerance)
 
 
 def needs_subprocess(path: ExecutionPath) -> bool:

@@ -16,23 +16,21 @@ Like the items of :mod:`.collect`, they are ``pytest.Function`` objects sharing 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_rnnparity.collect import SpecCase, SpecItemMixin
-from pytest_rnnparity.compare import Comparison, Tolerance
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
-from pytest_rnnparity.spec import ToleranceLimits
+from pytest_rnnparity.harness import with_limits
+from pytest_rnnparity.reporting import PREFIX, parity_properties
 
 if TYPE_CHECKING:
     from pytest_rnnparity.candidate import CandidateCheck
     from pytest_rnnparity.torch_port import TorchCheck
 
-PREFIX = "rnn_parity."
 CANDIDATE_CHECK: pytest.StashKey[CandidateCheck] = pytest.StashKey()
 TORCH_CHECK: pytest.StashKey[TorchCheck] = pytest.StashKey()
 
@@ -47,17 +45,6 @@ def port_items(case: SpecCase) -> list[pytest.Item]:
     if case.spec.torch is not None:
         items.append(TorchItem.from_parent(case, name="torch", callobj=_torch_test(case)))
     return items
-
-
-def with_limits(base: Mapping[str, Tolerance], limits: ToleranceLimits) -> dict[str, Tolerance]:
-    """``base`` per quantity with ``limits``' atol/rtol over it where given."""
-    return {
-        quantity: Tolerance(
-            tolerance.atol if limits.atol is None else limits.atol,
-            tolerance.rtol if limits.rtol is None else limits.rtol,
-        )
-        for quantity, tolerance in base.items()
-    }
 
 
 def candidate_check(case: SpecCase) -> CandidateCheck:
@@ -166,26 +153,6 @@ def _torch_test(case: SpecCase) -> Any:
     return torch
 
 
-def _max_errors(comparisons: Sequence[Comparison]) -> dict[str, float]:
-    worst: dict[str, float] = {}
-    for c in comparisons:
-        key = f"{c.layer}/{c.label}"
-        worst[key] = max(worst.get(key, 0.0), c.max_abs)
-    return dict(sorted(worst.items()))
-
-
-def _error_properties(
-    kind: str, verdict: str, comparisons: Sequence[Comparison]
-) -> list[tuple[str, object]]:
-    errors = _max_errors(comparisons)
-    return [
-        (PREFIX + "kind", kind),
-        (PREFIX + "verdict", verdict),
-        (PREFIX + "max_abs_error", repr(max(errors.values(), default=0.0))),
-        (PREFIX + "max_errors", json.dumps(errors)),
-    ]
-
-
 class CandidateItem(SpecItemMixin, pytest.Function):
     """A user's implementation of one layer against the reference (and so Keras)."""
 
@@ -199,8 +166,11 @@ class CandidateItem(SpecItemMixin, pytest.Function):
         check = self.case.stash.get(CANDIDATE_CHECK, None)
         if check is None:
             return
-        self.user_properties += _error_properties(
-            "candidate", "match" if check.ok else "mismatch", check.comparisons
+        self.user_properties += parity_properties(
+            check.comparisons,
+            ok=check.ok,
+            kind="candidate",
+            verdict="match" if check.ok else "mismatch",
         )
         for direction, diagnosis in check.diagnoses:
             self.user_properties.append((PREFIX + "diagnosis", diagnosis.sentence()))
@@ -224,8 +194,8 @@ class TorchItem(SpecItemMixin, pytest.Function):
         finally:
             check = self.case.stash.get(TORCH_CHECK, None)
             if check is not None:
-                self.user_properties += _error_properties(
-                    "torch", "pass" if check.ok else "fail", check.comparisons
+                self.user_properties += parity_properties(
+                    check.comparisons, ok=check.ok, kind="torch"
                 )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -26,12 +26,19 @@ def _max_by_key(comparisons: Iterable[Comparison], *, with_label: bool = True) -
     return dict(sorted(worst.items()))
 
 
-def parity_properties(comparisons: Sequence[Comparison], *, ok: bool) -> list[tuple[str, str]]:
-    """Properties of a parity item: verdict, largest error, largest error per layer and quantity."""
+def parity_properties(
+    comparisons: Sequence[Comparison],
+    *,
+    ok: bool,
+    kind: str = "parity",
+    verdict: str | None = None,
+) -> list[tuple[str, str]]:
+    """Properties of a parity-like item (parity, candidate, torch): verdict, largest error,
+    largest error per layer and quantity."""
     errors = _max_by_key(comparisons)
     return [
-        (PREFIX + "kind", "parity"),
-        (PREFIX + "verdict", "pass" if ok else "fail"),
+        (PREFIX + "kind", kind),
+        (PREFIX + "verdict", verdict or ("pass" if ok else "fail")),
         (PREFIX + "max_abs_error", repr(max(errors.values(), default=0.0))),
         (PREFIX + "max_errors", json.dumps(errors)),
     ]
