@@ -306,7 +306,7 @@ def _read_csv(
     try:
         text = data.path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise spec.error("data.csv.path", f"file not found: {data.declared}") from None
+        raise spec.error("data.csv.path", f"file not found: {data.declared!r}") from None
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror}", path=shown) from None
     except UnicodeDecodeError as error:

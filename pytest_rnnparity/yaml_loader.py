@@ -115,10 +115,17 @@ class LocatedDocument:
 
 
 def render_path(path: KeyPath) -> str:
-    """``("model", 0, "GRU", "units")`` -> ``"model[0].GRU.units"``."""
+    """``("model", 0, "GRU", "units")`` -> ``"model[0].GRU.units"``.
+
+    A key holding a newline or another unprintable character shows as ``['\\n']``, so
+    that a message stays on one line.
+    """
     text = ""
     for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+        if isinstance(step, int) or not step.isprintable():
+            text += f"[{step!r}]"
+        else:
+            text += f".{step}" if text else step
     return text
 
 

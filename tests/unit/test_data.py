@@ -333,7 +333,7 @@ def test_csv_file_missing_when_the_data_is_loaded(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_dataset(spec, root=tmp_path)
 
-    assert str(caught.value) == "specs/x.yaml:2:15: data.csv.path: file not found: ../data/w.csv"
+    assert str(caught.value) == "specs/x.yaml:2:15: data.csv.path: file not found: '../data/w.csv'"
 
 
 def test_csv_missing_column_suggests_the_closest(tmp_path: Path) -> None:
