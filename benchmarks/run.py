@@ -1,0 +1,425 @@
+"""Benchmarks of pytest-rnnparity, each a ratio against a baseline run in the same process.
+
+    python benchmarks/run.py              # all six, medians of 3 runs
+    python benchmarks/run.py --repeat 5 large golden_io
+
+This machine is shared and noisy: every figure is the median of several runs of the
+measured thing divided by the median of the same number of runs of its baseline,
+interleaved, never a single absolute time. Nothing here is asserted; the table is
+printed (and, with --json, written) for the README's performance table.
+
+1. large       full parity item vs bare Keras (build, set weights, one forward):
+               GRU and LSTM, batch 256, 200 timesteps, 16 features, 128 units
+2. suite       100 notebook-size specs in one ``pytest --rnn-parity`` process vs
+               TensorFlow import plus a bare build + forward of each model
+3. golden_io   reading and comparing a 1,000,000-value golden vs ``np.load`` of
+               the same arrays from an ``.npz``; golden sizes of the bundled specs
+4. parallel    the 100-spec suite with ``-n 2`` vs ``-n 0``
+5. memory      peak RSS of the large item vs bare Keras (fresh processes)
+6. reference   the reference pass alone vs the Keras forward alone, large item
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+LARGE_SPEC = """\
+name: large-{kind}
+seed: 5
+data:
+  synthetic: {{kind: sine, length: 456, features: 16}}
+  scale: minmax
+lookback: 200
+model:
+  - {layer}: {{units: 128}}
+  - Dense: {{units: 1}}
+"""
+
+SMALL_SPEC = """\
+name: small-{index:03d}
+seed: {index}
+data:
+  features:
+    temperature: [18.2, 19.5, 20.1, 22.4, 23.8, 25.0, 23.2, 21.5, 19.8, 17.5]
+    humidity:    [65.2, 62.8, 58.5, 55.0, 45.2, 42.1, 48.5, 52.3, 60.5, 67.8]
+    wind_speed:  [5.2, 6.8, 8.5, 10.2, 12.5, 14.8, 13.2, 11.5, 9.2, 6.5]
+  target:
+    name: power_kwh
+    linear: {{temperature: 2.5, humidity: -0.5, wind_speed: 1.2}}
+    noise_std: 5.0
+  scale: minmax
+lookback: 2
+model:
+  - {layer}: {{units: 4}}
+  - Dense: {{units: 1}}
+"""
+
+
+def median_ratio(
+    measured: Callable[[], Any], baseline: Callable[[], Any], repeat: int
+) -> tuple[float, float, float]:
+    """(ratio of medians, median measured s, median baseline s), runs interleaved."""
+    times_m, times_b = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        baseline()
+        times_b.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        measured()
+        times_m.append(time.perf_counter() - start)
+    m, b = statistics.median(times_m), statistics.median(times_b)
+    return m / b, m, b
+
+
+def _spec(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+# -- 1 and 6: the large item ------------------------------------------------------------------
+
+
+def bench_large(repeat: int, work: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for kind, layer in (("gru", "GRU"), ("lstm", "LSTM")):
+        rows += _large_item(kind, layer, repeat, work)
+    return rows
+
+
+def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str, Any]]:
+    import keras
+
+    from pytest_rnnparity.describe import describe_model
+    from pytest_rnnparity.golden import spec_golden
+    from pytest_rnnparity.golden_format import compare_goldens, dumps, loads
+    from pytest_rnnparity.harness import prepare, run_spec, spec_tolerances
+    from pytest_rnnparity.keras_run import TraceModel
+    from pytest_rnnparity.reference import run_reference
+    from pytest_rnnparity.spec import load_specs
+
+    spec_file = _spec(work, f"large_{kind}.yaml", LARGE_SPEC.format(kind=kind, layer=layer))
+    (spec,) = load_specs(spec_file, root=work)
+    tolerance = spec_tolerances(spec)["hidden"]
+    first = run_spec(spec, root=work)
+    recorded_text = dumps(spec_golden(first, tolerance=tolerance, spec_file=spec_file.name))
+    golden_bytes = len(recorded_text.encode())
+
+    def full() -> None:
+        run = run_spec(spec, root=work)
+        current = spec_golden(run, tolerance=tolerance, spec_file=spec_file.name)
+        recorded = loads(recorded_text, location="large.golden")
+        assert compare_goldens(recorded, current, tolerance).ok
+
+    def bare() -> None:
+        _, windows, model = prepare(spec, root=work)
+        model(windows.x, training=False)
+
+    ratio, m, b = median_ratio(full, bare, repeat)
+    rows = [
+        {
+            "benchmark": f"1. large item, {layer}",
+            "ratio": ratio,
+            "target": "<= 1.25",
+            "detail": f"full item {m:.2f} s vs bare Keras {b:.2f} s; "
+            f"golden {golden_bytes / 1024:.0f} KB",
+        }
+    ]
+    _, windows, model = prepare(spec, root=work)
+    layers = describe_model(model)
+    trace_model = TraceModel(model, layers)
+    x = windows.x
+    for dtype in ("float32", "float64"):
+        ratio, m, b = median_ratio(
+            lambda dtype=dtype: run_reference(layers, x, dtype=dtype),
+            lambda: model(x, training=False),
+            repeat,
+        )
+        rows.append(
+            {
+                "benchmark": f"6. reference {dtype} vs Keras forward, {layer}",
+                "ratio": ratio,
+                "target": "(report)",
+                "detail": f"reference {m:.2f} s vs Keras forward {b:.2f} s",
+            }
+        )
+    ratio, m, b = median_ratio(lambda: trace_model(x), lambda: model(x, training=False), repeat)
+    rows.append(
+        {
+            "benchmark": f"6. trace model (every step) vs Keras forward, {layer}",
+            "ratio": ratio,
+            "target": "(report)",
+            "detail": f"trace model {m:.2f} s vs forward {b:.2f} s",
+        }
+    )
+    keras.backend.clear_session()
+    return rows
+
+
+# -- 5: memory ----------------------------------------------------------------------------------
+
+MEMORY_SCRIPT = """\
+import sys
+from pathlib import Path
+from pytest_rnnparity.harness import prepare, run_spec
+from pytest_rnnparity.spec import load_specs
+work = Path(sys.argv[1]); (spec,) = load_specs(work / sys.argv[2], root=work)
+mode = sys.argv[3]
+if mode == "bare":
+    _, windows, model = prepare(spec, root=work)
+    model(windows.x, training=False)
+else:
+    run_spec(spec, root=work, hidden_only=(mode == "hidden"))
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started by a
+# big parent would report the parent's peak
+status = Path("/proc/self/status").read_text()
+print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+"""
+
+
+def bench_memory(repeat: int, work: Path) -> list[dict[str, Any]]:
+    rows = []
+    script = work / "memory.py"
+    script.write_text(MEMORY_SCRIPT)
+
+    def peak(spec_name: str, mode: str) -> float:
+        values = []
+        for _ in range(max(1, repeat // 2)):
+            out = subprocess.run(
+                [sys.executable, str(script), str(work), spec_name, mode],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            values.append(float(out.stdout.strip().splitlines()[-1]) / 1024)
+        return statistics.median(values)
+
+    for kind, layer in (("gru", "GRU"), ("lstm", "LSTM")):
+        spec_name = f"large_{kind}.yaml"
+        if not (work / spec_name).exists():
+            _spec(work, spec_name, LARGE_SPEC.format(kind=kind, layer=layer))
+        bare = peak(spec_name, "bare")
+        for mode in ("all", "hidden"):
+            full = peak(spec_name, mode)
+            rows.append(
+                {
+                    "benchmark": f"5. peak RSS, {layer}, traces={mode}",
+                    "ratio": full / bare,
+                    "target": "<= 1.5",
+                    "detail": f"{full:.0f} MB vs bare Keras {bare:.0f} MB",
+                }
+            )
+    return rows
+
+
+# -- 2 and 4: a suite of 100 small specs -------------------------------------------------------
+
+BARE_SUITE_SCRIPT = """\
+import sys
+from pathlib import Path
+import keras
+from pytest_rnnparity.harness import prepare
+from pytest_rnnparity.spec import load_specs
+root = Path(sys.argv[1])
+for spec_file in sorted((root / "specs").glob("*.yaml")):
+    (spec,) = load_specs(spec_file, root=root)
+    _, windows, model = prepare(spec, root=root)
+    model(windows.x, training=False)
+    keras.backend.clear_session()
+"""
+
+
+def _suite_project(work: Path, count: int = 100) -> Path:
+    project = work / "suite"
+    if project.exists():
+        shutil.rmtree(project)
+    (project / "specs").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\n")
+    for index in range(count):
+        layer = ("GRU", "LSTM", "SimpleRNN")[index % 3]
+        (project / "specs" / f"small_{index:03d}.yaml").write_text(
+            SMALL_SPEC.format(index=index, layer=layer)
+        )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--rnn-parity",
+            "--snapshot-update",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=project,
+        capture_output=True,
+        check=True,
+    )
+    (project / "bare.py").write_text(BARE_SUITE_SCRIPT)
+    return project
+
+
+def _run(project: Path, *args: str) -> None:
+    subprocess.run([sys.executable, *args], cwd=project, capture_output=True, check=True)
+
+
+def bench_suite(repeat: int, work: Path) -> list[dict[str, Any]]:
+    project = _suite_project(work)
+    pytest_args = ("-m", "pytest", "--rnn-parity", "-q", "-p", "no:cacheprovider")
+    ratio, m, b = median_ratio(
+        lambda: _run(project, *pytest_args, "-n", "0"),
+        lambda: _run(project, "bare.py", str(project)),
+        repeat,
+    )
+    rows = [
+        {
+            "benchmark": "2. 100 small specs, one pytest process",
+            "ratio": ratio,
+            "target": "<= 1.2",
+            "detail": f"pytest {m:.1f} s vs bare {b:.1f} s; "
+            f"{(m - b) / 100 * 1000:.0f} ms overhead per spec",
+        }
+    ]
+    ratio, m, b = median_ratio(
+        lambda: _run(project, *pytest_args, "-n", "2"),
+        lambda: _run(project, *pytest_args, "-n", "0"),
+        repeat,
+    )
+    rows.append(
+        {
+            "benchmark": "4. 100 small specs, -n 2 vs -n 0",
+            "ratio": 1 / ratio,
+            "target": "speedup >= 1.6",
+            "detail": f"-n 2 {m:.1f} s vs -n 0 {b:.1f} s (ratio shown as speedup)",
+        }
+    )
+    return rows
+
+
+# -- 3: golden I/O ----------------------------------------------------------------------------
+
+
+def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
+    import numpy as np
+
+    from pytest_rnnparity.compare import Tolerance
+    from pytest_rnnparity.golden_format import Golden, compare_goldens, dumps, golden_array, loads
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        f"reference/gru/forward/{gate}": rng.normal(size=(50, 200, 25)).astype("float32")
+        for gate in ("update", "reset", "candidate", "hidden")
+    }  # 4 x 250,000 = 1,000,000 values
+    golden = Golden(
+        meta={"spec": "io", "atol": "1e-06", "rtol": "1e-05"},
+        environment={},
+        arrays={
+            name: golden_array(values, rows=50, summaries=True, max_values=250_000)
+            for name, values in arrays.items()
+        },
+    )
+    text = dumps(golden)
+    golden_file = work / "io.golden"
+    golden_file.write_text(text)
+    npz_file = work / "io.npz"
+    np.savez(npz_file, **{k.replace("/", "_"): v for k, v in arrays.items()})
+    tolerance = Tolerance(1e-6, 1e-5)
+
+    def read_and_compare() -> None:
+        recorded = loads(golden_file.read_text(), location="io.golden")
+        assert compare_goldens(recorded, golden, tolerance).ok
+
+    def npz_load() -> None:
+        with np.load(npz_file) as data:
+            for key in data.files:
+                data[key]
+
+    ratio, m, b = median_ratio(read_and_compare, npz_load, repeat)
+    rows = [
+        {
+            "benchmark": "3. golden read + compare, 1,000,000 values",
+            "ratio": ratio,
+            "target": "<= 3",
+            "detail": f"golden {m:.2f} s ({len(text) / 2**20:.1f} MB text) vs np.load "
+            f"{b:.3f} s ({npz_file.stat().st_size / 2**20:.1f} MB npz)",
+        }
+    ]
+    sizes = sorted((p.stat().st_size, p) for p in (ROOT / "golden").rglob("*.golden"))
+    if sizes:
+        rows.append(
+            {
+                "benchmark": "3. bundled golden sizes",
+                "ratio": float("nan"),
+                "target": "<= 1 MB each",
+                "detail": f"{len(sizes)} files, largest {sizes[-1][0] / 1024:.0f} KB "
+                f"({sizes[-1][1].name}), total {sum(s for s, _ in sizes) / 1024:.0f} KB",
+            }
+        )
+    return rows
+
+
+BENCHMARKS = {
+    "large": bench_large,
+    "golden_io": bench_golden_io,
+    "suite": bench_suite,
+    "memory": bench_memory,
+}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    header = ("benchmark", "ratio", "target", "detail")
+    cells = [header] + [
+        (
+            r["benchmark"],
+            "-" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}x",
+            r["target"],
+            r["detail"],
+        )
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=textwrap.dedent(__doc__ or ""))
+    parser.add_argument("which", nargs="*", help=f"some of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.which) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    chosen = args.which or list(BENCHMARKS)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="rnnparity-bench-") as scratch:
+        work = Path(scratch)
+        for name in chosen:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            rows += BENCHMARKS[name](args.repeat, work)
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
