@@ -115,6 +115,8 @@ class SpecCase(pytest.Collector):
         self.golden_verdict = "error"
         #: the ParityResult of each execution path that ran, by path id
         self.path_results: dict[str, Any] = {}
+        #: the node id of the item that reported why the spec could not run
+        self.error_reported_by: str | None = None
 
     def collect(self) -> list[pytest.Item]:
         items: list[pytest.Item] = [
@@ -158,6 +160,23 @@ class SpecCase(pytest.Collector):
                 self._error = error
                 raise
         return self._run
+
+    @property
+    def run_error(self) -> BaseException | None:
+        """Why the spec could not run, once that is known."""
+        return self._error
+
+    def skip_if_reported(self) -> None:
+        """Skip an item of a spec that could not run when another item already said why.
+
+        One mistake in a spec (an unreadable CSV, a weights file of another shape) is
+        then one failure, not one per item.
+        """
+        if self._error is not None and self.error_reported_by is not None:
+            raise pytest.skip.Exception(
+                f"the spec did not run; {self.error_reported_by} reports why",
+                _use_item_location=True,
+            )
 
     @property
     def last_run(self) -> SpecRun | None:
@@ -226,6 +245,7 @@ def _gpu_count() -> int:
 def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
     def path_parity() -> None:
         __tracebackhide__ = True
+        case.skip_if_reported()
         from pytest_rnnparity.golden import compare_keras_with_golden, golden_document
         from pytest_rnnparity.harness import spec_tolerances
         from pytest_rnnparity.paths import path_tolerances, run_path, skip_reason
@@ -289,6 +309,10 @@ class ParityItem(SpecItemMixin, pytest.Function):
     def runtest(self) -> None:
         try:
             super().runtest()
+        except RnnParityError as error:
+            if error is self.case.run_error:
+                self.case.error_reported_by = self.nodeid
+            raise
         finally:
             self._record()
 
@@ -348,9 +372,15 @@ class GoldenItem(SpecItemMixin, pytest.Function):
     def golden_path(self) -> Path:
         return self.case.golden_path
 
+    #: set at collection when another collected spec has the same golden path
+    clash: str | None = None
+
     def runtest(self) -> None:
         from pytest_rnnparity.reporting import golden_properties
 
+        if self.clash:
+            pytest.fail(self.clash, pytrace=False)
+        self.case.skip_if_reported()
         self.case.golden_verdict = "error"
         verdict, drift = "error", None
         try:

@@ -101,6 +101,23 @@ def rnn_parity(request: pytest.FixtureRequest) -> RnnParity:
     return RnnParity(request)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse two collected specs that would write the same golden file."""
+    if not config.getoption("rnn_parity"):
+        return
+    from pytest_rnnparity.collect import GoldenItem
+
+    owners: dict[Path, str] = {}
+    for item in items:
+        if isinstance(item, GoldenItem):
+            owner = owners.setdefault(item.golden_path, item.nodeid)
+            if owner != item.nodeid:
+                item.clash = (
+                    f"{_relative(item.golden_path, config.rootpath)} is already the golden of "
+                    f"{owner}; give one of the two specs another name: or file name"
+                )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Name the spec paths and golden directory when ``--rnn-parity`` is on."""
     if not config.getoption("rnn_parity"):

@@ -151,21 +151,23 @@ def test_each_golden_belongs_to_exactly_one_item(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a spec path repeated under two rnn_parity_paths shares one golden path",
-)
-def test_specs_under_two_spec_directories_get_golden_paths_of_their_own(
+def test_two_specs_that_would_share_a_golden_are_refused(
     pytester: pytest.Pytester, keras_loaded: ModuleType
 ) -> None:
+    """The same relative spec path under two rnn_parity_paths maps to one golden path:
+    the second spec's golden item fails instead of overwriting the first one's."""
     write_project(
         pytester.path, {"twin.yaml": good_spec("same")}, ["rnn_parity_paths = specs more"]
     )
     (pytester.path / "more").mkdir()
     (pytester.path / "more" / "twin.yaml").write_text(good_spec("same"), encoding="utf-8")
 
-    items, _ = pytester.inline_genitems("--rnn-parity")
+    result = pytester.runpytest("--rnn-parity", "--snapshot-update")
 
-    paths = [item.golden_path for item in items if item.name == "golden"]
-    assert len(paths) == 2
-    assert len(set(paths)) == 2
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "golden/twin/same.golden is already the golden of specs/twin.yaml::same::golden;"
+            " give one of the two specs another name: or file name"
+        ]
+    )
