@@ -31,12 +31,13 @@ from pytest_rnnparity.keras_run import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.parity import ParityResult, compare_layers
 from pytest_rnnparity.spec import ExecutionPath, Spec
 
-#: What a backend needs importable, and how to get it.
+#: What a backend needs importable, and how to get it. Keras 3's numpy backend
+#: imports jax (for its fft), so it needs jax too.
 BACKEND_PACKAGES = {
     "tensorflow": ("tensorflow", "pip install tensorflow"),
     "jax": ("jax", "pip install jax"),
     "torch": ("torch", "pip install torch"),
-    "numpy": ("numpy", "pip install numpy"),
+    "numpy": ("jax", "pip install jax: Keras' numpy backend imports it"),
 }
 #: A subprocess that runs longer than this is stopped and reported.
 SUBPROCESS_TIMEOUT = 1800.0

@@ -66,13 +66,16 @@ def test_skip_reasons() -> None:
         "the jax backend needs Keras 3; this is Keras 2"
     )
     assert skip_reason(ExecutionPath(unroll=True), keras_major=2, gpus=0) is None
-    assert skip_reason(ExecutionPath(backend="numpy"), keras_major=3, gpus=0) is None
 
 
 def test_missing_backend_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     assert skip_reason(ExecutionPath(backend="torch"), keras_major=3, gpus=0) == (
         "Keras backend 'torch' is not installed here (pip install torch)"
+    )
+    assert skip_reason(ExecutionPath(backend="numpy"), keras_major=3, gpus=0) == (
+        "Keras backend 'numpy' is not installed here (pip install jax: Keras' numpy "
+        "backend imports it)"
     )
 
 
