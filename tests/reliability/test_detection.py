@@ -19,6 +19,8 @@ pytestmark = pytest.mark.keras
 ATOL = 1e-5
 STEP = 3
 PERTURBING_CONFTEST = """\
+import dataclasses
+
 from pytest_rnnparity import keras_run
 
 ORIGINAL = keras_run.TraceModel.__call__
@@ -26,7 +28,10 @@ ORIGINAL = keras_run.TraceModel.__call__
 
 def perturbed(self, x, *, mask=None):
     outputs = ORIGINAL(self, x, mask=mask)
-    outputs[0].directions["forward"].sequence[:, {step}, :] += {offset!r}
+    direction = outputs[0].directions["forward"]
+    sequence = direction.sequence.copy()  # some Keras versions hand out read-only arrays
+    sequence[:, {step}, :] += {offset!r}
+    outputs[0].directions["forward"] = dataclasses.replace(direction, sequence=sequence)
     return outputs
 
 
