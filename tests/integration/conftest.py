@@ -105,6 +105,17 @@ def _fresh_keras_session() -> None:
     keras.backend.clear_session()
 
 
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inner run is a session of its own, even when this suite runs under ``-n 2``.
+
+    syrupy decides it is inside an xdist worker from the environment, and would then
+    keep its summary for a controller that the inner run does not have.
+    """
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def write_spec(pytester: pytest.Pytester, name: str, extra: str = "", where: str = "specs") -> Path:
     """Write ``<where>/<name>.yaml`` from :func:`spec_text`."""
     return pytester.makefile(".yaml", **{f"{where}/{name}": spec_text(name, extra)})
