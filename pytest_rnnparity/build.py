@@ -26,7 +26,10 @@ WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
 _NOT_KERAS_ARGS = frozenset({"layer", "backward_layer"})
 #: Keras 3's message when a loaded weight does not fit the variable it is assigned to.
 _SHAPES = re.compile(
+    # Keras 3
     r"variable\.shape=(?P<model>\([^)]*\)), Received: value\.shape=(?P<file>\([^)]*\))"
+    # Keras 2
+    r"|variable shape (?P<model2>\([^)]*\)), and the assigned value shape (?P<file2>\([^)]*\))"
 )
 #: How Keras names the layer whose loading safe_mode refuses.
 _LAMBDA = re.compile(r"\bLambda\b")
@@ -204,8 +207,8 @@ def _load_weights(model: Any, spec: Spec, root: Path) -> None:
         shapes = _SHAPES.search(str(error))
         if shapes is not None:
             problem = (
-                f"the file has a weight of shape {shapes['file']} where the model's is"
-                f" {shapes['model']}"
+                f"the file has a weight of shape {shapes['file'] or shapes['file2']} where the"
+                f" model's is {shapes['model'] or shapes['model2']}"
             )
         raise spec.error(
             "weights.path",
