@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_rnnparity.spec import resolved_display_path
+
 if TYPE_CHECKING:
     from pytest_rnnparity.spec import LayerDecl, Spec
 
@@ -182,7 +184,7 @@ def _model_name(name: str) -> str:
 
 def _load_saved_model(keras: ModuleType, spec: Spec, root: Path) -> Any:
     path = spec.model.path  # type: ignore[union-attr]
-    shown = _display(path, root)
+    shown = resolved_display_path(path, root)
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):
         # Keras would say "file not found" about a file that exists
         raise spec.error("model.path", f"{shown} is not a .keras file (a zip archive)")
@@ -212,7 +214,8 @@ def _load_weights(model: Any, spec: Spec, root: Path) -> None:
             )
         raise spec.error(
             "weights.path",
-            f"cannot load the weights file {_display(path, root)} into this model: {problem}",
+            f"cannot load the weights file {resolved_display_path(path, root)} into this model:"
+            f" {problem}",
         ) from None
 
 
@@ -224,13 +227,6 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _first_line(error: BaseException) -> str:

@@ -23,7 +23,7 @@ from pytest_rnnparity.errors import (
     UnsupportedModelError,
 )
 from pytest_rnnparity.harness import SpecRun, run_spec
-from pytest_rnnparity.spec import ExecutionPath, Spec, load_specs
+from pytest_rnnparity.spec import ExecutionPath, Spec, load_specs, resolved_display_path
 
 OUR_ERRORS = (ParityError, SpecError, UnsupportedModelError, GoldenError)
 
@@ -51,14 +51,6 @@ def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) ->
         if candidate.suffix in (".yaml", ".yml") and candidate.resolve() == resolved:
             return True
     return False
-
-
-def display_path(path: Path, root: Path) -> str:
-    """``path`` relative to the rootdir when it lies inside it."""
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 class SpecFile(pytest.File):
@@ -137,7 +129,7 @@ class SpecCase(pytest.Collector):
 
     @property
     def display_path(self) -> str:
-        return display_path(self.spec.path, self.config.rootpath)
+        return resolved_display_path(self.spec.path, self.config.rootpath)
 
     @property
     def golden_path(self) -> Path:

@@ -22,7 +22,6 @@ import csv
 import difflib
 import io
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from pytest_rnnparity.spec import (
     SyntheticData,
     Target,
     ValuesTarget,
+    display_path,
     size_problem,
     widths,
 )
@@ -291,18 +291,11 @@ def _linear(
     return total
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _read_csv(
     spec: Spec, data: CsvData, root: Path
 ) -> tuple[tuple[str, ...], FloatArray, str, FloatArray]:
     """The feature columns and the target column of a CSV file with a header row."""
-    shown = _display(data.path, root)
+    shown = display_path(data.path, root)
     try:
         text = data.path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

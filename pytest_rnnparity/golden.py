@@ -49,7 +49,7 @@ from pytest_rnnparity.reference.types import (
     MaskingSpec,
     RecurrentSpec,
 )
-from pytest_rnnparity.spec import GoldenOptions
+from pytest_rnnparity.spec import GoldenOptions, resolved_display_path
 
 if TYPE_CHECKING:
     from pytest_rnnparity.harness import SpecRun
@@ -217,13 +217,6 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _display(path: Path | str, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
 #: Golden paths of Python tests using the ``rnn_parity`` fixture, by snapshot index.
 GOLDEN_PATHS = pytest.StashKey[dict[Any, Path]]()
 
@@ -339,7 +332,7 @@ def assert_golden(
     result = assertion.executions[max(assertion.executions)]
     if matched:
         return "created" if result.created else "updated" if result.updated else "match"
-    where = _display(golden_path, root)
+    where = resolved_display_path(golden_path, root)
     if isinstance(result.exception, GoldenError):
         message = str(result.exception)
         if not message.startswith(str(golden_path)) and not message.startswith(where):
@@ -370,7 +363,7 @@ def compare_keras_with_golden(
     ``"no golden"``; raises GoldenMismatch (or GoldenError for a corrupt file).
     """
     __tracebackhide__ = True
-    where = _display(golden_path, root)
+    where = resolved_display_path(golden_path, root)
     try:
         text = golden_path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -443,7 +436,7 @@ def find_orphans(
             orphans.append(
                 Orphan(
                     golden,
-                    f"no spec file {_display(spec_files[0], root)}"
+                    f"no spec file {resolved_display_path(spec_files[0], root)}"
                     if spec_files
                     else "not under a spec's directory",
                 )
@@ -456,5 +449,9 @@ def find_orphans(
         except SpecError:
             continue
         if spec_id not in ids:
-            orphans.append(Orphan(golden, f"{_display(existing[0], root)} has no spec '{spec_id}'"))
+            orphans.append(
+                Orphan(
+                    golden, f"{resolved_display_path(existing[0], root)} has no spec '{spec_id}'"
+                )
+            )
     return orphans

@@ -483,7 +483,7 @@ def load_specs(path: Path, *, root: Path) -> list[Spec]:
     Raises:
         SpecError: the first problem found, located ``file:line:column``.
     """
-    display = _display_path(path, root)
+    display = display_path(path, root)
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -513,9 +513,18 @@ def load_specs(path: Path, *, root: Path) -> list[Spec]:
     ]
 
 
-def _display_path(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
+    """``path`` as the user wrote it (links kept), relative to ``root`` when inside it."""
     try:
         return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def resolved_display_path(path: Path | str, root: Path) -> str:
+    """``path`` with links resolved, relative to the resolved ``root`` when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
 
