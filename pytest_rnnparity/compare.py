@@ -154,20 +154,20 @@ def compare(
     expected_w = expected.astype(work, copy=False)
     actual_w = actual.astype(work, copy=False)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        abs_err = np.abs(actual_w - expected_w)
+        abs_err = np.subtract(actual_w, expected_w)
+        np.abs(abs_err, out=abs_err)
         abs_expected = np.abs(expected_w)
         largest = abs_err.max() if abs_err.size else work.type(0)
         if np.isfinite(largest):
-            bad = abs_err > tolerance.atol + tolerance.rtol * abs_expected
             max_abs, mean_abs = float(largest), float(abs_err.mean(dtype=np.float64))
-            # x/0 is an infinite relative error, 0/0 none at all
-            if np.any((abs_expected == 0) & (abs_err > 0)):
-                max_rel = float("inf")
-            else:
-                rel = np.divide(
-                    abs_err, abs_expected, out=np.zeros_like(abs_err), where=abs_expected > 0
-                )
-                max_rel = float(rel.max()) if rel.size else 0.0
+            # one scratch array, reused: the limit, then the relative error
+            scratch = np.multiply(abs_expected, tolerance.rtol, dtype=work)
+            scratch += tolerance.atol
+            bad = abs_err > scratch
+            # x/0 is an infinite relative error and 0/0 (NaN) none at all: fmax skips NaN
+            np.divide(abs_err, abs_expected, out=scratch)
+            max_rel = float(np.fmax.reduce(scratch, axis=None)) if scratch.size else 0.0
+            max_rel = 0.0 if max_rel != max_rel else max_rel
         else:  # NaN or inf somewhere: the careful, slower path
             bad = exceeds(expected, actual, tolerance)
             rel_err = abs_err / abs_expected

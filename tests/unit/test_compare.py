@@ -81,3 +81,30 @@ def test_default_tolerance_follows_the_less_precise_dtype() -> None:
     assert default_tolerance("float64", "float32") == Tolerance(1e-5, 1e-5)
     assert default_tolerance("float32") == Tolerance(1e-5, 1e-5)
     assert str(Tolerance(1e-6, 1e-5)) == "atol=1e-06, rtol=1e-05"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("expected", "actual", "max_rel"),
+    [
+        ([0.0, 2.0, -4.0], [0.0, 2.5, -4.0], 0.25),  # 0 vs 0 is no relative error
+        ([0.0, 2.0], [1e-3, 2.0], float("inf")),  # anything vs 0 is infinitely off
+        ([0.0, 0.0], [0.0, 0.0], 0.0),
+        ([-8.0, 1.0], [-6.0, 1.0], 0.25),
+    ],
+)
+def test_relative_error_statistics(
+    dtype: str, expected: list[float], actual: list[float], max_rel: float
+) -> None:
+    c = compare(
+        np.array(expected, dtype=dtype),
+        np.array(actual, dtype=dtype),
+        TOL,
+        layer="l",
+        quantity="output",
+        axes=("unit",),
+    )
+    assert c.max_rel == max_rel
+    assert c.n_bad == sum(
+        abs(a - e) > TOL.atol + TOL.rtol * abs(e) for e, a in zip(expected, actual, strict=True)
+    )
