@@ -172,3 +172,26 @@ def test_unknown_activation_is_unsupported() -> None:
 def test_keras_major_must_be_2_or_3() -> None:
     with pytest.raises(ValueError, match="keras_major must be 2 or 3"):
         get_activation("tanh", keras_major=1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_is_accurate_in_the_tails_without_warnings(dtype: str) -> None:
+    x = np.linspace(-800, 800, 400_001).astype(dtype)
+    before = x.copy()
+    got = get_activation("sigmoid")(x)
+    # the stable two-branch formula, written independently in float64
+    truth = np.array(
+        [1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)) for v in x[::97]]
+    )
+    ulp = np.spacing(truth.astype(dtype)).astype(np.float64)
+    error = np.abs(got[::97] - truth)
+    # where exp(-x) overflows (x below about -88 in float32) the result is 0, and the
+    # true value is below the smallest normal number
+    with np.errstate(over="ignore"):
+        overflow = np.isinf(np.exp(-x[::97].astype(np.float64)).astype(dtype))
+    assert got.dtype == np.dtype(dtype)
+    assert np.all(error[~overflow] <= 4 * ulp[~overflow])
+    assert np.all(got[::97][overflow] == 0)
+    assert np.all(truth[overflow] < np.finfo(dtype).tiny)
+    assert (got[0], got[-1]) == (0.0, 1.0)
+    np.testing.assert_array_equal(x, before)  # the input is not touched
