@@ -2,9 +2,10 @@
 
 Data flow: model -> :func:`describe_model` (reference layer specs, per-gate weights)
 -> :class:`TraceModel` (Keras outputs of every layer, every step of every recurrent
-layer, final states) and :func:`run_reference` (the independent pass with gate
-traces) -> :func:`compare` per layer and quantity -> :class:`ParityResult`, or a
-:class:`ParityError` built by :func:`parity_failure_message`.
+layer, final states) and, on a second thread beside it (:mod:`.overlap`),
+:func:`run_reference` (the independent pass with gate traces) -> :func:`compare`
+per layer and quantity -> :class:`ParityResult`, or a :class:`ParityError` built by
+:func:`parity_failure_message`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pytest_rnnparity.compat import keras_major, keras_module
 from pytest_rnnparity.describe import describe_model
 from pytest_rnnparity.errors import ParityError
 from pytest_rnnparity.keras_run import KerasLayerOutputs, TraceModel, concat_batches
+from pytest_rnnparity.overlap import side_by_side
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
     Array,
@@ -58,6 +60,8 @@ class ParityResult:
     layer_classes: dict[str, str]
     dtype: str
     keras_version: str
+    #: Whether Keras ran eagerly (else as one ``tf.function`` graph); see :class:`TraceModel`.
+    run_eagerly: bool = True
 
     @property
     def ok(self) -> bool:
@@ -282,6 +286,7 @@ def check_parity(
     tolerances: Mapping[str, Tolerance] | None = None,
     hidden_only: bool = False,
     raise_on_mismatch: bool = True,
+    run_eagerly: bool | None = None,
 ) -> ParityResult:
     """Compare a Keras recurrent model with the independent NumPy reference, step by step.
 
@@ -308,6 +313,12 @@ def check_parity(
         Keep only hidden-state traces in the result (less memory); gates are not kept.
     raise_on_mismatch
         Raise :class:`ParityError` when a comparison fails (default), else just return.
+    run_eagerly
+        ``True`` runs Keras eagerly (``model(x)``), ``False`` as one ``tf.function``
+        graph (as ``model.predict`` does) when the backend is TensorFlow. Default: a
+        graph from 32 recurrent steps per call (timesteps x recurrent directions),
+        where it is faster. Either way the NumPy reference runs on a second thread
+        beside Keras when the machine has a spare core.
 
     Returns
     -------
@@ -319,19 +330,21 @@ def check_parity(
     keras = keras_module(model)
     major = keras_major(keras)
     layers = describe_model(model, keras_major=major)
-    trace_model = TraceModel(model, layers)
+    trace_model = TraceModel(model, layers, run_eagerly=run_eagerly)
     x_array = np.asarray(x)
     mask_array = None if mask is None else np.asarray(mask, dtype=bool)
     chunks = batch_chunks(len(x_array), trace_model.batch_size)
-    keras_results = keras_outputs(trace_model, x_array, chunks, mask=mask_array)
-    reference = run_reference_chunks(
-        layers,
-        x_array,
-        chunks,
-        mask=mask_array,
-        dtype=dtype,
-        hidden_only=hidden_only,
-        keras_major=major,
+    reference, keras_results = side_by_side(
+        lambda: run_reference_chunks(
+            layers,
+            x_array,
+            chunks,
+            mask=mask_array,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=major,
+        ),
+        lambda: keras_outputs(trace_model, x_array, chunks, mask=mask_array),
     )
     compute_dtypes = {str(getattr(layer, "compute_dtype", "float32")) for layer in model.layers}
     resolved = resolve_tolerances(
@@ -346,6 +359,7 @@ def check_parity(
         layer_classes=_layer_classes(model),
         dtype=dtype,
         keras_version=str(keras.__version__),
+        run_eagerly=trace_model.runs_eagerly(x_array.shape[1]),
     )
     if raise_on_mismatch and not result.ok:
         raise ParityError(result.message())

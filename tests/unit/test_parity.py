@@ -136,11 +136,16 @@ MODELS: dict[str, Callable[[], Any]] = {
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_parity_holds_for_every_option(name: str, dtype: str) -> None:
+@pytest.mark.parametrize(
+    ("dtype", "run_eagerly"),
+    [("float32", True), ("float64", True), ("float32", False)],
+    ids=["float32-eager", "float64-eager", "float32-graph"],
+)
+def test_parity_holds_for_every_option(name: str, dtype: str, run_eagerly: bool) -> None:
     model = randomize(MODELS[name]())
-    result = check_parity(model, inputs(), dtype=dtype)
+    result = check_parity(model, inputs(), dtype=dtype, run_eagerly=run_eagerly)
     assert result.ok
+    assert result.run_eagerly is (run_eagerly or keras.backend.backend() != "tensorflow")
     for c, layer in ((c, c.layer) for c in result.comparisons):
         assert c.max_abs < 2e-6 or c.max_rel < 2e-6, (layer, c.label, c.max_abs, c.max_rel)
     recurrent = [layer for layer in result.reference if layer.directions]
@@ -168,7 +173,8 @@ def test_every_step_and_final_cell_state_are_compared() -> None:
     assert all(v.shape == (2, 6, 3) for v in gates.values())
 
 
-def test_masking_layer_and_zero_padding() -> None:
+@pytest.mark.parametrize("run_eagerly", [True, False], ids=["eager", "graph"])
+def test_masking_layer_and_zero_padding(run_eagerly: bool) -> None:
     model = randomize(
         sequential(
             keras.layers.Masking(0.0),
@@ -181,7 +187,7 @@ def test_masking_layer_and_zero_padding() -> None:
     x[0, :2] = 0.0  # leading padding
     x[1, -3:] = 0.0  # trailing padding
     x[2, 3] = 0.0  # a hole
-    result = check_parity(model, x)
+    result = check_parity(model, x, run_eagerly=run_eagerly)
     assert result.ok
     gru = result.reference[1]
     hidden = gru.directions["forward"].outputs
@@ -189,26 +195,28 @@ def test_masking_layer_and_zero_padding() -> None:
     np.testing.assert_array_equal(hidden[1, -3:], np.repeat(hidden[1, 2:3], 3, axis=0))
 
 
-def test_explicit_mask_and_zero_output_for_mask() -> None:
+@pytest.mark.parametrize("run_eagerly", [True, False], ids=["eager", "graph"])
+def test_explicit_mask_and_zero_output_for_mask(run_eagerly: bool) -> None:
     model = randomize(
         sequential(keras.layers.GRU(3, return_sequences=True, zero_output_for_mask=True))
     )
     mask = np.ones((5, 6), dtype=bool)
     mask[0, 4:] = False
     mask[3, 1] = False
-    result = check_parity(model, inputs(), mask=mask)
+    result = check_parity(model, inputs(), mask=mask, run_eagerly=run_eagerly)
     assert result.ok
     np.testing.assert_array_equal(result.reference[0].output[0, 4:], 0.0)
 
 
-def test_stateful_layer_carries_state_between_batches() -> None:
+@pytest.mark.parametrize("run_eagerly", [True, False], ids=["eager", "graph"])
+def test_stateful_layer_carries_state_between_batches(run_eagerly: bool) -> None:
     model = randomize(
         sequential(
             keras.layers.GRU(4, stateful=True), keras.layers.Dense(1), batch_size=1, timesteps=2
         )
     )
     x = inputs(batch=6, timesteps=2)
-    result = check_parity(model, x)
+    result = check_parity(model, x, run_eagerly=run_eagerly)
     assert result.ok
     # the same windows through a fresh, stateless reference would differ from row 1 on
     stateless = randomize(sequential(keras.layers.GRU(4), keras.layers.Dense(1), timesteps=2))
@@ -390,3 +398,28 @@ def test_state_carried_across_windows_is_caught(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ParityError) as excinfo:
         check_parity(_gru_model(), inputs())
     assert "at timestep 0, row 1, unit" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("timesteps", "bidirectional", "eager"),
+    [(31, False, True), (32, False, False), (15, True, True), (16, True, False)],
+)
+def test_long_sequences_run_keras_as_a_graph(
+    timesteps: int, bidirectional: bool, eager: bool
+) -> None:
+    """Auto mode: a graph from GRAPH_FROM_STEPS recurrent steps per call, with the same verdict."""
+    layer = keras.layers.GRU(3)
+    model = randomize(
+        sequential(
+            keras.layers.Bidirectional(layer) if bidirectional else layer,
+            keras.layers.Dense(1),
+            timesteps=timesteps,
+        )
+    )
+    result = check_parity(model, inputs(batch=2, timesteps=timesteps))
+    assert result.ok
+    if keras.backend.backend() == "tensorflow":
+        assert result.run_eagerly is eager
+    forced = check_parity(model, inputs(batch=2, timesteps=timesteps), run_eagerly=not eager)
+    for a, b in zip(result.keras, forced.keras, strict=True):
+        np.testing.assert_allclose(a.output, b.output, atol=1e-6)
