@@ -26,6 +26,9 @@ from pytest_rnnparity.harness import SpecRun, run_spec
 from pytest_rnnparity.spec import ExecutionPath, Spec, load_specs, resolved_display_path
 
 OUR_ERRORS = (ParityError, SpecError, UnsupportedModelError, GoldenError)
+#: The spec ids of each spec file collected this session (resolved path -> ids), so
+#: the end-of-session orphan check does not parse every spec file again.
+COLLECTED_SPEC_IDS = pytest.StashKey[dict[Path, list[str]]]()
 
 
 def spec_paths(config: pytest.Config) -> list[Path]:
@@ -63,6 +66,8 @@ class SpecFile(pytest.File):
         except SpecError as error:
             yield BrokenSpecItem.from_parent(self, name="spec", error=error)
             return
+        collected = self.config.stash.setdefault(COLLECTED_SPEC_IDS, {})
+        collected[self.path.resolve()] = [spec.id for spec in specs]
         for spec in specs:
             yield SpecCase.from_parent(self, name=spec.id, spec=spec)
 

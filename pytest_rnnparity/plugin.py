@@ -191,17 +191,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if not path.is_absolute():
             path = config.invocation_params.dir / path
         atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
-    from pytest_rnnparity.collect import golden_dir, spec_paths
+    from pytest_rnnparity.collect import COLLECTED_SPEC_IDS, golden_dir, spec_paths
     from pytest_rnnparity.golden import find_orphans
     from pytest_rnnparity.spec import load_specs
 
     root = config.rootpath
-    orphans = find_orphans(
-        golden_dir(config),
-        spec_paths(config),
-        root,
-        load=lambda path: [spec.id for spec in load_specs(path, root=root)],
-    )
+    collected = config.stash.get(COLLECTED_SPEC_IDS, {})
+
+    def spec_ids(path: Path) -> list[str]:
+        known = collected.get(path.resolve())
+        return known if known is not None else [spec.id for spec in load_specs(path, root=root)]
+
+    orphans = find_orphans(golden_dir(config), spec_paths(config), root, load=spec_ids)
     remove = bool(
         orphans
         and config.getoption("update_snapshots", False)
