@@ -292,41 +292,62 @@ GOLDEN = Golden(
     },
 )
 GOLDEN_TEXT = dumps(GOLDEN)
+#: 5,120 kept values: hex data lines, five of them
+GOLDEN_HEX = Golden(
+    meta={"spec": "fuzz", "atol": "1e-06", "rtol": "1e-05"},
+    environment={"keras": "3.15.1"},
+    arrays={
+        "reference/gru/forward/hidden": golden_array(
+            np.linspace(-1, 1, 5120).reshape(4, 64, 20).astype(np.float32),
+            rows=4,
+            summaries=True,
+            max_values=8192,
+        ),
+    },
+)
+GOLDEN_HEX_TEXT = dumps(GOLDEN_HEX)
 TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)
 
 
 @st.composite
-def edited_golden(draw: st.DrawFn) -> str:
-    """The golden text with lines cut, repeated or given other words, or truncated."""
-    lines = GOLDEN_TEXT.splitlines()
+def edited_golden(draw: st.DrawFn, golden_text: str = GOLDEN_TEXT) -> str:
+    """The golden text with lines cut, repeated or given other words or characters, or truncated."""
+    lines = golden_text.splitlines()
     words = st.sampled_from(
         ["-1", "0", "99999999999", "2x99", "x", "nan", "-inf", "1e999", "datetime64", "V8",
-         "float16", "int8", "[array a]", "[meta]", "row 0: 1", "summary t 0: 1 2 3", "="]
+         "float16", "int8", "[array a]", "[meta]", "row 0: 1", "summary t 0: 1 2 3", "=",
+         "data: 0000803f", "data: 000", "encoding = hex <f4", "encoding = hex <f8",
+         "encoding = base64 <f4", "encoding = hex", "hex", "base64"]
     )  # fmt: skip
+    characters = st.sampled_from(["!", "=", "A", "f", "g", "+", "0", "-", " ", "\r", "é"])
     for _ in range(draw(st.integers(1, 3))):
         at = draw(st.integers(0, len(lines) - 1)) if lines else 0
-        operation = draw(st.sampled_from(["word", "delete", "repeat", "line", "truncate"]))
+        operation = draw(
+            st.sampled_from(["word", "character", "delete", "repeat", "line", "truncate"])
+        )
         if not lines:
             lines = [draw(words)]
         elif operation == "word":
             parts = lines[at].split(" ")
             parts[draw(st.integers(0, len(parts) - 1))] = draw(words)
             lines[at] = " ".join(parts)
+        elif operation == "character" and lines[at]:
+            where = draw(st.integers(0, len(lines[at]) - 1))
+            lines[at] = lines[at][:where] + draw(characters) + lines[at][where + 1 :]
         elif operation == "delete":
             del lines[at]
         elif operation == "repeat":
             lines.insert(draw(st.integers(0, len(lines))), lines[at])
         elif operation == "line":
             lines[at] = draw(words)
-        else:
+        elif operation == "truncate":
             text = "\n".join(lines)
             lines = text[: draw(st.integers(0, len(text)))].split("\n")
     return "\n".join(lines) + "\n"
 
 
-@FUZZ
-@given(edited_golden())
-def test_edited_goldens_read_compare_and_report_or_are_golden_errors(text: str) -> None:
+def assert_reads_compares_and_reports_or_refuses(text: str, golden: Golden) -> None:
+    """A mutated golden reads, compares and reports, or is a GoldenError naming its line."""
     try:
         recorded = loads(text, location="golden/fuzz/fuzz.golden")
     except GoldenError as error:
@@ -335,8 +356,20 @@ def test_edited_goldens_read_compare_and_report_or_are_golden_errors(text: str) 
         assert message.startswith("golden/fuzz/fuzz.golden:")
         return
     event("read")
-    drift = compare_goldens(recorded, GOLDEN, TOLERANCE)
+    drift = compare_goldens(recorded, golden, TOLERANCE)
     if not drift.ok:
-        drift_message(recorded, GOLDEN, drift, golden_path="g", update_command="u")
+        drift_message(recorded, golden, drift, golden_path="g", update_command="u")
     # what was read can be written again (as --snapshot-update would, were it allowed to)
     loads(dumps(recorded), location="golden/fuzz/fuzz.golden")
+
+
+@FUZZ
+@given(edited_golden())
+def test_edited_goldens_read_compare_and_report_or_are_golden_errors(text: str) -> None:
+    assert_reads_compares_and_reports_or_refuses(text, GOLDEN)
+
+
+@FUZZ
+@given(edited_golden(GOLDEN_HEX_TEXT))
+def test_edited_hex_goldens_read_compare_and_report_or_are_golden_errors(text: str) -> None:
+    assert_reads_compares_and_reports_or_refuses(text, GOLDEN_HEX)

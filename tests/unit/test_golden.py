@@ -310,12 +310,21 @@ def test_golden_of_a_spec_with_a_dot_in_its_name_is_not_an_orphan(project: Path)
 # -- the syrupy extension -----------------------------------------------------------------
 
 
-def _text(spec: str, values: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-5) -> str:
+def _text(
+    spec: str,
+    values: np.ndarray,
+    *,
+    atol: float = 1e-6,
+    rtol: float = 1e-5,
+    rows: int = 3,
+    max_values: int = 4096,
+) -> str:
+    array = golden_array(values, rows=rows, summaries=True, max_values=max_values)
     return dumps(
         Golden(
             meta={"spec": spec, "atol": repr(atol), "rtol": repr(rtol)},
             environment={"keras": "3.15.1"},
-            arrays={"keras/gru/output": golden_array(values, rows=3, summaries=True)},
+            arrays={"keras/gru/output": array},
         )
     )
 
@@ -332,6 +341,23 @@ def test_matches_within_the_tolerance_of_the_run(shift: float, matches: bool) ->
     extension = GoldenExtension()
     recorded = _text("power-gru", VALUES)
     current = _text("power-gru", VALUES + shift)
+    assert extension.matches(serialized_data=current, snapshot_data=recorded) is matches
+
+
+#: 10,000 kept values: written as hex
+MANY = np.random.default_rng(3).normal(size=(5000, 2))
+
+
+@pytest.mark.parametrize(
+    ("shift", "matches"),
+    [(0.0, True), (9e-7, True), (2e-5, False)],
+    ids=["same", "within-atol", "beyond"],
+)
+def test_matches_hex_goldens_within_the_tolerance_of_the_run(shift: float, matches: bool) -> None:
+    extension = GoldenExtension()
+    recorded = _text("power-gru", MANY, rows=5000, max_values=10_000)
+    current = _text("power-gru", MANY + shift, rows=5000, max_values=10_000)
+    assert "encoding = hex <f8" in recorded.splitlines()
     assert extension.matches(serialized_data=current, snapshot_data=recorded) is matches
 
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity import golden_format
+from pytest_rnnparity.compare import Tolerance, compare
 from pytest_rnnparity.errors import GoldenError
 from pytest_rnnparity.golden_format import (
+    DATA_LINE,
     HEADER,
     Golden,
     GoldenArray,
     compare_goldens,
+    decode_hex,
     drift_message,
     dumps,
     golden_array,
     hash_diagnosis,
     kept_extent,
     loads,
+    summarize,
 )
 
 TOL = Tolerance(atol=1e-6, rtol=1e-5)
@@ -141,6 +146,132 @@ def test_one_dimensional_array_round_trips() -> None:
     assert dumps(loads(text, location="g")) == text
 
 
+# -- hex arrays ---------------------------------------------------------------------------
+
+
+def _special(dtype: str, size: int) -> np.ndarray:
+    """``size`` random values of ``dtype`` that start with NaN, infinities, -0.0 and subnormals."""
+    info = np.finfo(dtype)
+    values = np.random.default_rng(7).normal(scale=3.0, size=size).astype(dtype)
+    values[:8] = [
+        np.nan,
+        np.inf,
+        -np.inf,
+        -0.0,
+        info.smallest_subnormal,
+        -info.smallest_subnormal * 3,
+        info.max,
+        info.tiny,
+    ]
+    return values
+
+
+@pytest.mark.parametrize(("dtype", "encoding"), [("float32", "<f4"), ("float64", "<f8")])
+def test_hex_round_trip_is_bit_exact(dtype: str, encoding: str) -> None:
+    values = _special(dtype, 6 * 30 * 40).reshape(6, 30, 40)
+    array = golden_array(values, rows=5, summaries=True, max_values=10_000)
+    text = dumps(_golden({"a": array}))
+    assert f"encoding = hex {encoding}" in text.splitlines()
+    back = loads(text, location="g.golden").arrays["a"]
+    assert (back.shape, back.dtype) == ((6, 30, 40), dtype)
+    assert back.rows.dtype == np.dtype(dtype)
+    assert back.rows.flags.writeable
+    # bit for bit: the NaN, the sign of -0.0, the subnormals
+    assert back.rows.tobytes() == array.rows.tobytes()
+    assert back.summary is not None
+    assert array.summary is not None
+    assert back.summary.tobytes() == array.summary.tobytes()
+    assert dumps(loads(text, location="g.golden")) == text
+
+
+def _array_lines(text: str) -> list[str]:
+    return text.splitlines()[text.splitlines().index("[array a]") :]
+
+
+def test_4096_kept_values_stay_text_4097_are_hex() -> None:
+    at_limit = _array_lines(dumps(_golden({"a": _rows(np.arange(4096.0).reshape(64, 64))})))
+    assert at_limit[:5] == [
+        "[array a]",
+        "dtype = float64",
+        "shape = 64x64",
+        "kept = 64",
+        "row 0: " + " ".join(str(float(v)) for v in range(64)),
+    ]
+    assert len(at_limit) == 4 + 64
+
+    values = np.arange(4097.0).reshape(4097, 1)
+    lines = _array_lines(dumps(_golden({"a": _rows(values)})))
+    assert lines[:5] == [
+        "[array a]",
+        "dtype = float64",
+        "shape = 4097x1",
+        "kept = 4097",
+        "encoding = hex <f8",
+    ]
+    data = lines[5:]
+    assert all(line.startswith("data: ") for line in data)
+    # 4097 x 8 bytes are 65,552 hex characters: eight lines of 8,192 and the rest
+    assert [len(line) - len("data: ") for line in data] == [DATA_LINE] * 8 + [16]
+    joined = "".join(line[len("data: ") :] for line in data)
+    assert joined == values.astype("<f8").tobytes().hex()
+    assert data[0].startswith("data: 0000000000000000" + "000000000000f03f")  # 0.0, 1.0
+    assert data[-1] == "data: 000000000000b040"  # 4096.0, little-endian
+
+
+def test_hex_dumps_is_deterministic_and_writes_one_nan() -> None:
+    values = _special("float32", 5000).reshape(50, 100)
+    odd_nans = values.copy()
+    odd_nans.view(np.uint32)[0, 0] = 0xFFC00001  # a negative NaN with a payload
+    one = dumps(_golden({"a": golden_array(values, rows=50, summaries=True, max_values=5000)}))
+    assert one == dumps(
+        _golden({"a": golden_array(values, rows=50, summaries=True, max_values=5000)})
+    )
+    assert one == dumps(
+        _golden({"a": golden_array(odd_nans, rows=50, summaries=True, max_values=5000)})
+    )
+    assert "data: 0000c07f0000807f" in one  # NumPy's nan, then inf
+
+
+def test_hex_golden_with_crlf_line_ends_loads_the_same() -> None:
+    values = _special("float32", 5000).reshape(50, 100)
+    text = dumps(_golden({"a": golden_array(values, rows=50, summaries=True, max_values=5000)}))
+    back = loads(text.replace("\n", "\r\n"), location="g").arrays["a"]
+    assert (
+        back.rows.tobytes()
+        == golden_array(values, rows=50, summaries=False, max_values=5000).rows.tobytes()
+    )
+
+
+def test_float16_stays_text_at_any_size() -> None:
+    values = np.zeros((50, 100), dtype=np.float16)
+    text = dumps(_golden({"a": golden_array(values, rows=50, summaries=False, max_values=5000)}))
+    assert "encoding" not in text
+    assert "row 49: " in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0000803g",  # not a hex digit
+        "0000803f" * 3 + "00!0",  # in the last characters
+        "0000803",  # half a byte
+        "0",
+        "0000803f00é0",  # not ASCII
+        "0000803f 00000040",  # white space
+        "0x0000803f",
+        "+1",
+    ],
+)
+def test_decode_hex_refuses_what_is_not_hex(text: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - binascii.Error, a ValueError
+        decode_hex(text)
+
+
+def test_decode_hex_takes_either_case() -> None:
+    assert decode_hex("0000803F") == decode_hex("0000803f") == b"\x00\x00\x80\x3f"
+    assert decode_hex("") == b""
+
+
 # -- the size budget ----------------------------------------------------------------------
 
 
@@ -211,6 +342,21 @@ def test_2d_summary_is_per_unit_over_the_whole_batch() -> None:
     np.testing.assert_array_equal(array.summary[:, 1], values.max(axis=0))
     np.testing.assert_array_equal(array.summary[:, 2], as64.mean(axis=0).astype(np.float32))
     assert array.summary[0, 0] == -9.0
+
+
+def test_summarize_makes_no_float64_copy() -> None:
+    values = np.random.default_rng(9).normal(size=(50, 200, 100)).astype(np.float32)  # 4 MB
+    tracemalloc.start()
+    try:
+        summary = summarize(values)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+    as64 = values.astype(np.float64)
+    np.testing.assert_array_equal(summary[:, 0], as64.min(axis=(0, 2)))
+    np.testing.assert_array_equal(summary[:, 1], as64.max(axis=(0, 2)))
+    np.testing.assert_array_equal(summary[:, 2], as64.mean(axis=(0, 2)))
 
 
 # -- corrupt files ------------------------------------------------------------------------
@@ -363,6 +509,200 @@ def test_corrupt_file_error_names_location_and_line(
     )
 
 
+#: A hex array small enough to read: dumps writes hex above 4,096 values only, loads takes
+#: it at any size. Two data lines, 20 and 12 bytes.
+VALID_HEX = [
+    HEADER,  # 1
+    "[meta]",  # 2
+    "spec = power-gru",  # 3
+    "[array keras/gru/output]",  # 4
+    "dtype = float32",  # 5
+    "shape = 3x2x2",  # 6
+    "kept = 2x2",  # 7
+    "encoding = hex <f4",  # 8
+    "data: 0000003f000080be0000803f000000400000c0bf",  # 9
+    "data: 0000003e00004040000080c0",  # 10
+    "summary t 0: -1.5 3.0 0.5",  # 11
+    "summary t 1: -4.0 2.0 -0.25",  # 12
+]
+HEX_ROWS = np.array([[[0.5, -0.25], [1.0, 2.0]], [[-1.5, 0.125], [3.0, -4.0]]])
+
+
+def test_the_valid_hex_text_loads() -> None:
+    array = loads("\n".join(VALID_HEX) + "\n", location="g.golden").arrays["keras/gru/output"]
+    assert (array.shape, array.dtype, array.rows.dtype) == ((3, 2, 2), "float32", np.float32)
+    np.testing.assert_array_equal(array.rows, HEX_ROWS)
+    assert array.summary is not None
+    np.testing.assert_array_equal(array.summary, [[-1.5, 3.0, 0.5], [-4.0, 2.0, -0.25]])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["data: 0000003F000080BE0000803F000000400000C0BF", "data: 0000003E00004040000080C0"],
+        ["data: 0000003f000080be0000803f000000400000c0bf0000003e00004040000080c0"],
+        ["data: 0000003f000080be0000803f000000400000c0bf0", "data: 000003e00004040000080c0"],
+    ],
+    ids=["upper-case", "one-line", "a-byte-across-lines"],
+)
+def test_hex_data_loads_in_either_case_and_cut_anywhere(data: list[str]) -> None:
+    lines = [*VALID_HEX[:8], *data, *VALID_HEX[10:]]
+    array = loads("\n".join(lines) + "\n", location="g.golden").arrays["keras/gru/output"]
+    np.testing.assert_array_equal(array.rows, HEX_ROWS)
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "problem"),
+    [
+        pytest.param(
+            _edit(7, "encoding = base64 <f4"),
+            8,
+            "array 'keras/gru/output': unknown encoding 'base64 <f4'",
+            id="base64-encoding",
+        ),
+        pytest.param(
+            _edit(7, "encoding = hex >f4"),
+            8,
+            "array 'keras/gru/output': unknown encoding 'hex >f4'",
+            id="big-endian",
+        ),
+        pytest.param(
+            _edit(7, "encoding = hex"),
+            8,
+            "array 'keras/gru/output': unknown encoding 'hex'",
+            id="unknown-encoding",
+        ),
+        pytest.param(
+            _edit(7, "encoding = hex <f2"),
+            8,
+            "array 'keras/gru/output': unknown encoding 'hex <f2'",
+            id="unknown-width",
+        ),
+        pytest.param(
+            _edit(7, "encoding = hex <f8"),
+            8,
+            "array 'keras/gru/output': encoding 'hex <f8' does not match dtype float32",
+            id="encoding-of-another-dtype",
+        ),
+        pytest.param(
+            _edit(7, None),
+            8,
+            "array 'keras/gru/output': data lines without an 'encoding'",
+            id="no-encoding",
+        ),
+        pytest.param(
+            lambda lines: [*lines[:10], "row 1 t 0: 1.0 2.0", *lines[10:]],
+            11,
+            "array 'keras/gru/output': both row lines and data lines",
+            id="row-among-data",
+        ),
+        pytest.param(
+            lambda lines: [*lines[:8], "row 0 t 0: 0.5 -0.25", "row 0 t 1: 1.0 2.0", *lines[10:]],
+            9,
+            "array 'keras/gru/output': row lines with an 'encoding'",
+            id="rows-with-encoding",
+        ),
+        pytest.param(
+            _edit(9, "data: 0000003e00004g40000080c0"),
+            10,
+            "array 'keras/gru/output': its data is not valid hex",
+            id="not-a-hex-digit",
+        ),
+        pytest.param(
+            _edit(8, "data: 0000003f000080be0000803f00000040é000c0bf"),
+            9,
+            "array 'keras/gru/output': its data is not valid hex",
+            id="not-ascii",
+        ),
+        pytest.param(
+            _edit(8, "data: 0000003f000080be0000803f00000040 0000c0bf"),
+            9,
+            "array 'keras/gru/output': its data is not valid hex",
+            id="a-space",
+        ),
+        pytest.param(
+            _edit(9, "data: 0000003e00004040000080c0 "),
+            10,
+            "array 'keras/gru/output': its data is not valid hex",
+            id="a-trailing-space",
+        ),
+        pytest.param(
+            _edit(8, "data: 0000003f000080be0000803f000000400000c0b"),
+            9,
+            "array 'keras/gru/output': its data is not valid hex",
+            id="a-character-lost",
+        ),
+        pytest.param(
+            _edit(9, "data: 0000003e00004040000080c"),
+            10,
+            "array 'keras/gru/output': its data is not valid hex",
+            id="a-last-character-lost",
+        ),
+        pytest.param(
+            _edit(9, "data: 0000003e00004040000080"),
+            4,
+            "array 'keras/gru/output': its data holds 31 bytes; kept 2x2 of shape 3x2x2 needs 32",
+            id="a-byte-lost",
+        ),
+        pytest.param(
+            _edit(9, None),
+            4,
+            "array 'keras/gru/output': its data holds 20 bytes; kept 2x2 of shape 3x2x2 needs 32",
+            id="a-line-lost",
+        ),
+        pytest.param(
+            lambda lines: [*lines[:8], *lines[10:]],
+            4,
+            "array 'keras/gru/output': its data holds 0 bytes; kept 2x2 of shape 3x2x2 needs 32",
+            id="no-data",
+        ),
+        pytest.param(
+            _edit(6, "kept = 1x2"),
+            4,
+            "array 'keras/gru/output': its data holds 32 bytes; kept 1x2 of shape 3x2x2 needs 16",
+            id="kept-smaller",
+        ),
+        pytest.param(
+            _edit(6, "kept = 2"),
+            4,
+            "array 'keras/gru/output': its rows do not match shape 3x2x2",
+            id="kept-of-another-rank",
+        ),
+        pytest.param(
+            lambda lines: [*lines[:3], lines[8], *lines[3:]],
+            4,
+            "unexpected line 'data: 0000003f000080be0000803f000000400000c0bf'",
+            id="data-outside-an-array",
+        ),
+    ],
+)
+def test_corrupt_hex_error_names_location_and_line(
+    edit: Callable[[list[str]], list[str]], line: int, problem: str
+) -> None:
+    text = "\n".join(edit(VALID_HEX)) + "\n"
+    with pytest.raises(GoldenError) as raised:
+        loads(text, location="goldens/power_gru/power-gru.golden")
+    assert str(raised.value) == (
+        f"goldens/power_gru/power-gru.golden:{line}: corrupt golden file: {problem}{FIX}"
+    )
+
+
+def test_a_hostile_kept_with_a_little_data_allocates_nothing() -> None:
+    lines = _edit(5, "shape = 100000x100000x1000")(_edit(6, "kept = 100000x100000")(VALID_HEX))
+    tracemalloc.start()
+    try:
+        with pytest.raises(GoldenError) as raised:
+            loads("\n".join(lines) + "\n", location="g.golden")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == (
+        "g.golden:4: corrupt golden file: array 'keras/gru/output': its data holds 32 bytes; "
+        "kept 100000x100000 of shape 100000x100000x1000 needs 40000000000000" + FIX
+    )
+    assert peak < 1_000_000
+
+
 # -- comparison ---------------------------------------------------------------------------
 
 
@@ -441,6 +781,44 @@ def test_compare_only_the_overlap_of_kept_regions_of_different_size() -> None:
     drift = compare_goldens(_golden({"a": recorded}), _golden({"a": partial}), TOL)
     assert drift.ok
     assert drift.comparisons[0].shape == (1, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "current"),
+    [
+        pytest.param([[1.0, -2.0], [0.5, 0.0]], [[1.0, -2.0], [0.5, 0.0]], id="equal"),
+        pytest.param([[np.inf, -np.inf], [0.0, 3.0]], [[np.inf, -np.inf], [0.0, 3.0]], id="inf"),
+        pytest.param([[-0.0, 1.0]], [[0.0, 1.0]], id="signed-zero"),
+        pytest.param([[np.nan, 1.0]], [[np.nan, 1.0]], id="nan"),
+        pytest.param(np.zeros((0, 2)), np.zeros((0, 2)), id="empty"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")
+def test_compare_of_unchanged_rows_gives_what_compare_gives(
+    recorded: list[list[float]], current: list[list[float]]
+) -> None:
+    # unchanged blocks take a shortcut: the Comparison must not tell
+    old = np.asarray(recorded, dtype=np.float32)[np.newaxis]
+    new = np.asarray(current, dtype=np.float32)[np.newaxis]
+    (rows,) = compare_goldens(
+        _golden({"a": _rows(old, "float32")}), _golden({"a": _rows(new, "float32")}), TOL
+    ).comparisons
+    expected = compare(
+        old, new, TOL, layer="a", quantity="rows", axes=("row", "timestep", "unit"), time_axis=1
+    )
+    assert repr(rows) == repr(expected)  # repr: the NaN mean of an empty block equals itself
+
+
+def test_unchanged_rows_take_one_pass_not_compare(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = np.random.default_rng(1).normal(size=(4, 50, 30)).astype(np.float32)
+    recorded = _golden({"a": golden_array(values, rows=4, summaries=True, max_values=6000)})
+    current = _golden({"a": golden_array(values, rows=4, summaries=True, max_values=6000)})
+
+    def no_compare(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compare() ran on unchanged values")
+
+    monkeypatch.setattr(golden_format, "compare", no_compare)
+    assert compare_goldens(loads(dumps(recorded), location="g"), current, TOL).ok
 
 
 # -- hash diagnosis and the drift report --------------------------------------------------
@@ -580,6 +958,30 @@ def test_drift_message_names_the_summary_statistic() -> None:
         "  now       1",
         "  abs error 1.00e+00, rel error inf (tolerance atol=1e-06, rtol=1e-05)",
     ]
+
+
+def test_drift_in_a_hex_array_is_located_as_in_text() -> None:
+    def hidden(values: np.ndarray) -> Golden:  # 7,200 values: hex
+        array = golden_array(values, rows=6, summaries=True, max_values=10_000)
+        return _golden({"reference/gru/forward/hidden": array})
+
+    values = np.random.default_rng(4).normal(size=(6, 30, 40)).astype(np.float32)
+    values[4, 17, 9] = 0.25
+    moved = values.copy()
+    moved[4, 17, 9] = 0.375
+    recorded = loads(dumps(hidden(values)), location="g")
+    assert "encoding = hex <f4" in dumps(recorded).splitlines()
+    assert compare_goldens(recorded, hidden(values), TOL).ok
+    current = hidden(moved)
+    drift = compare_goldens(recorded, current, TOL)
+    message = drift_message(recorded, current, drift, golden_path="g", update_command="u")
+    assert message.splitlines()[2:6] == [
+        "First: reference trace, gru/forward/hidden, at timestep 17, row 4, unit 9:",
+        "  recorded  0.25",
+        "  now       0.375",
+        "  abs error 1.25e-01, rel error 5.00e-01 (tolerance atol=1e-06, rtol=1e-05)",
+    ]
+    assert (drift.comparisons[0].quantity, drift.comparisons[0].n_bad) == ("rows", 1)
 
 
 def test_hash_diagnosis_verbatim() -> None:
