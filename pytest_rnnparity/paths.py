@@ -1,12 +1,13 @@
 """Execution paths: the same model through other Keras backends and layer options.
 
 A path that only changes layer options (``implementation``, ``unroll``, ``use_cudnn``)
-runs in this process. A path with another ``backend`` runs in a subprocess, because
-Keras fixes its backend at import: ``python -m pytest_rnnparity.paths`` builds the
-spec's model under ``KERAS_BACKEND``, reads every layer's outputs with the same trace
-model, and saves them to an ``.npz`` file; this process then compares them with the
-reference it already computed. Every path is checked against the same reference and
-the same golden (read only), with the path's own tolerance.
+or how TensorFlow runs Keras (``run_eagerly``) runs in this process. A path with
+another ``backend`` runs in a subprocess, because Keras fixes its backend at import:
+``python -m pytest_rnnparity.paths`` builds the spec's model under ``KERAS_BACKEND``,
+reads every layer's outputs with the same trace model, and saves them to an ``.npz``
+file; this process then compares them with the reference it already computed. Every
+path is checked against the same reference and the same golden (read only), with the
+path's own tolerance.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def skip_reason(path: ExecutionPath, *, keras_major: int, gpus: int) -> str | No
         module, install = BACKEND_PACKAGES[path.backend]
         if importlib.util.find_spec(module) is None:
             return f"Keras backend '{path.backend}' is not installed here ({install})"
+    backend = path.backend or current_backend()
+    if path.run_eagerly is False and backend != "tensorflow":
+        return f"run_eagerly: false is a TensorFlow graph; the {backend} backend runs eagerly"
     return None
 
 
@@ -127,9 +131,12 @@ def load_outputs(file: Path, names: Sequence[str]) -> list[KerasLayerOutputs]:
 
 
 def compute_outputs(
-    spec: Spec, *, root: Path, overrides: Mapping[str, Any]
+    spec: Spec, *, root: Path, overrides: Mapping[str, Any], run_eagerly: bool | None = None
 ) -> list[KerasLayerOutputs]:
-    """Build the spec's model with ``overrides`` and read every layer's Keras outputs."""
+    """Build the spec's model with ``overrides`` and read every layer's Keras outputs.
+
+    ``run_eagerly`` as :class:`TraceModel` takes it (None: by sequence length).
+    """
     from pytest_rnnparity.compat import keras_major, keras_module
     from pytest_rnnparity.describe import describe_model
     from pytest_rnnparity.harness import prepare
@@ -138,7 +145,7 @@ def compute_outputs(
 
     _, windows, model = prepare(spec, root=root, overrides=overrides)
     layers = describe_model(model, keras_major=keras_major(keras_module(model)))
-    trace_model = TraceModel(model, layers)
+    trace_model = TraceModel(model, layers, run_eagerly=run_eagerly)
     x = np.asarray(windows.x)
     return keras_outputs(trace_model, x, batch_chunks(len(x), trace_model.batch_size))
 
@@ -160,7 +167,9 @@ def run_path(
     if needs_subprocess(path):
         outputs = run_in_subprocess(spec, path, root=root, names=names)
     else:
-        outputs = compute_outputs(spec, root=root, overrides=path.layer_overrides())
+        outputs = compute_outputs(
+            spec, root=root, overrides=path.layer_overrides(), run_eagerly=path.run_eagerly
+        )
     outputs = [replace(output, name=name) for output, name in zip(outputs, names, strict=True)]
     comparisons = compare_layers(main.layers, main.reference, outputs, tolerances)
     return replace(main, comparisons=tuple(comparisons), keras=tuple(outputs))
@@ -183,6 +192,8 @@ def run_in_subprocess(
             spec.id,
             "--overrides",
             json.dumps(path.layer_overrides()),
+            "--run-eagerly",
+            json.dumps(path.run_eagerly),
             "--out",
             str(out),
         ]
@@ -216,6 +227,7 @@ def _worker(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--spec-id", required=True)
     parser.add_argument("--overrides", default="{}")
+    parser.add_argument("--run-eagerly", default="null", help="true, false or null (auto)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -223,7 +235,10 @@ def _worker(argv: Sequence[str] | None = None) -> int:
 
     specs = {spec.id: spec for spec in load_specs(args.spec_file, root=args.root)}
     outputs = compute_outputs(
-        specs[args.spec_id], root=args.root, overrides=json.loads(args.overrides)
+        specs[args.spec_id],
+        root=args.root,
+        overrides=json.loads(args.overrides),
+        run_eagerly=json.loads(args.run_eagerly),
     )
     save_outputs(outputs, args.out)
     return 0

@@ -98,7 +98,7 @@ TOP_LEVEL_KEYS = (
     "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
     "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
 )
-PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "tolerance")
+PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly", "tolerance")
 CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
 TORCH_KEYS = ("tolerance",)
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")
@@ -361,13 +361,16 @@ class ExecutionPath:
 
     ``implementation``, ``unroll`` and ``use_cudnn`` are set on every recurrent layer
     that takes them; ``backend`` runs the model under that Keras 3 backend in a
-    subprocess. ``tolerance`` overrides the spec's for this path.
+    subprocess; ``run_eagerly`` runs TensorFlow's Keras eagerly (true) or as one
+    ``tf.function`` graph (false) whatever the sequence length. ``tolerance``
+    overrides the spec's for this path.
     """
 
     backend: str | None = None
     implementation: int | None = None
     unroll: bool | None = None
     use_cudnn: bool | None = None
+    run_eagerly: bool | None = None
     tolerance: ToleranceLimits = ToleranceLimits()
     line: int = 0
 
@@ -375,7 +378,7 @@ class ExecutionPath:
     def id(self) -> str:
         """``backend=jax-unroll=true``: the item's suffix, in key order."""
         parts = []
-        for key in ("backend", "implementation", "unroll", "use_cudnn"):
+        for key in ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly"):
             value = getattr(self, key)
             if value is not None:
                 text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -1461,7 +1464,7 @@ def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
         if not set(written) - {"tolerance"}:
             reader.fail(
                 entry_at,
-                "expected at least one of backend, implementation, unroll, use_cudnn",
+                "expected at least one of backend, implementation, unroll, use_cudnn, run_eagerly",
             )
         limits = ToleranceLimits()
         if "tolerance" in written:
@@ -1478,6 +1481,9 @@ def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
             ),
             unroll=reader.boolean((*entry_at, "unroll")) if "unroll" in written else None,
             use_cudnn=reader.boolean((*entry_at, "use_cudnn")) if "use_cudnn" in written else None,
+            run_eagerly=(
+                reader.boolean((*entry_at, "run_eagerly")) if "run_eagerly" in written else None
+            ),
             tolerance=limits,
             line=reader.document.key_location(entry_at).line,
         )

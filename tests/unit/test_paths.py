@@ -69,6 +69,17 @@ def test_skip_reasons() -> None:
     assert skip_reason(ExecutionPath(unroll=True), keras_major=2, gpus=0) is None
 
 
+def test_a_graph_needs_tensorflow() -> None:
+    graph = {"run_eagerly": False}
+    assert skip_reason(ExecutionPath(backend="jax", **graph), keras_major=3, gpus=0) == (
+        "run_eagerly: false is a TensorFlow graph; the jax backend runs eagerly"
+    )
+    assert skip_reason(ExecutionPath(backend="tensorflow", **graph), keras_major=3, gpus=0) is None
+    assert (
+        skip_reason(ExecutionPath(backend="jax", run_eagerly=True), keras_major=3, gpus=0) is None
+    )
+
+
 def test_missing_backend_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     assert skip_reason(ExecutionPath(backend="torch"), keras_major=3, gpus=0) == (
@@ -143,6 +154,39 @@ def test_layer_option_path_runs_in_process_against_the_main_reference(
     assert result.ok
     assert [k.name for k in result.keras] == [layer.name for layer in main.layers]
     assert result.reference is main.reference
+    assert max(c.max_abs for c in result.comparisons) < 1e-5
+
+
+@pytest.mark.keras
+@pytest.mark.usefixtures("_clear_keras")
+@pytest.mark.parametrize("run_eagerly", [True, False])
+def test_run_eagerly_path_runs_keras_that_way_in_process(
+    spec_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_eagerly: bool
+) -> None:
+    from pytest_rnnparity.keras_run import TraceModel
+
+    (spec,) = load_specs(spec_file, root=tmp_path)
+    main = run_spec(spec, root=tmp_path).parity
+    path = ExecutionPath(run_eagerly=run_eagerly)
+    if reason := skip_reason(path, keras_major=_keras_major(), gpus=0):
+        pytest.skip(reason)
+    modes: list[bool] = []
+    forward = TraceModel._forward
+
+    def spy(self: TraceModel, x: np.ndarray, mask: np.ndarray | None, *, eagerly: bool) -> object:
+        modes.append(eagerly)
+        return forward(self, x, mask, eagerly=eagerly)
+
+    monkeypatch.setattr(TraceModel, "_forward", spy)
+    result = run_path(
+        spec,
+        path,
+        root=tmp_path,
+        main=main,
+        tolerances=path_tolerances(spec_tolerances(spec), path),
+    )
+    assert result.ok, result.message()
+    assert modes == [run_eagerly]  # 5 timesteps: the default would have been eager
     assert max(c.max_abs for c in result.comparisons) < 1e-5
 
 

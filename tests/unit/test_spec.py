@@ -1342,6 +1342,7 @@ def test_execution_paths_are_parsed_with_ids_and_overrides(tmp_path: Path) -> No
               - {backend: jax, tolerance: {atol: 1.0e-5}}
               - {implementation: 1, unroll: true}
               - {use_cudnn: true}
+              - {run_eagerly: false}
             """
         )
     )
@@ -1350,10 +1351,13 @@ def test_execution_paths_are_parsed_with_ids_and_overrides(tmp_path: Path) -> No
         "backend=jax",
         "implementation=1-unroll=true",
         "use_cudnn=true",
+        "run_eagerly=false",
     ]
     assert spec.paths[0].tolerance.atol == 1e-5
     assert spec.paths[1].layer_overrides() == {"implementation": 1, "unroll": True}
-    assert [p.line for p in spec.paths] == [6, 7, 8]
+    assert spec.paths[3].run_eagerly is False
+    assert spec.paths[3].layer_overrides() == {}  # not a layer argument
+    assert [p.line for p in spec.paths] == [6, 7, 8, 9]
 
 
 @pytest.mark.parametrize(
@@ -1363,6 +1367,7 @@ def test_execution_paths_are_parsed_with_ids_and_overrides(tmp_path: Path) -> No
         ("paths: [{tolerance: {atol: 1.0}}]", "5:9: paths[0]: expected at least one of backend"),
         ("paths: [{backend: jaxx}]", "5:19: paths[0].backend: expected one of tensorflow, jax"),
         ("paths: [{implementation: 3}]", "5:26: paths[0].implementation: expected"),
+        ("paths: [{run_eagerly: sometimes}]", "5:23: paths[0].run_eagerly: expected"),
         (
             "paths: [{unroll: true}, {unroll: true}]",
             "5:25: paths[1]: the execution path unroll=true is listed twice",
