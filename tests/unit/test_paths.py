@@ -69,7 +69,8 @@ def test_skip_reasons() -> None:
     assert skip_reason(ExecutionPath(unroll=True), keras_major=2, gpus=0) is None
 
 
-def test_a_graph_needs_tensorflow() -> None:
+def test_a_graph_needs_tensorflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # all installed
     graph = {"run_eagerly": False}
     assert skip_reason(ExecutionPath(backend="jax", **graph), keras_major=3, gpus=0) == (
         "run_eagerly: false is a TensorFlow graph; the jax backend runs eagerly"
