@@ -148,6 +148,22 @@ def compare(
                 f"shape differs: reference {tuple(expected.shape)}, Keras {tuple(actual.shape)}"
             ),
         )
+    if expected.dtype == actual.dtype and expected.size and np.array_equal(expected, actual):
+        # A golden usually matches its run bit for bit: one pass, not a dozen, gives the
+        # same statistics (infinities and signed zeros included; NaN is never equal).
+        return Comparison(
+            layer=layer,
+            quantity=quantity,
+            tolerance=tolerance,
+            axes=axes,
+            shape=tuple(expected.shape),
+            max_abs=0.0,
+            max_rel=0.0,
+            mean_abs=0.0,
+            n_bad=0,
+            n_total=int(expected.size),
+            direction=direction,
+        )
     # Work in the inputs' own precision (float32 stays float32): a difference of two
     # float32 values is exact enough, and 6.5 million of them are compared per layer.
     work = np.result_type(expected.dtype, actual.dtype, np.float32)

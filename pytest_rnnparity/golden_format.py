@@ -479,47 +479,6 @@ def _part(name: str) -> str:
     return name.split("/", 1)[0]
 
 
-def _compare_block(
-    recorded: np.ndarray,
-    current: np.ndarray,
-    tolerance: Tolerance,
-    *,
-    layer: str,
-    quantity: str,
-    axes: tuple[str, ...],
-    time_axis: int | None,
-) -> Comparison:
-    """:func:`compare`, for the price of one pass when nothing moved at all.
-
-    A golden usually matches its run exactly, and ``compare`` makes a dozen passes
-    over a million values. Equal values of one dtype (infinities included) give the
-    Comparison ``compare`` would: every error 0, nothing bad. A NaN is never equal,
-    an empty block has no mean: those take ``compare``.
-    """
-    if recorded.dtype == current.dtype and recorded.size and np.array_equal(recorded, current):
-        return Comparison(
-            layer=layer,
-            quantity=quantity,
-            tolerance=tolerance,
-            axes=axes,
-            shape=tuple(recorded.shape),
-            max_abs=0.0,
-            max_rel=0.0,
-            mean_abs=0.0,
-            n_bad=0,
-            n_total=int(recorded.size),
-        )
-    return compare(
-        recorded,
-        current,
-        tolerance,
-        layer=layer,
-        quantity=quantity,
-        axes=axes,
-        time_axis=time_axis,
-    )
-
-
 def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> Drift:
     """Compare every array of ``current`` with ``recorded`` within ``tolerance``."""
     comparisons = []
@@ -547,7 +506,7 @@ def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> 
             slice(0, min(a, b)) for a, b in zip(old.rows.shape, new.rows.shape, strict=True)
         )
         comparisons.append(
-            _compare_block(
+            compare(
                 old.rows[overlap],
                 new.rows[overlap],
                 tolerance,
@@ -559,7 +518,7 @@ def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> 
         )
         if old.summary is not None and new.summary is not None:
             comparisons.append(
-                _compare_block(
+                compare(
                     old.summary,
                     new.summary,
                     tolerance,

@@ -108,3 +108,29 @@ def test_relative_error_statistics(
     assert c.n_bad == sum(
         abs(a - e) > TOL.atol + TOL.rtol * abs(e) for e, a in zip(expected, actual, strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param([[1.0, -2.0], [0.5, 0.0]], id="finite"),
+        pytest.param([[np.inf, -np.inf], [0.0, 3.0]], id="infinities"),
+        pytest.param([[-0.0, 1.0], [0.0, -1.0]], id="signed-zeros"),
+        pytest.param([[np.nan, 1.0], [2.0, 3.0]], id="nan"),
+    ],
+)
+def test_identical_values_compare_as_exactly_equal(values: list[list[float]]) -> None:
+    """The one-pass shortcut for bit-identical arrays gives what the full rule gives."""
+    expected = np.asarray(values, dtype=np.float32)
+    c = compare(expected, expected.copy(), TOL, layer="l", quantity="rows", axes=("row", "unit"))
+    full = compare(  # another dtype: never the shortcut
+        expected,
+        expected.astype(np.float64),
+        TOL,
+        layer="l",
+        quantity="rows",
+        axes=("row", "unit"),
+    )
+    assert (c.ok, c.n_bad, c.n_total, c.first) == (True, 0, 4, None)
+    assert (c.max_abs, c.max_rel, c.mean_abs) == (full.max_abs, full.max_rel, full.mean_abs)
+    assert (c.max_abs, c.max_rel, c.mean_abs) == (0.0, 0.0, 0.0)

@@ -8,8 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from pytest_rnnparity import golden_format
-from pytest_rnnparity.compare import Tolerance, compare
+from pytest_rnnparity.compare import Tolerance
 from pytest_rnnparity.errors import GoldenError
 from pytest_rnnparity.golden_format import (
     DATA_LINE,
@@ -501,9 +500,13 @@ def test_the_valid_text_loads() -> None:
 def test_corrupt_file_error_names_location_and_line(
     edit: Callable[[list[str]], list[str]], line: int, problem: str
 ) -> None:
-    text = "\n".join(edit(VALID)) + "\n"
+    assert_corrupt(edit(VALID), line, problem)
+
+
+def assert_corrupt(lines: list[str], line: int, problem: str) -> None:
+    """Loading ``lines`` fails with exactly the located message for ``problem``."""
     with pytest.raises(GoldenError) as raised:
-        loads(text, location="goldens/power_gru/power-gru.golden")
+        loads("\n".join(lines) + "\n", location="goldens/power_gru/power-gru.golden")
     assert str(raised.value) == (
         f"goldens/power_gru/power-gru.golden:{line}: corrupt golden file: {problem}{FIX}"
     )
@@ -679,12 +682,7 @@ def test_hex_data_loads_in_either_case_and_cut_anywhere(data: list[str]) -> None
 def test_corrupt_hex_error_names_location_and_line(
     edit: Callable[[list[str]], list[str]], line: int, problem: str
 ) -> None:
-    text = "\n".join(edit(VALID_HEX)) + "\n"
-    with pytest.raises(GoldenError) as raised:
-        loads(text, location="goldens/power_gru/power-gru.golden")
-    assert str(raised.value) == (
-        f"goldens/power_gru/power-gru.golden:{line}: corrupt golden file: {problem}{FIX}"
-    )
+    assert_corrupt(edit(VALID_HEX), line, problem)
 
 
 def test_a_hostile_kept_with_a_little_data_allocates_nothing() -> None:
@@ -781,44 +779,6 @@ def test_compare_only_the_overlap_of_kept_regions_of_different_size() -> None:
     drift = compare_goldens(_golden({"a": recorded}), _golden({"a": partial}), TOL)
     assert drift.ok
     assert drift.comparisons[0].shape == (1, 2, 2)
-
-
-@pytest.mark.parametrize(
-    ("recorded", "current"),
-    [
-        pytest.param([[1.0, -2.0], [0.5, 0.0]], [[1.0, -2.0], [0.5, 0.0]], id="equal"),
-        pytest.param([[np.inf, -np.inf], [0.0, 3.0]], [[np.inf, -np.inf], [0.0, 3.0]], id="inf"),
-        pytest.param([[-0.0, 1.0]], [[0.0, 1.0]], id="signed-zero"),
-        pytest.param([[np.nan, 1.0]], [[np.nan, 1.0]], id="nan"),
-        pytest.param(np.zeros((0, 2)), np.zeros((0, 2)), id="empty"),
-    ],
-)
-@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")
-def test_compare_of_unchanged_rows_gives_what_compare_gives(
-    recorded: list[list[float]], current: list[list[float]]
-) -> None:
-    # unchanged blocks take a shortcut: the Comparison must not tell
-    old = np.asarray(recorded, dtype=np.float32)[np.newaxis]
-    new = np.asarray(current, dtype=np.float32)[np.newaxis]
-    (rows,) = compare_goldens(
-        _golden({"a": _rows(old, "float32")}), _golden({"a": _rows(new, "float32")}), TOL
-    ).comparisons
-    expected = compare(
-        old, new, TOL, layer="a", quantity="rows", axes=("row", "timestep", "unit"), time_axis=1
-    )
-    assert repr(rows) == repr(expected)  # repr: the NaN mean of an empty block equals itself
-
-
-def test_unchanged_rows_take_one_pass_not_compare(monkeypatch: pytest.MonkeyPatch) -> None:
-    values = np.random.default_rng(1).normal(size=(4, 50, 30)).astype(np.float32)
-    recorded = _golden({"a": golden_array(values, rows=4, summaries=True, max_values=6000)})
-    current = _golden({"a": golden_array(values, rows=4, summaries=True, max_values=6000)})
-
-    def no_compare(*args: object, **kwargs: object) -> None:
-        raise AssertionError("compare() ran on unchanged values")
-
-    monkeypatch.setattr(golden_format, "compare", no_compare)
-    assert compare_goldens(loads(dumps(recorded), location="g"), current, TOL).ok
 
 
 # -- hash diagnosis and the drift report --------------------------------------------------
