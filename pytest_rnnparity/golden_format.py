@@ -501,7 +501,12 @@ def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> 
                 f"now {'x'.join(map(str, new.shape))}",
             )
             continue
-        axes = ("row", "timestep", "unit")[: len(old.shape)]
+        # a 3-D array is (row, timestep, unit); a 2-D one, a layer's last output, (row, unit)
+        axes = (
+            ("row", "timestep", "unit")
+            if len(old.shape) == 3
+            else ("row", "unit")[: len(old.shape)]
+        )
         overlap = tuple(
             slice(0, min(a, b)) for a, b in zip(old.rows.shape, new.rows.shape, strict=True)
         )

@@ -727,6 +727,21 @@ def test_compare_beyond_tolerance_reports_the_first_mismatch_in_time_order() -> 
     assert rows.n_bad == 2
 
 
+def test_a_2d_array_moves_at_a_row_and_unit_not_a_timestep() -> None:
+    values = np.zeros((3, 4))
+    moved = values.copy()
+    moved[1, 2] = 0.5
+    recorded, current = (
+        _golden({"keras/dense/output": _rows(values)}),
+        _golden({"keras/dense/output": _rows(moved)}),
+    )
+    drift = compare_goldens(recorded, current, TOL)
+    (rows,) = drift.comparisons
+    assert rows.axes == ("row", "unit")
+    message = drift_message(recorded, current, drift, golden_path="g", update_command="u")
+    assert "First: Keras outputs, dense/output, at row 1, unit 2:" in message.splitlines()
+
+
 def test_compare_reports_a_shape_change() -> None:
     recorded = _golden({"keras/dense/output": _rows(np.zeros((2, 1)))})
     current = _golden({"keras/dense/output": _rows(np.zeros((3, 1)))})
