@@ -23,6 +23,7 @@ the choice can be forced with ``run_eagerly``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -199,9 +200,11 @@ class TraceModel:
         if self._graph is None:
             import tensorflow as tf
 
-            # one function per trace model; TensorFlow traces once per input shape
-            # and mask presence, so the batches of a stateful model share one graph
-            self._graph = tf.function(self._call_model)
+            # One function per trace model; TensorFlow traces once per input shape
+            # and mask presence, so the batches of a stateful model share one graph.
+            # A partial, not the bound method: TensorFlow counts traces per code object,
+            # and every trace model's first trace would read as "retracing" after five.
+            self._graph = tf.function(functools.partial(TraceModel._call_model, self))
         return self._graph(x, mask)
 
     def _call_model(self, x: Any, mask: Any) -> Any:

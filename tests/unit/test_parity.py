@@ -423,3 +423,22 @@ def test_long_sequences_run_keras_as_a_graph(
     forced = check_parity(model, inputs(batch=2, timesteps=timesteps), run_eagerly=not eager)
     for a, b in zip(result.keras, forced.keras, strict=True):
         np.testing.assert_allclose(a.output, b.output, atol=1e-6)
+
+
+def test_many_graph_checks_are_not_reported_as_retracing() -> None:
+    """Each trace model traces its own graph once; TensorFlow must not call that retracing."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addHandler(handler)
+    try:
+        for seed in range(6):  # TensorFlow warns from the fifth trace of one function
+            keras.backend.clear_session()
+            model = randomize(sequential(keras.layers.GRU(2), timesteps=3), seed=seed)
+            assert check_parity(model, inputs(batch=2, timesteps=3), run_eagerly=False).ok
+    finally:
+        tf_logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
