@@ -413,7 +413,7 @@ def test_csv_with_fewer_rows_than_the_lookback(tmp_path: Path) -> None:
 def test_csv_windows_beyond_the_size_budget_are_refused_before_cutting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pytest_rnnparity.spec.MAX_RUN_VALUES", 10)
+    monkeypatch.setattr("pytest_rnnparity.spec.data.MAX_RUN_VALUES", 10)
     rows = "".join(f"{i},{i},{i}\n" for i in range(5))
     text = csv_spec(tmp_path, "temp,hum,power\n" + rows)
     # 3 windows x 2 steps x 2 (two features, GRU(2)) = 12 values

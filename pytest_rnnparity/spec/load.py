@@ -1,0 +1,199 @@
+"""Loading a spec file: read and parse it, expand its matrix, read every section, hash it.
+
+Also the JSON Schema text and how paths are shown in messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, cast
+
+from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.spec.data import _check_size, _data, _lookback
+from pytest_rnnparity.spec.layers import _model
+from pytest_rnnparity.spec.matrix import _expand_matrix
+from pytest_rnnparity.spec.options import (
+    _candidate,
+    _golden,
+    _marks,
+    _paths,
+    _tolerance,
+    _torch,
+    _weights,
+)
+from pytest_rnnparity.spec.reader import _Context, _Reader
+from pytest_rnnparity.spec.types import (
+    MAX_SEED,
+    MAX_SPEC_BYTES,
+    TOP_LEVEL_KEYS,
+    DType,
+    GoldenOptions,
+    SavedModel,
+    Spec,
+    Tolerance,
+)
+from pytest_rnnparity.yaml_loader import describe, parse_yaml, undecodable
+
+_NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\\x00-\x1f\x7f]|::")
+
+
+def schema_text() -> str:
+    """The JSON Schema (draft 2020-12) of the spec format, as stored in the package."""
+    # the schema sits in the package root, where specs reference it (and package-data ships it)
+    return Path(__file__).parent.with_name("spec_schema.json").read_text(encoding="utf-8")
+
+
+def load_specs(path: Path, *, root: Path) -> list[Spec]:
+    """Load a spec file: one :class:`Spec` per matrix variant (one without a matrix).
+
+    Args:
+        path: The YAML file.
+        root: The project root; every file a spec names must resolve inside it.
+
+    Raises:
+        SpecError: the first problem found, located ``file:line:column``.
+    """
+    display = display_path(path, root)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SpecError(f"cannot read the spec: {error.strerror}", path=display) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"the spec is larger than {MAX_SPEC_BYTES} bytes; put large data in a CSV file",
+            path=display,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where, byte = undecodable(error)
+        raise SpecError(
+            f"the spec is not UTF-8 text (byte {byte}); save it as UTF-8",
+            path=display,
+            line=where.line,
+            column=where.column,
+        ) from None
+    document = parse_yaml(text, path=display)
+    reader = _Reader(document, display=display, variant=None)
+    reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
+    context = _Context(spec_path=path, root=root.resolve(), display=display)
+    return [
+        _build_spec(_Reader(variant_document, display=display, variant=variant), context)
+        for variant, variant_document in _expand_matrix(document, reader)
+    ]
+
+
+def display_path(path: Path, root: Path) -> str:
+    """``path`` as the user wrote it (links kept), relative to ``root`` when inside it."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def resolved_display_path(path: Path | str, root: Path) -> str:
+    """``path`` with links resolved, relative to the resolved ``root`` when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _build_spec(reader: _Reader, context: _Context) -> Spec:
+    top = reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
+    name = reader.string(("name",)) if "name" in top else context.spec_path.stem
+    if _NAME_FORBIDDEN.search(name):
+        if "name" in top:
+            reader.fail(
+                ("name",),
+                f"expected a name without spaces, brackets or slashes, got {describe(name)}",
+            )
+        raise SpecError(
+            f"the file name gives the spec name {name!r}, which has spaces, brackets or"
+            " slashes; set name:",
+            path=context.display,
+        )
+    description = reader.string(("description",)) if "description" in top else ""
+    seed = reader.integer(("seed",), minimum=0, maximum=MAX_SEED) if "seed" in top else 0
+    data = _data(reader, context)
+    lookback = _lookback(reader, data)
+    model = _model(reader, context)
+    _check_size(reader, data, lookback, model)
+    weights = _weights(reader, context, saved=isinstance(model, SavedModel))
+    dtype = (
+        cast(DType, reader.choice(("dtype",), ("float32", "float64")))
+        if "dtype" in top
+        else "float32"
+    )
+    tolerance = _tolerance(reader) if "tolerance" in top else Tolerance()
+    stateful = reader.boolean(("stateful",)) if "stateful" in top else False
+    marks = _marks(reader) if "marks" in top else ()
+    golden = _golden(reader) if "golden" in top else GoldenOptions()
+    paths = _paths(reader) if "paths" in top else ()
+    candidate = _candidate(reader, model) if "candidate" in top else None
+    torch = _torch(reader, model) if "torch" in top else None
+    layer_lines: tuple[int, ...] = ()
+    if not isinstance(model, SavedModel):
+        layer_lines = tuple(layer.line for layer in model)
+    hashed = {
+        "seed": seed,
+        "data": data,
+        "lookback": lookback,
+        "model": model,
+        "weights": weights,
+        "dtype": dtype,
+        "stateful": stateful,
+        "golden": golden,
+    }
+    canonical = json.dumps(_canonical(hashed), sort_keys=True, separators=(",", ":"))
+    return Spec(
+        path=context.spec_path,
+        name=name,
+        variant=reader.variant,
+        description=description,
+        seed=seed,
+        data=data,
+        lookback=lookback,
+        model=model,
+        weights=weights,
+        dtype=dtype,
+        tolerance=tolerance,
+        stateful=stateful,
+        marks=marks,
+        golden=golden,
+        content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        line=reader.document.key_location(("model",)).line,
+        layer_lines=layer_lines,
+        paths=paths,
+        candidate=candidate,
+        torch=torch,
+        display_path=context.display,
+        locations=MappingProxyType(reader.lines()),
+    )
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready form: dataclasses and mappings keep their order as ``[key, value]`` pairs.
+
+    Resolved paths and line numbers stay out: the hash must not change when the project
+    moves or a comment is added.
+    """
+    if is_dataclass(value) and not isinstance(value, type):
+        items = [
+            (f.name, getattr(value, f.name))
+            for f in fields(value)
+            if f.name != "path" and f.name != "line"
+        ]
+        return [type(value).__name__, [[key, _canonical(item)] for key, item in items]]
+    if isinstance(value, Mapping):
+        return [[str(key), _canonical(item)] for key, item in value.items()]
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value

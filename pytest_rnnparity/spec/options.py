@@ -1,0 +1,258 @@
+"""The remaining keys: ``weights``, ``tolerance``, ``paths``, ``candidate``, ``torch``,
+``marks`` and ``golden``, each read into its frozen dataclass.
+
+:data:`CANDIDATE_PATTERN` is public because :mod:`pytest_rnnparity.candidate` checks a
+function name against it too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal, cast
+
+from pytest_rnnparity.spec.layers import _layer_name, _recurrent_inside
+from pytest_rnnparity.spec.reader import _Context, _project_file, _Reader, _suggest, _unknown
+from pytest_rnnparity.spec.types import (
+    BACKENDS,
+    CANDIDATE_KEYS,
+    GOLDEN_KEYS,
+    MAX_GOLDEN_VALUES,
+    PATH_KEYS,
+    QUANTITIES,
+    TOLERANCE_KEYS,
+    TORCH_KEYS,
+    CandidateOptions,
+    ExecutionPath,
+    GoldenOptions,
+    LayerDecl,
+    SavedModel,
+    Tolerance,
+    ToleranceLimits,
+    TorchOptions,
+    WeightsFile,
+)
+from pytest_rnnparity.yaml_loader import KeyPath, describe
+
+
+def _weights(
+    reader: _Reader, context: _Context, *, saved: bool
+) -> Literal["seeded", "keras"] | WeightsFile:
+    at: KeyPath = ("weights",)
+    weights = reader.get(at, None)
+    if weights is None:
+        return "keras" if saved else "seeded"
+    if isinstance(weights, dict):
+        reader.fields(at, ("path",), required=("path",))
+        resolved, declared = _project_file(reader, context, (*at, "path"))
+        return WeightsFile(path=resolved, declared=declared)
+    if weights in ("seeded", "keras"):
+        return cast(Literal["seeded", "keras"], weights)
+    problem = f"expected seeded, keras or {{path: <file>}}, got {describe(weights)}"
+    suggestion = _suggest(weights, ("seeded", "keras")) if isinstance(weights, str) else None
+    if suggestion is not None:
+        problem += f"; did you mean {suggestion!r}?"
+    reader.fail(at, problem)
+
+
+def _tolerance(reader: _Reader) -> Tolerance:
+    at: KeyPath = ("tolerance",)
+    tolerance = reader.fields(at, TOLERANCE_KEYS)
+    overall = _limits(reader, at, tolerance)
+    quantities: dict[str, ToleranceLimits] = {}
+    for quantity in QUANTITIES:
+        if quantity in tolerance:
+            quantity_at = (*at, quantity)
+            quantities[quantity] = _limits(
+                reader, quantity_at, reader.fields(quantity_at, ("atol", "rtol"))
+            )
+    return Tolerance(atol=overall.atol, rtol=overall.rtol, **quantities)
+
+
+def _limits(reader: _Reader, at: KeyPath, written: Mapping[str, Any]) -> ToleranceLimits:
+    atol = reader.number((*at, "atol"), minimum=0) if "atol" in written else None
+    rtol = reader.number((*at, "rtol"), minimum=0) if "rtol" in written else None
+    return ToleranceLimits(atol=atol, rtol=rtol)
+
+
+def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
+    at: KeyPath = ("paths",)
+    entries = reader.get(at)
+    if not isinstance(entries, list) or not entries:
+        reader.fail(
+            at,
+            "expected a list of execution paths such as [{backend: jax}, {unroll: true}],"
+            f" got {describe(entries)}",
+        )
+    paths: list[ExecutionPath] = []
+    for index in range(len(entries)):
+        entry_at: KeyPath = (*at, index)
+        written = reader.fields(entry_at, PATH_KEYS)
+        if not set(written) - {"tolerance"}:
+            reader.fail(
+                entry_at,
+                "expected at least one of backend, implementation, unroll, use_cudnn, run_eagerly",
+            )
+        limits = ToleranceLimits()
+        if "tolerance" in written:
+            tolerance_at = (*entry_at, "tolerance")
+            limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
+        path = ExecutionPath(
+            backend=reader.choice((*entry_at, "backend"), BACKENDS)
+            if "backend" in written
+            else None,
+            implementation=(
+                reader.integer((*entry_at, "implementation"), minimum=1, maximum=2)
+                if "implementation" in written
+                else None
+            ),
+            unroll=reader.boolean((*entry_at, "unroll")) if "unroll" in written else None,
+            use_cudnn=reader.boolean((*entry_at, "use_cudnn")) if "use_cudnn" in written else None,
+            run_eagerly=(
+                reader.boolean((*entry_at, "run_eagerly")) if "run_eagerly" in written else None
+            ),
+            tolerance=limits,
+            line=reader.document.key_location(entry_at).line,
+        )
+        if any(other.id == path.id for other in paths):
+            reader.fail(entry_at, f"the execution path {path.id} is listed twice")
+        paths.append(path)
+    return tuple(paths)
+
+
+#: ``package.module:function`` (the function may be ``Class.attribute``).
+CANDIDATE_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def _candidate(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> CandidateOptions:
+    at: KeyPath = ("candidate",)
+    line = reader.document.key_location(at).line
+    if isinstance(reader.get(at), str):
+        written: dict[str, Any] = {}
+        function_at: KeyPath = at
+    else:
+        written = reader.fields(at, CANDIDATE_KEYS, required=("function",))
+        function_at = (*at, "function")
+    function = reader.string(function_at)
+    if not CANDIDATE_PATTERN.match(function):
+        reader.fail(
+            function_at,
+            f"expected package.module:function, such as examples.my_gru:forward, got"
+            f" {describe(function)}",
+        )
+    layer: int | str | None = None
+    if "layer" in written:
+        layer_at: KeyPath = (*at, "layer")
+        value = reader.get(layer_at)
+        if isinstance(value, str):
+            layer = _layer_name(reader, layer_at)
+        else:
+            layer = reader.integer(layer_at, minimum=0)
+            if not isinstance(model, SavedModel):
+                if layer >= len(model):
+                    reader.fail(layer_at, f"the model has {len(model)} layers; no layer {layer}")
+                if not _recurrent_inside(model[layer]):
+                    reader.fail(
+                        layer_at,
+                        f"model[{layer}] is a {model[layer].class_name}; a candidate implements"
+                        " a recurrent layer (GRU, LSTM, SimpleRNN or a Bidirectional one)",
+                    )
+    expect: Literal["match", "mismatch"] = "match"
+    if "expect" in written:
+        expect = reader.choice((*at, "expect"), ("match", "mismatch"))
+    diagnosis = None
+    if "diagnosis" in written:
+        from pytest_rnnparity.reference.mistakes import MISTAKE_NAMES
+
+        diagnosis_at: KeyPath = (*at, "diagnosis")
+        if expect != "mismatch":
+            reader.fail(diagnosis_at, "applies with expect: mismatch only", at_key=True)
+        names = reader.get(diagnosis_at)
+        if not isinstance(names, list) or not names:
+            reader.fail(diagnosis_at, f"expected a list of mistake names, got {describe(names)}")
+        for index, name in enumerate(names):
+            if name not in MISTAKE_NAMES:
+                reader.fail(
+                    (*diagnosis_at, index),
+                    _unknown("mistake", str(name), MISTAKE_NAMES),
+                )
+        diagnosis = tuple(names)
+    return CandidateOptions(
+        function=function, layer=layer, expect=expect, diagnosis=diagnosis, line=line
+    )
+
+
+def _torch(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchOptions | None:
+    at: KeyPath = ("torch",)
+    value = reader.get(at)
+    if isinstance(value, bool):
+        if not value:
+            return None
+        written: dict[str, Any] = {}
+    else:
+        written = reader.fields(at, TORCH_KEYS, null_is_empty=True)
+    limits = ToleranceLimits()
+    if "tolerance" in written:
+        tolerance_at: KeyPath = (*at, "tolerance")
+        limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
+    if not isinstance(model, SavedModel):
+        from pytest_rnnparity.torch_port import torch_problem
+
+        for index, layer in enumerate(model):
+            for wrapped, where in _torch_layers(layer, ("model", index)):
+                problem = torch_problem(wrapped.class_name, wrapped.kwargs)
+                if problem is not None:
+                    key, text = problem
+                    place = (*where, wrapped.class_name, key) if key in wrapped.kwargs else where
+                    reader.fail(place, f"{text}; remove torch: or change the layer")
+    return TorchOptions(tolerance=limits, line=reader.document.key_location(at).line)
+
+
+def _torch_layers(layer: LayerDecl, at: KeyPath) -> list[tuple[LayerDecl, KeyPath]]:
+    """The layer (or the layers a wrapper holds) with the key path of each."""
+    if layer.class_name == "Bidirectional":
+        inner = [(layer.kwargs["layer"], (*at, "Bidirectional", "layer"))]
+        if "backward_layer" in layer.kwargs:
+            inner.append((layer.kwargs["backward_layer"], (*at, "Bidirectional", "backward_layer")))
+        return inner
+    return [(layer, at)]
+
+
+def _marks(reader: _Reader) -> tuple[str, ...]:
+    at: KeyPath = ("marks",)
+    marks = reader.get(at)
+    if not isinstance(marks, list):
+        reader.fail(at, f"expected a list of pytest mark names, got {describe(marks)}")
+    for index, mark in enumerate(marks):
+        if not isinstance(mark, str) or not mark.isidentifier():
+            reader.fail(
+                (*at, index),
+                f"expected a pytest mark name (a Python identifier), got {describe(mark)}",
+            )
+    return tuple(marks)
+
+
+def _golden(reader: _Reader) -> GoldenOptions:
+    at: KeyPath = ("golden",)
+    golden = reader.fields(at, GOLDEN_KEYS)
+    defaults = GoldenOptions()
+    return GoldenOptions(
+        sequences=(
+            reader.integer((*at, "sequences"), minimum=0)
+            if "sequences" in golden
+            else defaults.sequences
+        ),
+        summaries=(
+            reader.boolean((*at, "summaries")) if "summaries" in golden else defaults.summaries
+        ),
+        traces=(
+            reader.choice((*at, "traces"), ("all", "hidden"))
+            if "traces" in golden
+            else defaults.traces
+        ),
+        max_values=(
+            reader.integer((*at, "max_values"), minimum=1, maximum=MAX_GOLDEN_VALUES)
+            if "max_values" in golden
+            else defaults.max_values
+        ),
+    )

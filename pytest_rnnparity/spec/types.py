@@ -1,0 +1,399 @@
+"""What a validated spec is made of: the limits, the keys each section allows, and the
+frozen dataclasses that :func:`~pytest_rnnparity.spec.load_specs` returns.
+
+The key tuples double as the vocabulary for error suggestions and for the fuzzing tests;
+nothing here reads YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.yaml_loader import parse_path, render_path
+
+Scale = Literal["minmax", "standard", "none"]
+SyntheticKind = Literal["sine", "random_walk", "normal"]
+DType = Literal["float32", "float64"]
+Quantity = Literal["hidden", "cell", "output"]
+Traces = Literal["all", "hidden"]
+
+MAX_SPEC_BYTES = 10_000_000
+MAX_UNITS = 65_536
+MAX_SYNTHETIC_LENGTH = 1_000_000
+MAX_SYNTHETIC_FEATURES = 1_024
+MAX_SYNTHETIC_VALUES = 10_000_000
+MAX_VARIANTS = 256
+MAX_SEED = 2**32 - 1
+#: At most this many weights in a declared model (GRU(2500) has about 19 million).
+MAX_WEIGHTS = 20_000_000
+#: At most this many values in one array of a run: windows x lookback x widest layer.
+MAX_RUN_VALUES = 20_000_000
+
+# fmt: off
+TOP_LEVEL_KEYS = (
+    "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
+    "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
+)
+PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly", "tolerance")
+CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
+TORCH_KEYS = ("tolerance",)
+BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+DATA_KEYS = ("features", "target", "csv", "synthetic", "scale", "stride", "batch")
+TARGET_KEYS = ("name", "linear", "noise_std", "values", "column")
+CSV_KEYS = ("path", "features", "target")
+SYNTHETIC_KEYS = ("kind", "length", "features")
+TOLERANCE_KEYS = ("atol", "rtol", "hidden", "cell", "output")
+QUANTITIES: tuple[Quantity, ...] = ("hidden", "cell", "output")
+GOLDEN_KEYS = ("sequences", "summaries", "traces", "max_values")
+MAX_GOLDEN_VALUES = 10_000_000
+
+RECURRENT_LAYERS = ("GRU", "LSTM", "SimpleRNN")
+_RECURRENT_ARGUMENTS = (
+    "units", "activation", "use_bias", "return_sequences", "return_state", "go_backwards",
+    "stateful", "unroll", "dropout", "recurrent_dropout", "zero_output_for_mask",
+    "kernel_initializer", "recurrent_initializer", "bias_initializer", "name",
+)
+#: The layers a spec may declare and the arguments each accepts. SimpleRNN takes no
+#: ``implementation``: Keras 3 passes it on to ``Layer`` which refuses it.
+LAYER_ARGUMENTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "GRU": (*_RECURRENT_ARGUMENTS, "recurrent_activation", "reset_after", "implementation"),
+    "LSTM": (*_RECURRENT_ARGUMENTS, "recurrent_activation", "unit_forget_bias", "implementation"),
+    "SimpleRNN": _RECURRENT_ARGUMENTS,
+    "Dense": ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "name"),
+    "Dropout": ("rate", "name"),
+    "Masking": ("mask_value", "name"),
+    "Bidirectional": ("layer", "merge_mode", "backward_layer", "name"),
+    "TimeDistributed": ("layer", "name"),
+})
+#: Keras 3 activation names (``keras.activations.get``).
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus",
+    "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh",
+    "tanh_shrink", "threshold",
+)
+#: Keras 3 initializer names (``keras.initializers.get``); CamelCase spellings also work.
+INITIALIZERS = (
+    "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "lecun_normal", "lecun_uniform", "normal", "one", "ones", "orthogonal", "random_normal",
+    "random_uniform", "truncated_normal", "uniform", "variance_scaling", "zero", "zeros",
+)
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+# fmt: on
+
+
+# --------------------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True)
+class LinearTarget:
+    """``y = sum(coefficient * feature) + RandomState(seed).normal(0, noise_std, rows)``.
+
+    The sum runs in the order the coefficients are written, so that a spec reproduces a
+    notebook's ``2.5*t - 0.5*h + 1.2*w + np.random.normal(0, 5, n)`` bit for bit.
+    """
+
+    name: str
+    coefficients: Mapping[str, float]
+    noise_std: float = 0.0
+
+
+@dataclass(frozen=True)
+class ValuesTarget:
+    """An explicit target column, one value per row."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ColumnTarget:
+    """Forecast a feature: the target of a window is that feature in the row after it."""
+
+    name: str
+    column: str
+
+
+Target: TypeAlias = LinearTarget | ValuesTarget | ColumnTarget
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOptions:
+    """What every data source shares: scaling and which windows to cut."""
+
+    scale: Scale = "minmax"
+    stride: int = 1
+    batch: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InlineData(DataOptions):
+    """Columns written in the spec; every column has the same number of rows."""
+
+    features: Mapping[str, tuple[float, ...]]
+    target: Target
+
+    @property
+    def rows(self) -> int:
+        """Number of rows (time steps) in every column."""
+        return len(next(iter(self.features.values())))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsvData(DataOptions):
+    """Columns read from a CSV file with a header row."""
+
+    path: Path
+    declared: str
+    features: tuple[str, ...]
+    target: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntheticData(DataOptions):
+    """Generated columns ``x0 .. x{features-1}``, seeded by the spec's seed."""
+
+    kind: SyntheticKind
+    length: int
+    features: int
+    target: Target
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """``("x0", "x1", ...)``."""
+        return tuple(f"x{index}" for index in range(self.features))
+
+
+DataSource: TypeAlias = InlineData | CsvData | SyntheticData
+
+
+@dataclass(frozen=True)
+class LayerDecl:
+    """One Keras layer: its class name and the keyword arguments written for it.
+
+    ``kwargs`` holds only what the spec wrote; a wrapped ``layer`` or ``backward_layer``
+    (Bidirectional, TimeDistributed) is itself a :class:`LayerDecl`.
+    """
+
+    class_name: str
+    kwargs: Mapping[str, Any]
+    line: int
+
+    @property
+    def is_recurrent(self) -> bool:
+        """Whether this is a GRU, LSTM or SimpleRNN (not a wrapper)."""
+        return self.class_name in RECURRENT_LAYERS
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A saved Keras model file; ``path`` is resolved, ``declared`` is as written."""
+
+    path: Path
+    declared: str
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """A Keras weights file; ``path`` is resolved, ``declared`` is as written."""
+
+    path: Path
+    declared: str
+
+
+@dataclass(frozen=True)
+class ToleranceLimits:
+    """Absolute and relative tolerance; ``None`` leaves the dtype default to the caller."""
+
+    atol: float | None = None
+    rtol: float | None = None
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Overall limits plus optional per-quantity overrides."""
+
+    atol: float | None = None
+    rtol: float | None = None
+    hidden: ToleranceLimits = ToleranceLimits()
+    cell: ToleranceLimits = ToleranceLimits()
+    output: ToleranceLimits = ToleranceLimits()
+
+    @property
+    def per_quantity(self) -> Mapping[Quantity, ToleranceLimits]:
+        """The quantities the spec gave limits of its own, and those limits (unmerged)."""
+        return MappingProxyType(
+            {
+                quantity: getattr(self, quantity)
+                for quantity in QUANTITIES
+                if getattr(self, quantity) != ToleranceLimits()
+            }
+        )
+
+    def limits(self, quantity: Quantity) -> ToleranceLimits:
+        """The limits for ``quantity``: its own where given, else the overall ones."""
+        own: ToleranceLimits = getattr(self, quantity)
+        return ToleranceLimits(
+            atol=self.atol if own.atol is None else own.atol,
+            rtol=self.rtol if own.rtol is None else own.rtol,
+        )
+
+
+@dataclass(frozen=True)
+class GoldenOptions:
+    """What golden files record: how many sequences, summaries, which traces.
+
+    ``max_values`` caps the values kept in full per array: fewer sequences, or the
+    first timesteps of one, when ``sequences`` complete ones would exceed it. This is
+    what keeps a golden under 1 MB for any batch or sequence length.
+    """
+
+    sequences: int = 3
+    summaries: bool = True
+    traces: Traces = "all"
+    max_values: int = 4096
+
+
+@dataclass(frozen=True)
+class CandidateOptions:
+    """``candidate:``: a user's implementation of one recurrent layer, checked as its own item.
+
+    ``function`` is ``package.module:function``, imported with the project root first on
+    ``sys.path``; ``layer`` the index in ``model:`` or the Keras name of the layer it
+    implements (None: the first recurrent layer). ``expect: mismatch`` makes the item
+    pass only when the candidate disagrees, and, with ``diagnosis``, only when exactly
+    those mistakes explain it (see :mod:`pytest_rnnparity.reference.mistakes`).
+    """
+
+    function: str
+    layer: int | str | None = None
+    expect: Literal["match", "mismatch"] = "match"
+    diagnosis: tuple[str, ...] | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TorchOptions:
+    """``torch:``: every recurrent layer also runs as the ``torch.nn`` module its weights map to."""
+
+    tolerance: ToleranceLimits = ToleranceLimits()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ExecutionPath:
+    """Another way to run the same model: a Keras backend and/or recurrent-layer options.
+
+    ``implementation``, ``unroll`` and ``use_cudnn`` are set on every recurrent layer
+    that takes them; ``backend`` runs the model under that Keras 3 backend in a
+    subprocess; ``run_eagerly`` runs TensorFlow's Keras eagerly (true) or as one
+    ``tf.function`` graph (false) whatever the sequence length. ``tolerance``
+    overrides the spec's for this path.
+    """
+
+    backend: str | None = None
+    implementation: int | None = None
+    unroll: bool | None = None
+    use_cudnn: bool | None = None
+    run_eagerly: bool | None = None
+    tolerance: ToleranceLimits = ToleranceLimits()
+    line: int = 0
+
+    @property
+    def id(self) -> str:
+        """``backend=jax-unroll=true``: the item's suffix, in key order."""
+        parts = []
+        for key in ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly"):
+            value = getattr(self, key)
+            if value is not None:
+                text = str(value).lower() if isinstance(value, bool) else str(value)
+                parts.append(f"{key}={text}")
+        return "-".join(parts)
+
+    def layer_overrides(self) -> dict[str, Any]:
+        """The recurrent-layer arguments this path sets."""
+        return {
+            key: getattr(self, key)
+            for key in ("implementation", "unroll", "use_cudnn")
+            if getattr(self, key) is not None
+        }
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One validated spec (one matrix variant of a spec file)."""
+
+    path: Path
+    name: str
+    variant: str | None
+    description: str
+    seed: int
+    data: DataSource
+    lookback: int
+    model: tuple[LayerDecl, ...] | SavedModel
+    weights: Literal["seeded", "keras"] | WeightsFile
+    dtype: DType
+    tolerance: Tolerance
+    stateful: bool
+    marks: tuple[str, ...]
+    golden: GoldenOptions
+    content_hash: str
+    line: int
+    layer_lines: tuple[int, ...]
+    #: Other execution paths of the same model (``paths:``), each its own item.
+    paths: tuple[ExecutionPath, ...] = ()
+    #: A user's implementation of one layer, checked as the item ``::candidate``.
+    candidate: CandidateOptions | None = None
+    #: Run the layers as torch.nn modules too, as the item ``::torch``.
+    torch: TorchOptions | None = None
+    #: The spec file's path as errors show it (relative to the project root).
+    display_path: str = field(default="", compare=False)
+    #: ``"model[0].GRU.units" -> (line, column)`` for every value, for later errors.
+    locations: Mapping[str, tuple[int, int]] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+
+    @property
+    def id(self) -> str:
+        """``name``, or ``name[variant]`` for a matrix variant."""
+        return self.name if self.variant is None else f"{self.name}[{self.variant}]"
+
+    @property
+    def weights_line(self) -> int | None:
+        """Line of the ``weights`` value, ``None`` when the spec leaves the default."""
+        where = self.locations.get("weights")
+        return where[0] if where else None
+
+    def location(self, key: str) -> tuple[int, int] | None:
+        """``(line, column)`` of ``key`` (or of its nearest written ancestor)."""
+        steps = parse_path(key) or ()
+        for end in range(len(steps), 0, -1):
+            found = self.locations.get(render_path(steps[:end]))
+            if found is not None:
+                return found
+        return None
+
+    def error(self, key: str, problem: str) -> SpecError:
+        """A :class:`SpecError` about ``key`` of this spec, located in its file."""
+        where = self.location(key)
+        if self.variant is not None:
+            problem += f" (matrix variant {self.variant})"
+        return SpecError(
+            one_line(problem),
+            path=self.display_path,
+            line=where[0] if where else None,
+            column=where[1] if where else None,
+            key=key,
+        )
+
+
+def one_line(text: str) -> str:
+    """``text`` with newlines and other unprintable characters escaped (``\\n``): a spec
+    quoted in a message cannot break the message over lines."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
