@@ -46,7 +46,7 @@ from pytest_rnnparity.spec import (
     size_problem,
     widths,
 )
-from pytest_rnnparity.yaml_loader import undecodable
+from pytest_rnnparity.yaml_loader import not_utf8
 
 __all__ = ["Dataset", "Windows", "load_dataset", "make_windows", "spec_windows"]
 
@@ -303,13 +303,7 @@ def _read_csv(
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror}", path=shown) from None
     except UnicodeDecodeError as error:
-        where, byte = undecodable(error)
-        raise SpecError(
-            f"the file is not UTF-8 text (byte {byte}); save it as UTF-8",
-            path=shown,
-            line=where.line,
-            column=where.column,
-        ) from None
+        raise not_utf8(error, what="file", path=shown) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next((record for record in reader if any(cell.strip() for cell in record)), None)

@@ -161,12 +161,20 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
-def undecodable(error: UnicodeDecodeError) -> tuple[Location, str]:
-    """Where the first byte that is not UTF-8 sits, and that byte as ``0xe9``."""
+def not_utf8(error: UnicodeDecodeError, *, what: str, path: str) -> SpecError:
+    """``path:line:column: the <what> is not UTF-8 text (byte 0xe9); save it as UTF-8``.
+
+    The location is that of the first byte that is not UTF-8.
+    """
     data = bytes(error.object)
     line_start = data.rfind(b"\n", 0, error.start) + 1
     column = len(data[line_start : error.start].decode("utf-8")) + 1
-    return Location(data.count(b"\n", 0, error.start) + 1, column), f"0x{data[error.start]:02x}"
+    return SpecError(
+        f"the {what} is not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8",
+        path=path,
+        line=data.count(b"\n", 0, error.start) + 1,
+        column=column,
+    )
 
 
 def parse_yaml(text: str, *, path: str) -> LocatedDocument:

@@ -39,7 +39,7 @@ from pytest_rnnparity.spec.types import (
     Spec,
     Tolerance,
 )
-from pytest_rnnparity.yaml_loader import describe, parse_yaml, undecodable
+from pytest_rnnparity.yaml_loader import describe, not_utf8, parse_yaml
 
 _NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\\x00-\x1f\x7f]|::")
 
@@ -73,13 +73,7 @@ def load_specs(path: Path, *, root: Path) -> list[Spec]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        where, byte = undecodable(error)
-        raise SpecError(
-            f"the spec is not UTF-8 text (byte {byte}); save it as UTF-8",
-            path=display,
-            line=where.line,
-            column=where.column,
-        ) from None
+        raise not_utf8(error, what="spec", path=display) from None
     document = parse_yaml(text, path=display)
     reader = _Reader(document, display=display, variant=None)
     reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
