@@ -22,7 +22,10 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from pytest_rnnparity.spec import Spec
 
 REPORT_EXTRA = "pip install 'pytest-rnnparity[report]'"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -234,25 +237,39 @@ def _missing_report_extra(*modules: str) -> bool:
     return False
 
 
+def _load_variants(args: argparse.Namespace, root: Path) -> tuple[list[Spec], list[Spec]] | None:
+    """The specs of ``args.spec`` and those whose id contains ``--variant`` (all without it).
+
+    None after printing why the file does not load (its located SpecError).
+    """
+    from pytest_rnnparity.errors import RnnParityError
+    from pytest_rnnparity.spec import load_specs
+
+    try:
+        specs = load_specs(args.spec, root=root)
+    except RnnParityError as error:
+        print(error, file=sys.stderr)
+        return None
+    if args.variant is None:
+        return specs, specs
+    return specs, [spec for spec in specs if args.variant in (spec.variant or "")]
+
+
 def _explain(args: argparse.Namespace) -> int:
     needed = ("tabulate", "matplotlib") if args.plots is not None else ("tabulate",)
     if _missing_report_extra(*needed):
         print(f"explain needs the 'report' extra: {REPORT_EXTRA}", file=sys.stderr)
         return 2
     from pytest_rnnparity.errors import RnnParityError
-    from pytest_rnnparity.spec import load_specs
 
     root = _root_for(args.spec, args.rootdir)
-    try:
-        specs = load_specs(args.spec, root=root)
-    except RnnParityError as error:
-        print(error, file=sys.stderr)
+    loaded = _load_variants(args, root)
+    if loaded is None:
         return 1
-    if args.variant is not None:
-        specs = [spec for spec in specs if args.variant in (spec.variant or "")]
-        if not specs:
-            print(f"{args.spec}: no matrix variant matches {args.variant!r}", file=sys.stderr)
-            return 2
+    _, specs = loaded
+    if not specs:
+        print(f"{args.spec}: no matrix variant matches {args.variant!r}", file=sys.stderr)
+        return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pytest_rnnparity.build import import_keras
     from pytest_rnnparity.explain import DEFAULT_SEQUENCES, explain_text
@@ -410,21 +427,17 @@ def _export(args: argparse.Namespace) -> int:
     import re
 
     from pytest_rnnparity.errors import RnnParityError
-    from pytest_rnnparity.spec import load_specs
 
     if args.format == "c-header" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.prefix):
         print(f"--prefix must be a C identifier, got {args.prefix!r}", file=sys.stderr)
         return 2
     root = _root_for(args.spec, args.rootdir)
-    try:
-        specs = load_specs(args.spec, root=root)
-    except RnnParityError as error:
-        print(error, file=sys.stderr)
+    loaded = _load_variants(args, root)
+    if loaded is None:
         return 1
-    if args.variant is not None:
-        specs = [spec for spec in specs if args.variant in (spec.variant or "")]
+    every, specs = loaded
     if len(specs) != 1:
-        ids = ", ".join(spec.id for spec in load_specs(args.spec, root=root))
+        ids = ", ".join(spec.id for spec in every)
         print(
             f"{args.spec}: {'no' if not specs else len(specs)} matrix variants match; "
             f"choose one with --variant ID (variants: {ids})",

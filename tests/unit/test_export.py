@@ -337,6 +337,22 @@ def test_export_needs_one_variant(tmp_path: Path, capsys: pytest.CaptureFixture[
     )
 
 
+def test_a_variant_that_matches_none_lists_them_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "m.yaml"
+    spec.write_text(CELL_SPEC + "matrix:\n  model[0].GRU.units: [2, 3]\n", encoding="utf-8")
+    for command in (["export", str(spec), "--format", "json", str(tmp_path / "v.json")],
+                    ["explain", str(spec)]):  # fmt: skip
+        code = main([*command, "--variant", "units=9", "--rootdir", str(tmp_path)])
+        assert code == 2
+    explain_err = f"{spec}: no matrix variant matches 'units=9'\n"
+    assert capsys.readouterr().err == (
+        f"{spec}: no matrix variants match; choose one with --variant ID (variants:"
+        f" cell-spec[units=2], cell-spec[units=3])\n{explain_err}"
+    )
+
+
 def test_export_refuses_a_bad_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["export", "x.yaml", "--format", "c-header", "v.h", "--prefix", "my-port"])
     assert code == 2
