@@ -58,6 +58,7 @@ from pytest_rnnparity.reference.types import (
     LayerSpec,
     RecurrentSpec,
     RecurrentTrace,
+    recurrent_directions,
 )
 from pytest_rnnparity.spec import CANDIDATE_PATTERN
 
@@ -192,12 +193,8 @@ def candidate_targets(
         if isinstance(previous.output, tuple):
             raise UnsupportedModelError(f"layer {spec.name!r} follows a merge_mode=None layer")
         inputs = np.asarray(previous.output)
-    directions: list[tuple[str, RecurrentSpec]]
-    if isinstance(spec, BidirectionalSpec):
-        directions = [("forward", spec.forward), ("backward", spec.backward)]
-    else:
-        assert isinstance(spec, RecurrentSpec)  # select_layer chose a recurrent layer
-        directions = [("forward", spec)]
+    directions = recurrent_directions(spec)
+    assert directions  # select_layer chose a recurrent layer
     targets = []
     for direction, direction_spec in directions:
         processed = inputs[:, ::-1] if direction_spec.go_backwards else inputs

@@ -33,13 +33,13 @@ from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,
     Array,
-    BidirectionalSpec,
     CellWeights,
     DenseSpec,
     IdentitySpec,
     MaskingSpec,
     RecurrentSpec,
     RecurrentTrace,
+    recurrent_directions,
 )
 from pytest_rnnparity.report import error_table
 
@@ -171,12 +171,7 @@ def recurrent_views(run: SpecRun) -> list[RecurrentView]:
     source: str | None = None
     for spec, result in zip(parity.layers, parity.reference, strict=True):
         class_name = parity.layer_classes.get(spec.name, type(spec).__name__)
-        directions: list[tuple[str, RecurrentSpec]] = []
-        if isinstance(spec, RecurrentSpec):
-            directions = [("forward", spec)]
-        elif isinstance(spec, BidirectionalSpec):
-            directions = [("forward", spec.forward), ("backward", spec.backward)]
-        for direction, direction_spec in directions:
+        for direction, direction_spec in recurrent_directions(spec):
             views.append(
                 RecurrentView(
                     layer=spec.name,

@@ -64,7 +64,7 @@ from pytest_rnnparity.reference.types import (
     LayerResult,
     LayerSpec,
     MaskingSpec,
-    RecurrentSpec,
+    recurrent_directions,
 )
 
 if TYPE_CHECKING:
@@ -83,14 +83,6 @@ class Vectors:
 
     meta: dict[str, Any]
     arrays: dict[str, np.ndarray]
-
-
-def _directions(spec: LayerSpec) -> list[tuple[str, RecurrentSpec]]:
-    if isinstance(spec, RecurrentSpec):
-        return [("forward", spec)]
-    if isinstance(spec, BidirectionalSpec):
-        return [("forward", spec.forward), ("backward", spec.backward)]
-    return []
 
 
 def _safe(name: str) -> str:
@@ -171,7 +163,7 @@ def build_vectors(
                 put(f"{name}/bias", spec.bias)
         elif isinstance(spec, MaskingSpec):
             entry["mask_value"] = spec.mask_value
-        directions = _directions(spec)
+        directions = recurrent_directions(spec)
         if isinstance(spec, BidirectionalSpec):
             entry["merge_mode"] = spec.merge_mode
         if directions:

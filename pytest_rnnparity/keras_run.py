@@ -38,6 +38,7 @@ from pytest_rnnparity.reference.types import (
     BidirectionalSpec,
     LayerSpec,
     RecurrentSpec,
+    recurrent_directions,
 )
 
 #: From this many recurrent steps per call (timesteps x recurrent directions) the
@@ -114,14 +115,7 @@ class TraceModel:
         #: None: a graph from ``GRAPH_FROM_STEPS`` recurrent steps per call.
         self.run_eagerly = run_eagerly
         self._graph: Any = None
-        self._recurrent_directions = sum(
-            1
-            if isinstance(spec, RecurrentSpec)
-            else 2
-            if isinstance(spec, BidirectionalSpec)
-            else 0
-            for spec in self.specs
-        )
+        self._recurrent_directions = sum(len(recurrent_directions(spec)) for spec in self.specs)
         layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
         input_shape = tuple(model.inputs[0].shape)
         self.batch_size: int | None = input_shape[0]

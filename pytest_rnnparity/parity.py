@@ -25,11 +25,10 @@ from pytest_rnnparity.overlap import side_by_side
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
     Array,
-    BidirectionalSpec,
     LayerResult,
     LayerSpec,
-    RecurrentSpec,
     RecurrentTrace,
+    recurrent_directions,
 )
 from pytest_rnnparity.report import parity_failure_message
 
@@ -94,14 +93,6 @@ def _layer_classes(model: Any) -> dict[str, str]:
     return classes
 
 
-def _directions(spec: LayerSpec) -> list[tuple[str, RecurrentSpec]]:
-    if isinstance(spec, RecurrentSpec):
-        return [("forward", spec)]
-    if isinstance(spec, BidirectionalSpec):
-        return [("forward", spec.forward), ("backward", spec.backward)]
-    return []
-
-
 def batch_chunks(n: int, batch_size: int | None) -> list[slice]:
     """Slices of ``n`` rows in batches of the model's fixed batch size (one slice if none)."""
     if not batch_size:
@@ -159,7 +150,9 @@ def run_reference_chunks(
     keras_major: int,
 ) -> list[LayerResult]:
     """Run the reference over successive batches, carrying the state of stateful layers."""
-    stateful = {spec.name for spec in layers if any(d.stateful for _, d in _directions(spec))}
+    stateful = {
+        spec.name for spec in layers if any(d.stateful for _, d in recurrent_directions(spec))
+    }
     states: dict[str, dict[str, Mapping[str, Array]]] | None = None
     results = []
     for chunk in chunks:
@@ -189,7 +182,7 @@ def _compare_layer(
     tolerances: Mapping[str, Tolerance],
 ) -> list[Comparison]:
     comparisons = []
-    for direction, _ in _directions(spec):
+    for direction, _ in recurrent_directions(spec):
         ref = reference.directions[direction]
         got = keras.directions[direction]
         comparisons.append(

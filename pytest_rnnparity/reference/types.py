@@ -135,6 +135,15 @@ class IdentitySpec:
 LayerSpec = RecurrentSpec | BidirectionalSpec | DenseSpec | MaskingSpec | IdentitySpec
 
 
+def recurrent_directions(spec: LayerSpec) -> list[tuple[str, RecurrentSpec]]:
+    """``[("forward", spec)]``, both directions of a ``Bidirectional``, or ``[]``."""
+    if isinstance(spec, RecurrentSpec):
+        return [("forward", spec)]
+    if isinstance(spec, BidirectionalSpec):
+        return [("forward", spec.forward), ("backward", spec.backward)]
+    return []
+
+
 @dataclass(frozen=True)
 class RecurrentTrace:
     """What one direction of a recurrent layer computed.
