@@ -115,11 +115,11 @@ def bench_large(repeat: int, work: Path) -> list[dict[str, Any]]:
 def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str, Any]]:
     import keras
 
-    from pytest_rnnparity.describe import describe_model
-    from pytest_rnnparity.golden import spec_golden
-    from pytest_rnnparity.golden_format import compare_goldens, dumps, loads
-    from pytest_rnnparity.harness import prepare, run_spec, spec_tolerances
-    from pytest_rnnparity.keras_run import TraceModel
+    from pytest_rnnparity.check.spec_run import prepare, run_spec, spec_tolerances
+    from pytest_rnnparity.golden.extension import spec_golden
+    from pytest_rnnparity.golden.format import compare_goldens, dumps, loads
+    from pytest_rnnparity.model.reference_layers import describe_model
+    from pytest_rnnparity.model.trace import TraceModel
     from pytest_rnnparity.reference import run_reference
     from pytest_rnnparity.spec import load_specs
 
@@ -209,7 +209,7 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
 MEMORY_SCRIPT = """\
 import sys
 from pathlib import Path
-from pytest_rnnparity.harness import prepare, run_spec
+from pytest_rnnparity.check.spec_run import prepare, run_spec
 from pytest_rnnparity.spec import load_specs
 work = Path(sys.argv[1]); (spec,) = load_specs(work / sys.argv[2], root=work)
 mode = sys.argv[3]
@@ -266,7 +266,7 @@ BARE_SUITE_SCRIPT = """\
 import sys
 from pathlib import Path
 import keras
-from pytest_rnnparity.harness import prepare
+from pytest_rnnparity.check.spec_run import prepare
 from pytest_rnnparity.spec import load_specs
 root = Path(sys.argv[1])
 for spec_file in sorted((root / "specs").glob("*.yaml")):
@@ -381,8 +381,8 @@ def bench_suite(repeat: int, work: Path) -> list[dict[str, Any]]:
 def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
     import numpy as np
 
-    from pytest_rnnparity.compare import Tolerance
-    from pytest_rnnparity.golden_format import Golden, compare_goldens, dumps, golden_array, loads
+    from pytest_rnnparity.check.compare import Tolerance
+    from pytest_rnnparity.golden.format import Golden, compare_goldens, dumps, golden_array, loads
 
     rng = np.random.default_rng(0)
     arrays = {

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pytest_rnnparity.model.weights import join_gates
 from pytest_rnnparity.reference.types import CellWeights
-from pytest_rnnparity.weights import join_gates
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

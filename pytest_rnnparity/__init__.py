@@ -8,9 +8,11 @@ TensorFlow.
 
 from __future__ import annotations
 
-from pytest_rnnparity.candidate import check_candidate
-from pytest_rnnparity.compare import Tolerance
-from pytest_rnnparity.diagnose import diagnose
+from pytest_rnnparity.check.candidate import check_candidate
+from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.diagnosis import diagnose
+from pytest_rnnparity.check.parity import ParityResult, check_parity
+from pytest_rnnparity.check.torch_port import to_torch_state_dict
 from pytest_rnnparity.errors import (
     GoldenError,
     ParityError,
@@ -18,8 +20,6 @@ from pytest_rnnparity.errors import (
     SpecError,
     UnsupportedModelError,
 )
-from pytest_rnnparity.parity import ParityResult, check_parity
-from pytest_rnnparity.torch_port import to_torch_state_dict
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,5 @@
 """``python -m pytest_rnnparity``: the ``rnnparity`` command line."""
 
-from pytest_rnnparity.cli import main
+from pytest_rnnparity.cli.main import main
 
 raise SystemExit(main())

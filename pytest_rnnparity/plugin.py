@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_rnnparity.fixture import RnnParity
+    from pytest_rnnparity.collection.fixture import RnnParity
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 #: Orphaned goldens found at session finish, and whether they were removed.
@@ -74,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.stash[RECORDS] = RecordCollector()
     config.pluginmanager.register(config.stash[RECORDS], "rnn-parity-records")
-    from pytest_rnnparity.collect import spec_paths
+    from pytest_rnnparity.collection.nodes import spec_paths
 
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(path) for path in spec_paths(config)]
@@ -85,7 +85,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     config = parent.config
     if not config.getoption("rnn_parity") or file_path.suffix not in SPEC_SUFFIXES:
         return None
-    from pytest_rnnparity.collect import SpecFile, is_spec_path, spec_paths
+    from pytest_rnnparity.collection.nodes import SpecFile, is_spec_path, spec_paths
 
     if not is_spec_path(file_path, spec_paths(config), config.invocation_params.args):
         return None
@@ -96,7 +96,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 @pytest.fixture
 def rnn_parity(request: pytest.FixtureRequest) -> RnnParity:
     """Parity checks (and golden snapshots) from Python tests: ``rnn_parity.check(model, x)``."""
-    from pytest_rnnparity.fixture import RnnParity
+    from pytest_rnnparity.collection.fixture import RnnParity
 
     return RnnParity(request)
 
@@ -105,7 +105,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Refuse two collected specs that would write the same golden file."""
     if not config.getoption("rnn_parity"):
         return
-    from pytest_rnnparity.collect import GoldenItem
+    from pytest_rnnparity.collection.nodes import GoldenItem
 
     owners: dict[Path, str] = {}
     for item in items:
@@ -122,7 +122,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Name the spec paths and golden directory when ``--rnn-parity`` is on."""
     if not config.getoption("rnn_parity"):
         return None
-    from pytest_rnnparity.collect import spec_paths
+    from pytest_rnnparity.collection.nodes import spec_paths
 
     paths = ", ".join(_relative(p, config.rootpath) for p in spec_paths(config))
     golden = config.getini("rnn_parity_golden_dir")
@@ -165,7 +165,7 @@ class RecordCollector:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             properties = [p for p in report.user_properties if str(p[0]).startswith(PREFIX)]
             if properties or report.nodeid.endswith(("::parity", "::golden")):
-                from pytest_rnnparity.reporting import item_record
+                from pytest_rnnparity.report.summary import item_record
 
                 self.records.append(item_record(report.nodeid, report.outcome, properties))
 
@@ -179,20 +179,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if not config.getoption("rnn_parity") or hasattr(config, "workerinput"):
         return
-    from pytest_rnnparity.reporting import build_report
+    from pytest_rnnparity.report.summary import build_report
 
     report = build_report(config.stash[RECORDS].records)
     config.stash[REPORT] = report
     report_path = config.getoption("rnn_parity_report")
     if report_path:
-        from pytest_rnnparity.golden import atomic_write_text
+        from pytest_rnnparity.golden.extension import atomic_write_text
 
         path = Path(report_path)
         if not path.is_absolute():
             path = config.invocation_params.dir / path
         atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
-    from pytest_rnnparity.collect import COLLECTED_SPEC_IDS, golden_dir, spec_paths
-    from pytest_rnnparity.golden import find_orphans
+    from pytest_rnnparity.collection.nodes import COLLECTED_SPEC_IDS, golden_dir, spec_paths
+    from pytest_rnnparity.golden.extension import find_orphans
     from pytest_rnnparity.spec import load_specs
 
     root = config.rootpath
@@ -222,7 +222,7 @@ def pytest_terminal_summary(
     """Summarize verdicts and drift; list goldens whose spec is gone."""
     report = config.stash.get(REPORT, None)
     if report is not None and report["summary"]["specs"]:
-        from pytest_rnnparity.reporting import summary_lines
+        from pytest_rnnparity.report.summary import summary_lines
 
         terminalreporter.write_sep("-", "rnn-parity summary")
         for line in summary_lines(report):

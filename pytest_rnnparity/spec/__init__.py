@@ -2,7 +2,7 @@
 
 A spec names the data, the lookback window, the model and how to compare; see
 ``spec_schema.json`` (printed by ``python -m pytest_rnnparity schema``) for every key.
-Parsing is done by :mod:`pytest_rnnparity.yaml_loader`, which keeps the ``line:column`` of
+Parsing is done by :mod:`pytest_rnnparity.spec.yaml_loader`, which keeps the ``line:column`` of
 every value, so that each problem is raised once as a :class:`SpecError` reading
 ``specs/x.yaml:7:5: model[0].GRU.units: expected a positive integer, got -4``.
 

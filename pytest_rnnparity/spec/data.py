@@ -1,7 +1,7 @@
 """The ``data:`` section (inline columns, CSV or synthetic), ``lookback``, and the size budget.
 
 :func:`widths`, :func:`layer_weights` and :func:`size_problem` are public because
-:mod:`pytest_rnnparity.data` repeats the size check for a CSV file once its rows are known.
+:mod:`pytest_rnnparity.inputs` repeats the size check for a CSV file once its rows are known.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pytest_rnnparity.spec.types import (
     Target,
     ValuesTarget,
 )
-from pytest_rnnparity.yaml_loader import KeyPath, describe
+from pytest_rnnparity.spec.yaml_loader import KeyPath, describe
 
 
 def _data(reader: _Reader, context: _Context) -> DataSource:

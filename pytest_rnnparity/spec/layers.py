@@ -23,7 +23,7 @@ from pytest_rnnparity.spec.types import (
     LayerDecl,
     SavedModel,
 )
-from pytest_rnnparity.yaml_loader import KeyPath, describe
+from pytest_rnnparity.spec.yaml_loader import KeyPath, describe
 
 # fmt: off
 _REQUIRED_ARGUMENTS: Mapping[str, tuple[str, ...]] = {

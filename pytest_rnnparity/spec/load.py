@@ -39,7 +39,7 @@ from pytest_rnnparity.spec.types import (
     Spec,
     Tolerance,
 )
-from pytest_rnnparity.yaml_loader import describe, not_utf8, parse_yaml
+from pytest_rnnparity.spec.yaml_loader import describe, not_utf8, parse_yaml
 
 _NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\\x00-\x1f\x7f]|::")
 

@@ -27,7 +27,13 @@ from pytest_rnnparity.spec.types import (
     TOP_LEVEL_KEYS,
     TORCH_KEYS,
 )
-from pytest_rnnparity.yaml_loader import KeyPath, LocatedDocument, describe, parse_path, render_path
+from pytest_rnnparity.spec.yaml_loader import (
+    KeyPath,
+    LocatedDocument,
+    describe,
+    parse_path,
+    render_path,
+)
 
 
 def _expand_matrix(

@@ -1,7 +1,7 @@
 """The remaining keys: ``weights``, ``tolerance``, ``paths``, ``candidate``, ``torch``,
 ``marks`` and ``golden``, each read into its frozen dataclass.
 
-:data:`CANDIDATE_PATTERN` is public because :mod:`pytest_rnnparity.candidate` checks a
+:data:`CANDIDATE_PATTERN` is public because :mod:`pytest_rnnparity.check.candidate` checks a
 function name against it too.
 """
 
@@ -32,7 +32,7 @@ from pytest_rnnparity.spec.types import (
     TorchOptions,
     WeightsFile,
 )
-from pytest_rnnparity.yaml_loader import KeyPath, describe
+from pytest_rnnparity.spec.yaml_loader import KeyPath, describe
 
 
 def _weights(
@@ -196,7 +196,7 @@ def _torch(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchO
         tolerance_at: KeyPath = (*at, "tolerance")
         limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
     if not isinstance(model, SavedModel):
-        from pytest_rnnparity.torch_port import torch_problem
+        from pytest_rnnparity.check.torch_port import torch_problem
 
         for index, layer in enumerate(model):
             for wrapped, where in _torch_layers(layer, ("model", index)):

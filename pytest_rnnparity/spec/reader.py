@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.spec.types import one_line
-from pytest_rnnparity.yaml_loader import KeyPath, LocatedDocument, describe, render_path
+from pytest_rnnparity.spec.yaml_loader import KeyPath, LocatedDocument, describe, render_path
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
 from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.yaml_loader import parse_path, render_path
+from pytest_rnnparity.spec.yaml_loader import parse_path, render_path
 
 Scale = Literal["minmax", "standard", "none"]
 SyntheticKind = Literal["sine", "random_walk", "normal"]

@@ -18,7 +18,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 # The package's own modules too, so that every in-process run sees the same module objects.
-for _module in ("pytest_rnnparity.collect", "pytest_rnnparity.fixture"):
+for _module in ("pytest_rnnparity.collection.nodes", "pytest_rnnparity.collection.fixture"):
     importlib.import_module(_module)
 
 #: The ``model:`` key is on line 9: items report ``specs/<name>.yaml:9``.

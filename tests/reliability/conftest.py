@@ -21,7 +21,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pytest_rnnparity.data import Windows, load_dataset, spec_windows
+from pytest_rnnparity.inputs import Windows, load_dataset, spec_windows
 from pytest_rnnparity.spec import load_specs
 
 settings.register_profile(
@@ -98,9 +98,9 @@ def keras_loaded() -> ModuleType:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     keras = pytest.importorskip("keras")
-    import pytest_rnnparity.collect
-    import pytest_rnnparity.fixture
-    import pytest_rnnparity.golden  # noqa: F401
+    import pytest_rnnparity.collection.fixture
+    import pytest_rnnparity.collection.nodes
+    import pytest_rnnparity.golden.extension  # noqa: F401
 
     return keras
 

@@ -21,8 +21,7 @@ STEP = 3
 PERTURBING_CONFTEST = """\
 import dataclasses
 
-from pytest_rnnparity import keras_run
-
+from pytest_rnnparity.model import trace as keras_run
 ORIGINAL = keras_run.TraceModel.__call__
 
 

@@ -22,9 +22,9 @@ import yaml
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.errors import GoldenError, SpecError
-from pytest_rnnparity.golden_format import (
+from pytest_rnnparity.golden.format import (
     Golden,
     compare_goldens,
     drift_message,

@@ -24,7 +24,7 @@ from types import ModuleType
 
 import pytest
 
-from pytest_rnnparity.golden_format import loads
+from pytest_rnnparity.golden.format import loads
 
 from .conftest import (
     NEW_SEED,

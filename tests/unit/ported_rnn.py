@@ -13,8 +13,8 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
+from pytest_rnnparity.model.weights import join_gates
 from pytest_rnnparity.reference.types import GATES, CellWeights
-from pytest_rnnparity.weights import join_gates
 
 #: The gate orders a port may read Keras' columns in.
 ORDERS = {

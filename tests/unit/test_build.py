@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.build import build_model, seeded_array, seeded_weights
 from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.model.build import build_model, seeded_array, seeded_weights
 from pytest_rnnparity.spec import Spec, load_specs
 
 keras = pytest.importorskip("keras")

@@ -14,7 +14,7 @@ import pytest
 from ported_rnn import port
 from test_mistakes import inputs, layer
 
-from pytest_rnnparity.candidate import (
+from pytest_rnnparity.check.candidate import (
     CandidateCheck,
     CandidateLoadError,
     candidate_failure_message,
@@ -24,10 +24,10 @@ from pytest_rnnparity.candidate import (
     run_candidate,
     select_layer,
 )
-from pytest_rnnparity.compare import Tolerance, compare
-from pytest_rnnparity.diagnose import Diagnosis, Explanation
+from pytest_rnnparity.check.compare import Tolerance, compare
+from pytest_rnnparity.check.diagnosis import Diagnosis, Explanation
+from pytest_rnnparity.collection.port_items import expectation_problem
 from pytest_rnnparity.errors import ParityError, SpecError, UnsupportedModelError
-from pytest_rnnparity.port_items import expectation_problem
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (
@@ -231,7 +231,7 @@ def test_a_stateful_layers_candidate_carries_the_state() -> None:
     layers: list[LayerSpec] = [spec]
     from dataclasses import replace
 
-    from pytest_rnnparity.parity import run_reference_chunks
+    from pytest_rnnparity.check.parity import run_reference_chunks
 
     stateful = [replace(spec, stateful=True)]
     reference_all = run_reference_chunks(
@@ -529,8 +529,8 @@ def test_candidate_errors(tmp_path: Path, extra: str, message: str) -> None:
 @pytest.mark.keras
 def test_the_bundled_notebook_candidate_is_diagnosed_with_its_three_bugs() -> None:
     keras = pytest.importorskip("keras")
-    from pytest_rnnparity.diagnose import within
-    from pytest_rnnparity.harness import run_spec, spec_tolerances
+    from pytest_rnnparity.check.diagnosis import within
+    from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 
     (spec,) = load_specs(REPO / "specs" / "notebook_candidate.yaml", root=REPO)
     assert spec.candidate is not None
@@ -622,8 +622,12 @@ def test_candidate_fixture(rnn_parity):
 @pytest.mark.keras
 def test_pytest_runs_candidate_items(pytester: pytest.Pytester) -> None:
     pytest.importorskip("keras")
-    for module in ("pytest_rnnparity.collect", "pytest_rnnparity.port_items",
-                   "pytest_rnnparity.fixture", "pytest_rnnparity.candidate"):  # fmt: skip
+    for module in (
+        "pytest_rnnparity.collection.nodes",
+        "pytest_rnnparity.collection.port_items",
+        "pytest_rnnparity.collection.fixture",
+        "pytest_rnnparity.check.candidate",
+    ):
         importlib.import_module(module)
     pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest\n")
     (pytester.path / "ported_rnn.py").write_text(

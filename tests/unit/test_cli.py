@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rnnparity.cli import main
+from pytest_rnnparity.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = Path(__file__).with_name("expected") / "explain_power_gru.txt"
@@ -54,9 +54,9 @@ def ran_a_spec_once() -> None:
 
     pytest.importorskip("keras")
     import pytest_rnnparity
-    from pytest_rnnparity import environment
-    from pytest_rnnparity.build import import_keras
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model import environment
+    from pytest_rnnparity.model.build import import_keras
     from pytest_rnnparity.spec import load_specs
 
     for module in pkgutil.iter_modules(pytest_rnnparity.__path__):
@@ -127,7 +127,7 @@ def test_validate_does_not_import_tensorflow() -> None:
     code = textwrap.dedent(
         """\
         import sys
-        from pytest_rnnparity.cli import main
+        from pytest_rnnparity.cli.main import main
         code = main(["validate", "specs"])
         heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
         print("exit", code, "imported", heavy)

@@ -9,8 +9,8 @@ import pytest
 from numpy.typing import NDArray
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from pytest_rnnparity.data import Dataset, load_dataset, make_windows, spec_windows
 from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.inputs import Dataset, load_dataset, make_windows, spec_windows
 from pytest_rnnparity.spec import Spec, load_specs
 
 TEMPERATURE = [18.2, 19.5, 20.1, 22.4, 23.8, 25.0, 23.2, 21.5, 19.8, 17.5]

@@ -12,9 +12,9 @@ import pytest
 from ported_rnn import port
 from test_mistakes import inputs, layer
 
-from pytest_rnnparity.candidate import load_candidate
-from pytest_rnnparity.compare import Tolerance
-from pytest_rnnparity.diagnose import (
+from pytest_rnnparity.check.candidate import load_candidate
+from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.diagnosis import (
     Diagnosis,
     Explanation,
     diagnose,
@@ -328,9 +328,9 @@ def test_a_keras_mismatch_is_diagnosed(
 ) -> None:
     """The reference is right and Keras makes the mistake (here: by its weights)."""
     keras = pytest.importorskip("keras")
-    from pytest_rnnparity import parity as parity_module
-    from pytest_rnnparity.diagnose import keras_diagnosis, keras_diagnosis_lines
-    from pytest_rnnparity.parity import check_parity
+    from pytest_rnnparity.check import parity as parity_module
+    from pytest_rnnparity.check.diagnosis import keras_diagnosis, keras_diagnosis_lines
+    from pytest_rnnparity.check.parity import check_parity
 
     describe = parity_module.describe_model
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pytest_rnnparity.environment import capture, versions_line
+from pytest_rnnparity.model.environment import capture, versions_line
 
 KEYS = [
     "TF_ENABLE_ONEDNN_OPTS",

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_rnnparity.explain import RecurrentView, day_span, explain_text, format_vector
-from pytest_rnnparity.harness import SpecRun
+from pytest_rnnparity.check.spec_run import SpecRun
 from pytest_rnnparity.reference.types import CellConfig, CellWeights, RecurrentSpec, RecurrentTrace
+from pytest_rnnparity.report.explain import RecurrentView, day_span, explain_text, format_vector
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = Path(__file__).with_name("expected") / "explain_power_gru.txt"
@@ -97,8 +97,8 @@ keras_only = pytest.mark.keras
 @pytest.fixture(scope="module")
 def notebook_run() -> SpecRun:
     pytest.importorskip("keras")
-    from pytest_rnnparity.build import import_keras
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model.build import import_keras
     from pytest_rnnparity.spec import load_specs
 
     # layer names (gru, gru_1, ...) are numbered per Keras session
@@ -213,8 +213,8 @@ def test_sequences_limits_the_windows_shown_step_by_step(notebook_run: SpecRun) 
 )
 def test_every_layer_and_direction_is_shown(spec_file: str, expected: list[str]) -> None:
     pytest.importorskip("keras")
-    from pytest_rnnparity.build import import_keras
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model.build import import_keras
     from pytest_rnnparity.spec import load_specs
 
     import_keras().backend.clear_session()  # layer names are numbered per session
@@ -229,7 +229,7 @@ def test_every_layer_and_direction_is_shown(spec_file: str, expected: list[str])
 @keras_only
 def test_a_stateful_window_starts_from_the_previous_final_state(tmp_path: Path) -> None:
     pytest.importorskip("keras")
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
     from pytest_rnnparity.spec import load_specs
 
     path = tmp_path / "stateful.yaml"

@@ -14,9 +14,18 @@ import numpy as np
 import pytest
 from test_mistakes import inputs, layer
 
-from pytest_rnnparity.cli import main
-from pytest_rnnparity.compare import Tolerance
-from pytest_rnnparity.export import (
+from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.parity import run_reference_chunks
+from pytest_rnnparity.cli.main import main
+from pytest_rnnparity.reference import run_reference
+from pytest_rnnparity.reference.types import (
+    BidirectionalSpec,
+    CellKind,
+    DenseSpec,
+    LayerSpec,
+    MaskingSpec,
+)
+from pytest_rnnparity.report.vectors import (
     LAYOUT,
     Vectors,
     build_vectors,
@@ -25,15 +34,6 @@ from pytest_rnnparity.export import (
     json_text,
     write_npz,
     write_vectors,
-)
-from pytest_rnnparity.parity import run_reference_chunks
-from pytest_rnnparity.reference import run_reference
-from pytest_rnnparity.reference.types import (
-    BidirectionalSpec,
-    CellKind,
-    DenseSpec,
-    LayerSpec,
-    MaskingSpec,
 )
 
 C_TEST = Path(__file__).parent / "c" / "check_vectors.c"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pytest_rnnparity.errors import GoldenError, SpecError
-from pytest_rnnparity.golden import (
+from pytest_rnnparity.golden.extension import (
     GoldenExtension,
     Orphan,
     array_hash,
@@ -21,7 +21,7 @@ from pytest_rnnparity.golden import (
     golden_relative_dir,
     weights_hash,
 )
-from pytest_rnnparity.golden_format import Golden, dumps, golden_array
+from pytest_rnnparity.golden.format import Golden, dumps, golden_array
 from pytest_rnnparity.reference.types import (
     BidirectionalSpec,
     CellConfig,
@@ -203,7 +203,7 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(
     def interrupted(source: object, target: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pytest_rnnparity.golden.os.replace", interrupted)
+    monkeypatch.setattr("pytest_rnnparity.golden.extension.os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         atomic_write_text(path, "new\n")
     monkeypatch.undo()
@@ -423,7 +423,8 @@ def test_read_raises_golden_error_for_a_file_that_is_not_text(tmp_path: Path) ->
 
 
 def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
-    from pytest_rnnparity.golden import stable_layer_names
+    from pytest_rnnparity.golden.extension import stable_layer_names
+    from pytest_rnnparity.model.weights import split_gates
     from pytest_rnnparity.reference.types import (
         BidirectionalSpec,
         CellConfig,
@@ -431,7 +432,6 @@ def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
         MaskingSpec,
         RecurrentSpec,
     )
-    from pytest_rnnparity.weights import split_gates
 
     def gru(name: str, *, go_backwards: bool = False) -> RecurrentSpec:
         weights = split_gates("gru", np.zeros((2, 6)), np.zeros((2, 6)), None)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.errors import GoldenError
-from pytest_rnnparity.golden_format import (
+from pytest_rnnparity.golden.format import (
     DATA_LINE,
     HEADER,
     Golden,

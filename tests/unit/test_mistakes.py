@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from pytest_rnnparity.model.weights import split_gates
 from pytest_rnnparity.reference import run_recurrent
 from pytest_rnnparity.reference.activations import get_activation
 from pytest_rnnparity.reference.cells import gru_step
@@ -22,7 +23,6 @@ from pytest_rnnparity.reference.mistakes import (
     run_variant,
 )
 from pytest_rnnparity.reference.types import CellConfig, CellKind, RecurrentSpec
-from pytest_rnnparity.weights import split_gates
 
 GATE_COUNT = {"gru": 3, "lstm": 4, "simple_rnn": 1}
 

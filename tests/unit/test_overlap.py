@@ -8,7 +8,7 @@ import time
 import pytest
 from threadpoolctl import threadpool_info
 
-from pytest_rnnparity.overlap import available_cores, side_by_side
+from pytest_rnnparity.check.side_by_side import available_cores, side_by_side
 
 
 def blas_threads() -> list[int]:

@@ -10,11 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_rnnparity.compare import Tolerance
-from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.harness import run_spec, spec_tolerances
-from pytest_rnnparity.keras_run import KerasDirection, KerasLayerOutputs
-from pytest_rnnparity.paths import (
+from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.execution_paths import (
     PathError,
     load_outputs,
     path_tolerances,
@@ -22,6 +19,9 @@ from pytest_rnnparity.paths import (
     save_outputs,
     skip_reason,
 )
+from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
+from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.spec import ExecutionPath, ToleranceLimits, load_specs
 
 SPEC = """\
@@ -164,7 +164,7 @@ def test_layer_option_path_runs_in_process_against_the_main_reference(
 def test_run_eagerly_path_runs_keras_that_way_in_process(
     spec_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_eagerly: bool
 ) -> None:
-    from pytest_rnnparity.keras_run import TraceModel
+    from pytest_rnnparity.model.trace import TraceModel
 
     (spec,) = load_specs(spec_file, root=tmp_path)
     main = run_spec(spec, root=tmp_path).parity

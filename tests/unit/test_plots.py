@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.plots import describe_paths, safe_name
+from pytest_rnnparity.report.plots import describe_paths, safe_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -48,9 +48,9 @@ def ran_a_spec_once(tmp_path_factory: pytest.TempPathFactory) -> None:
 
     pytest.importorskip("keras")
     import pytest_rnnparity
-    from pytest_rnnparity import environment
-    from pytest_rnnparity.build import import_keras
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model import environment
+    from pytest_rnnparity.model.build import import_keras
     from pytest_rnnparity.spec import load_specs
 
     for module in pkgutil.iter_modules(pytest_rnnparity.__path__):
@@ -60,7 +60,7 @@ def ran_a_spec_once(tmp_path_factory: pytest.TempPathFactory) -> None:
     run = run_spec(spec, root=ROOT)
     environment.capture()
     if importlib.util.find_spec("matplotlib") is not None:
-        from pytest_rnnparity.plots import explain_plots, failure_plots
+        from pytest_rnnparity.report.plots import explain_plots, failure_plots
 
         directory = tmp_path_factory.mktemp("warm-up")
         explain_plots(run, directory, sequences=1)
@@ -106,9 +106,9 @@ def _inverted_update(original: Any) -> Any:
 def test_explain_writes_the_notebook_plots_and_a_heatmap_per_layer(tmp_path: Path) -> None:
     pytest.importorskip("keras")
     pytest.importorskip("matplotlib")
-    from pytest_rnnparity.build import import_keras
-    from pytest_rnnparity.harness import run_spec
-    from pytest_rnnparity.plots import explain_plots
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model.build import import_keras
+    from pytest_rnnparity.report.plots import explain_plots
     from pytest_rnnparity.spec import load_specs
 
     import_keras().backend.clear_session()  # layer names are numbered per session
@@ -132,8 +132,8 @@ def test_failure_plots_show_where_keras_and_the_reference_part(
     keras = pytest.importorskip("keras")
     pytest.importorskip("matplotlib")
     from pytest_rnnparity import check_parity
-    from pytest_rnnparity.plots import failure_plots
     from pytest_rnnparity.reference import cells
+    from pytest_rnnparity.report.plots import failure_plots
 
     monkeypatch.setattr(cells, "gru_step", _inverted_update(cells.gru_step))
     model = keras.Sequential(

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from pytest_rnnparity.compare import Tolerance, compare
-from pytest_rnnparity.golden_format import Drift
-from pytest_rnnparity.reporting import (
+from pytest_rnnparity.check.compare import Tolerance, compare
+from pytest_rnnparity.golden.format import Drift
+from pytest_rnnparity.report.summary import (
     build_report,
     golden_properties,
     item_record,

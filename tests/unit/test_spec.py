@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_rnnparity.cli import main
+from pytest_rnnparity.cli.main import main
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.spec import (
     LAYER_ARGUMENTS,
@@ -36,7 +36,7 @@ from pytest_rnnparity.spec import (
     load_specs,
     schema_text,
 )
-from pytest_rnnparity.yaml_loader import describe, parse_yaml
+from pytest_rnnparity.spec.yaml_loader import describe, parse_yaml
 
 NOTEBOOK = """\
 # yaml-language-server: $schema=../spec_schema.json
@@ -1313,7 +1313,8 @@ def test_spec_modules_do_not_import_tensorflow() -> None:
     import sys
 
     code = (
-        "import sys; import pytest_rnnparity.spec, pytest_rnnparity.data, pytest_rnnparity.cli;"
+        "import sys; import pytest_rnnparity.spec, pytest_rnnparity.inputs,"
+        " pytest_rnnparity.cli.main;"
         " bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; print(bad)"
     )
     result = subprocess.run(

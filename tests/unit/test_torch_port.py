@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 from test_mistakes import inputs, layer
 
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.parity import run_reference_chunks
+from pytest_rnnparity.check.torch_port import (
+    RESET_AFTER_FALSE,
+    compare_torch,
+    run_torch,
+    state_dict_arrays,
+    torch_problem,
+)
 from pytest_rnnparity.errors import SpecError, UnsupportedModelError
-from pytest_rnnparity.parity import run_reference_chunks
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
     BidirectionalSpec,
@@ -24,13 +31,6 @@ from pytest_rnnparity.reference.types import (
     MaskingSpec,
 )
 from pytest_rnnparity.spec import ToleranceLimits, TorchOptions, load_specs
-from pytest_rnnparity.torch_port import (
-    RESET_AFTER_FALSE,
-    compare_torch,
-    run_torch,
-    state_dict_arrays,
-    torch_problem,
-)
 
 TOLERANCES = {"hidden": Tolerance(1e-6, 1e-5), "cell": Tolerance(1e-6, 1e-5)}
 
@@ -343,7 +343,7 @@ def test_to_torch_state_dict_gives_tensors(torch: Any) -> None:
 )
 def test_a_keras_layer_as_its_torch_module(torch: Any, make: Any) -> None:
     keras = pytest.importorskip("keras")
-    from pytest_rnnparity.torch_port import to_torch_module
+    from pytest_rnnparity.check.torch_port import to_torch_module
 
     layer_ = make(keras)
     model = keras.Sequential([keras.Input((7, 3)), layer_])
@@ -379,7 +379,7 @@ def test_a_keras_reset_after_false_gru_is_refused(torch: Any) -> None:
 @pytest.mark.keras
 def test_the_torch_item_is_skipped_without_torch(pytester: pytest.Pytester) -> None:
     pytest.importorskip("keras")
-    for module in ("pytest_rnnparity.collect", "pytest_rnnparity.port_items"):
+    for module in ("pytest_rnnparity.collection.nodes", "pytest_rnnparity.collection.port_items"):
         importlib.import_module(module)
     pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest\n")
     pytester.makeconftest("import sys\nsys.modules['torch'] = None\n")

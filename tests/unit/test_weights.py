@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_rnnparity.weights import join_gates, split_gates
+from pytest_rnnparity.model.weights import join_gates, split_gates
 
 
 def _arange(*shape: int) -> np.ndarray:
@@ -98,7 +98,7 @@ def test_two_row_bias_only_for_gru() -> None:
 @pytest.mark.keras
 def test_keras_layers_split_and_join_back_exactly() -> None:
     keras = pytest.importorskip("keras")
-    from pytest_rnnparity.weights import layer_cell_weights
+    from pytest_rnnparity.model.weights import layer_cell_weights
 
     model = keras.Sequential(
         [

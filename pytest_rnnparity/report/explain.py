@@ -1,7 +1,7 @@
 """The notebook's view of a spec run as text: gates and states at every step, predictions.
 
 ``rnnparity explain SPEC`` prints :func:`explain_text`; every function here builds a
-string from a :class:`~pytest_rnnparity.harness.SpecRun` and prints nothing. The
+string from a :class:`~pytest_rnnparity.check.spec_run.SpecRun` and prints nothing. The
 numbers are the reference pass (the one that agrees with Keras), laid out as the
 notebook's grid tables:
 
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pytest_rnnparity.harness import SpecRun
+from pytest_rnnparity.check.spec_run import SpecRun
 from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,
@@ -41,7 +41,7 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
-from pytest_rnnparity.report import error_table
+from pytest_rnnparity.report.parity import error_table
 
 __all__ = [
     "DEFAULT_SEQUENCES",

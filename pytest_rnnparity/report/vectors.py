@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,
@@ -68,7 +68,7 @@ from pytest_rnnparity.reference.types import (
 )
 
 if TYPE_CHECKING:
-    from pytest_rnnparity.harness import SpecRun
+    from pytest_rnnparity.check.spec_run import SpecRun
 
 FORMAT = "pytest-rnnparity test vectors"
 VERSION = 1
@@ -226,8 +226,8 @@ def build_vectors(
 
 def vectors_of_run(run: SpecRun, *, sequences: int | None = None) -> Vectors:
     """The test vectors of a spec's run (its reference, checked against Keras)."""
-    from pytest_rnnparity.environment import capture
-    from pytest_rnnparity.harness import spec_tolerances
+    from pytest_rnnparity.check.spec_run import spec_tolerances
+    from pytest_rnnparity.model.environment import capture
 
     spec = run.spec
     parity = run.parity

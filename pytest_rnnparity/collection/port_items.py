@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_rnnparity.collect import SpecCase, SpecItemMixin
+from pytest_rnnparity.check.spec_run import with_limits
+from pytest_rnnparity.collection.nodes import SpecCase, SpecItemMixin
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
-from pytest_rnnparity.harness import with_limits
-from pytest_rnnparity.reporting import PREFIX, parity_properties
+from pytest_rnnparity.report.summary import PREFIX, parity_properties
 
 if TYPE_CHECKING:
-    from pytest_rnnparity.candidate import CandidateCheck
-    from pytest_rnnparity.torch_port import TorchCheck
+    from pytest_rnnparity.check.candidate import CandidateCheck
+    from pytest_rnnparity.check.torch_port import TorchCheck
 
 CANDIDATE_CHECK: pytest.StashKey[CandidateCheck] = pytest.StashKey()
 TORCH_CHECK: pytest.StashKey[TorchCheck] = pytest.StashKey()
@@ -50,8 +50,12 @@ def port_items(case: SpecCase) -> list[pytest.Item]:
 def candidate_check(case: SpecCase) -> CandidateCheck:
     """Run the spec's candidate against its reference (the spec's run is shared)."""
     __tracebackhide__ = True
-    from pytest_rnnparity.candidate import CandidateLoadError, compare_candidate, load_candidate
-    from pytest_rnnparity.harness import spec_tolerances
+    from pytest_rnnparity.check.candidate import (
+        CandidateLoadError,
+        compare_candidate,
+        load_candidate,
+    )
+    from pytest_rnnparity.check.spec_run import spec_tolerances
     from pytest_rnnparity.reference.mistakes import Setting
 
     spec = case.spec
@@ -125,9 +129,9 @@ def _candidate_test(case: SpecCase) -> Any:
 def _torch_test(case: SpecCase) -> Any:
     def torch() -> None:
         __tracebackhide__ = True
-        from pytest_rnnparity.harness import spec_tolerances
-        from pytest_rnnparity.parity import batch_chunks
-        from pytest_rnnparity.torch_port import compare_torch, import_torch
+        from pytest_rnnparity.check.parity import batch_chunks
+        from pytest_rnnparity.check.spec_run import spec_tolerances
+        from pytest_rnnparity.check.torch_port import compare_torch, import_torch
 
         spec = case.spec
         assert spec.torch is not None

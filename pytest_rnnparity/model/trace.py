@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.compat import keras_major, keras_module
+from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     Array,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_rnnparity.compare import Comparison
+from pytest_rnnparity.check.compare import Comparison
 
 QUANTITY_TITLES = {
     "hidden": "hidden state (every timestep)",

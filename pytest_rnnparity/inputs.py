@@ -46,7 +46,7 @@ from pytest_rnnparity.spec import (
     size_problem,
     widths,
 )
-from pytest_rnnparity.yaml_loader import not_utf8
+from pytest_rnnparity.spec.yaml_loader import not_utf8
 
 __all__ = ["Dataset", "Windows", "load_dataset", "make_windows", "spec_windows"]
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from pytest_rnnparity.compare import Tolerance, exceeds
+from pytest_rnnparity.check.compare import Tolerance, exceeds
 from pytest_rnnparity.reference.mistakes import (
     MISTAKE_NAMES,
     Setting,
@@ -38,7 +38,7 @@ from pytest_rnnparity.reference.mistakes import (
 from pytest_rnnparity.reference.types import Array, BidirectionalSpec, RecurrentSpec
 
 if TYPE_CHECKING:
-    from pytest_rnnparity.parity import ParityResult
+    from pytest_rnnparity.check.parity import ParityResult
 
 #: At most this many mistakes are combined (the notebook's pass needs three).
 MAX_SIZE = 3

@@ -35,9 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.compare import Comparison, Tolerance, compare
+from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
 from pytest_rnnparity.errors import UnsupportedModelError
-from pytest_rnnparity.port_report import port_failure_message
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     Array,
@@ -50,6 +49,7 @@ from pytest_rnnparity.reference.types import (
     MaskingSpec,
     RecurrentSpec,
 )
+from pytest_rnnparity.report.ports import port_failure_message
 
 RESET_AFTER_FALSE = (
     "torch.nn.GRU has no equivalent of reset_after=False (it applies the reset gate after "
@@ -133,8 +133,8 @@ def reference_layer(layer: Any) -> RecurrentSpec | BidirectionalSpec:
         raise UnsupportedModelError(
             f"layer {layer.name!r} is not a GRU, LSTM, SimpleRNN or Bidirectional layer"
         )
-    from pytest_rnnparity.compat import keras_major, keras_module
-    from pytest_rnnparity.describe import describe_layer
+    from pytest_rnnparity.model.keras_version import keras_major, keras_module
+    from pytest_rnnparity.model.reference_layers import describe_layer
 
     described = describe_layer(layer, keras_major=keras_major(keras_module(layer)))
     if not isinstance(described, RecurrentSpec | BidirectionalSpec):

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_rnnparity.compare import Tolerance, default_tolerance
-from pytest_rnnparity.data import Dataset, Windows, load_dataset, make_windows
-from pytest_rnnparity.parity import ParityResult, check_parity
+from pytest_rnnparity.check.compare import Tolerance, default_tolerance
+from pytest_rnnparity.check.parity import ParityResult, check_parity
+from pytest_rnnparity.inputs import Dataset, Windows, load_dataset, make_windows
 from pytest_rnnparity.spec import Quantity, Spec, ToleranceLimits
 
 
@@ -56,7 +56,7 @@ def prepare(
     spec: Spec, *, root: Path, overrides: Mapping[str, Any] | None = None
 ) -> tuple[Dataset, Windows, Any]:
     """The spec's dataset, its windows and its Keras model (weights set)."""
-    from pytest_rnnparity.build import build_model
+    from pytest_rnnparity.model.build import build_model
 
     dataset = load_dataset(spec, root=root)
     windows = make_windows(dataset, spec.lookback, stride=spec.data.stride, batch=spec.data.batch)

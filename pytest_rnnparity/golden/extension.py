@@ -27,10 +27,9 @@ import pytest
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from pytest_rnnparity import environment
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.errors import GoldenError, GoldenMismatch, SpecError
-from pytest_rnnparity.golden_format import (
+from pytest_rnnparity.golden.format import (
     Golden,
     GoldenArray,
     compare_goldens,
@@ -40,6 +39,7 @@ from pytest_rnnparity.golden_format import (
     golden_array,
     loads,
 )
+from pytest_rnnparity.model import environment
 from pytest_rnnparity.reference.types import (
     GATES,
     BidirectionalSpec,
@@ -52,8 +52,8 @@ from pytest_rnnparity.reference.types import (
 from pytest_rnnparity.spec import GoldenOptions, resolved_display_path
 
 if TYPE_CHECKING:
-    from pytest_rnnparity.harness import SpecRun
-    from pytest_rnnparity.parity import ParityResult
+    from pytest_rnnparity.check.parity import ParityResult
+    from pytest_rnnparity.check.spec_run import SpecRun
 
 
 SUFFIX = ".golden"
@@ -260,7 +260,7 @@ class GoldenExtension(SingleFileSnapshotExtension):
     @classmethod
     def discovery_dirname(cls, *, test_location: Any) -> str:
         # syrupy asks this for any collected item of a spec file, golden or not
-        from pytest_rnnparity.collect import golden_dir
+        from pytest_rnnparity.collection.nodes import golden_dir
 
         return str(golden_dir(test_location.item.config))
 

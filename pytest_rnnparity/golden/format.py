@@ -56,9 +56,9 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.compare import Comparison, Tolerance, compare
-from pytest_rnnparity.environment import versions_line
+from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
 from pytest_rnnparity.errors import GoldenError
+from pytest_rnnparity.model.environment import versions_line
 
 FORMAT_VERSION = "1"
 HEADER = f"# pytest-rnnparity golden, format {FORMAT_VERSION}"

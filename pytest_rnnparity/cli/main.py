@@ -271,9 +271,9 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"{args.spec}: no matrix variant matches {args.variant!r}", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pytest_rnnparity.build import import_keras
-    from pytest_rnnparity.explain import DEFAULT_SEQUENCES, explain_text
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model.build import import_keras
+    from pytest_rnnparity.report.explain import DEFAULT_SEQUENCES, explain_text
 
     sequences = DEFAULT_SEQUENCES if args.sequences is None else args.sequences
     failed = False
@@ -290,7 +290,7 @@ def _explain(args: argparse.Namespace) -> int:
         sys.stdout.write(explain_text(run, sequences=sequences))
         failed = failed or not run.parity.ok
         if args.plots is not None:
-            from pytest_rnnparity.plots import explain_plots, safe_name
+            from pytest_rnnparity.report.plots import explain_plots, safe_name
 
             directory = args.plots if len(specs) == 1 else args.plots / safe_name(spec.id)
             written = explain_plots(run, directory, sequences=sequences)
@@ -311,7 +311,7 @@ def _spec_files(path: Path) -> Iterator[Path]:
 
 def _validate_file(path: Path, root: Path) -> str:
     """``ok: FILE (N variants)``; raises SpecError for the first problem."""
-    from pytest_rnnparity.data import load_dataset, spec_windows
+    from pytest_rnnparity.inputs import load_dataset, spec_windows
     from pytest_rnnparity.spec import load_specs
 
     specs = load_specs(path, root=root)
@@ -352,7 +352,7 @@ def _relative_to_spec(target: Path, spec_path: Path) -> str:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from pytest_rnnparity.scaffold import (
+    from pytest_rnnparity.spec.starter import (
         CsvSource,
         SyntheticKind,
         SyntheticSource,
@@ -445,8 +445,8 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pytest_rnnparity.export import vectors_of_run, write_vectors
-    from pytest_rnnparity.harness import run_spec
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.report.vectors import vectors_of_run, write_vectors
 
     try:
         run = run_spec(specs[0], root=root)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_rnnparity.check.spec_run import SpecRun, run_spec
 from pytest_rnnparity.errors import (
     GoldenError,
     GoldenMismatch,
@@ -22,7 +23,6 @@ from pytest_rnnparity.errors import (
     SpecError,
     UnsupportedModelError,
 )
-from pytest_rnnparity.harness import SpecRun, run_spec
 from pytest_rnnparity.spec import ExecutionPath, Spec, load_specs, resolved_display_path
 
 OUR_ERRORS = (ParityError, SpecError, UnsupportedModelError, GoldenError)
@@ -127,7 +127,7 @@ class SpecCase(pytest.Collector):
                 )
             )
         if self.spec.candidate is not None or self.spec.torch is not None:
-            from pytest_rnnparity.port_items import port_items
+            from pytest_rnnparity.collection.port_items import port_items
 
             items.extend(port_items(self))
         return items
@@ -138,8 +138,8 @@ class SpecCase(pytest.Collector):
 
     @property
     def golden_path(self) -> Path:
-        """Where this spec's golden lives (see :mod:`pytest_rnnparity.golden`)."""
-        from pytest_rnnparity.golden import SUFFIX, golden_relative_dir
+        """Where this spec's golden lives (see :mod:`pytest_rnnparity.golden.extension`)."""
+        from pytest_rnnparity.golden.extension import SUFFIX, golden_relative_dir
 
         relative = golden_relative_dir(
             self.spec.path, spec_paths(self.config), self.config.rootpath
@@ -185,7 +185,7 @@ class SpecCase(pytest.Collector):
         self._run = None
         self._error = None
         if had_model:
-            from pytest_rnnparity.build import import_keras
+            from pytest_rnnparity.model.build import import_keras
 
             import_keras().backend.clear_session()
 
@@ -199,7 +199,7 @@ def _parity_test(case: SpecCase) -> Any:
         __tracebackhide__ = True
         result = case.run().parity
         if not result.ok:
-            from pytest_rnnparity.diagnose import keras_diagnosis_lines
+            from pytest_rnnparity.check.diagnosis import keras_diagnosis_lines
 
             raise ParityError("\n".join([result.message(), *keras_diagnosis_lines(result)]))
 
@@ -210,8 +210,8 @@ def _parity_test(case: SpecCase) -> Any:
 def _golden_test(case: SpecCase) -> Any:
     def golden(snapshot: Any) -> None:
         __tracebackhide__ = True
-        from pytest_rnnparity.golden import assert_golden, spec_golden
-        from pytest_rnnparity.harness import spec_tolerances
+        from pytest_rnnparity.check.spec_run import spec_tolerances
+        from pytest_rnnparity.golden.extension import assert_golden, spec_golden
 
         run = case.run()
         current = spec_golden(
@@ -243,9 +243,9 @@ def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
     def path_parity() -> None:
         __tracebackhide__ = True
         case.skip_if_reported()
-        from pytest_rnnparity.golden import compare_keras_with_golden, golden_document
-        from pytest_rnnparity.harness import spec_tolerances
-        from pytest_rnnparity.paths import path_tolerances, run_path, skip_reason
+        from pytest_rnnparity.check.execution_paths import path_tolerances, run_path, skip_reason
+        from pytest_rnnparity.check.spec_run import spec_tolerances
+        from pytest_rnnparity.golden.extension import compare_keras_with_golden, golden_document
 
         main = case.run().parity
         major = int(main.keras_version.split(".")[0])
@@ -321,8 +321,8 @@ class ParityItem(SpecItemMixin, pytest.Function):
             self._record()
 
     def _record(self) -> None:
-        from pytest_rnnparity import environment
-        from pytest_rnnparity.reporting import environment_property, parity_properties
+        from pytest_rnnparity.model import environment
+        from pytest_rnnparity.report.summary import environment_property, parity_properties
 
         run = self.case.last_run
         if run is not None:
@@ -342,7 +342,7 @@ class ParityItem(SpecItemMixin, pytest.Function):
 
     def _failure_plots(self, directory: Path) -> str:
         """Write the failure plots (``--rnn-parity-plots``); the report line naming them."""
-        from pytest_rnnparity.plots import describe_paths, failure_plots, safe_name
+        from pytest_rnnparity.report.plots import describe_paths, failure_plots, safe_name
 
         try:
             written = failure_plots(
@@ -362,7 +362,7 @@ class PathItem(SpecItemMixin, pytest.Function):
         try:
             super().runtest()
         finally:
-            from pytest_rnnparity.reporting import parity_properties
+            from pytest_rnnparity.report.summary import parity_properties
 
             result = self.case.path_results.get(self.name[len("parity[") : -1])
             if result is not None:
@@ -380,7 +380,7 @@ class GoldenItem(SpecItemMixin, pytest.Function):
     clash: str | None = None
 
     def runtest(self) -> None:
-        from pytest_rnnparity.reporting import golden_properties
+        from pytest_rnnparity.report.summary import golden_properties
 
         if self.clash:
             pytest.fail(self.clash, pytrace=False)

@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pytest_rnnparity.compare import Comparison
-from pytest_rnnparity.golden_format import Drift
+from pytest_rnnparity.check.compare import Comparison
+from pytest_rnnparity.golden.format import Drift
 
 PREFIX = "rnn_parity."
 

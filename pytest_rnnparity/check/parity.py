@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pytest_rnnparity.compare import Comparison, Tolerance, compare, default_tolerance
-from pytest_rnnparity.compat import keras_major, keras_module
-from pytest_rnnparity.describe import describe_model
+from pytest_rnnparity.check.compare import Comparison, Tolerance, compare, default_tolerance
+from pytest_rnnparity.check.side_by_side import side_by_side
 from pytest_rnnparity.errors import ParityError
-from pytest_rnnparity.keras_run import KerasLayerOutputs, TraceModel, concat_batches
-from pytest_rnnparity.overlap import side_by_side
+from pytest_rnnparity.model.keras_version import keras_major, keras_module
+from pytest_rnnparity.model.reference_layers import describe_model
+from pytest_rnnparity.model.trace import KerasLayerOutputs, TraceModel, concat_batches
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
     Array,
@@ -30,7 +30,7 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
-from pytest_rnnparity.report import parity_failure_message
+from pytest_rnnparity.report.parity import parity_failure_message
 
 Quantity = Literal["hidden", "final hidden", "final cell", "output"]
 #: Which tolerance key applies to each compared quantity.

@@ -3,9 +3,10 @@
 A path that only changes layer options (``implementation``, ``unroll``, ``use_cudnn``)
 or how TensorFlow runs Keras (``run_eagerly``) runs in this process. A path with
 another ``backend`` runs in a subprocess, because Keras fixes its backend at import:
-``python -m pytest_rnnparity.paths`` builds the spec's model under ``KERAS_BACKEND``,
-reads every layer's outputs with the same trace model, and saves them to an ``.npz``
-file; this process then compares them with the reference it already computed. Every
+``python -m pytest_rnnparity.check.execution_paths`` builds the spec's model under
+``KERAS_BACKEND``, reads every layer's outputs with the same trace model, and saves them
+to an ``.npz`` file; this process then compares them with the reference it already
+computed. Every
 path is checked against the same reference and the same golden (read only), with the
 path's own tolerance.
 """
@@ -26,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.compare import Tolerance
+from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.parity import ParityResult, compare_layers
 from pytest_rnnparity.errors import RnnParityError
-from pytest_rnnparity.keras_run import KerasDirection, KerasLayerOutputs
-from pytest_rnnparity.parity import ParityResult, compare_layers
+from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.spec import ExecutionPath, Spec
 
 #: What a backend needs importable, and how to get it. Keras 3's numpy backend
@@ -75,7 +76,7 @@ def skip_reason(path: ExecutionPath, *, keras_major: int, gpus: int) -> str | No
 
 def path_tolerances(base: Mapping[str, Tolerance], path: ExecutionPath) -> dict[str, Tolerance]:
     """The spec's tolerance per quantity, with the path's ``atol``/``rtol`` over it."""
-    from pytest_rnnparity.harness import with_limits
+    from pytest_rnnparity.check.spec_run import with_limits
 
     return with_limits(base, path.tolerance)
 
@@ -137,11 +138,11 @@ def compute_outputs(
 
     ``run_eagerly`` as :class:`TraceModel` takes it (None: by sequence length).
     """
-    from pytest_rnnparity.compat import keras_major, keras_module
-    from pytest_rnnparity.describe import describe_model
-    from pytest_rnnparity.harness import prepare
-    from pytest_rnnparity.keras_run import TraceModel
-    from pytest_rnnparity.parity import batch_chunks, keras_outputs
+    from pytest_rnnparity.check.parity import batch_chunks, keras_outputs
+    from pytest_rnnparity.check.spec_run import prepare
+    from pytest_rnnparity.model.keras_version import keras_major, keras_module
+    from pytest_rnnparity.model.reference_layers import describe_model
+    from pytest_rnnparity.model.trace import TraceModel
 
     _, windows, model = prepare(spec, root=root, overrides=overrides)
     layers = describe_model(model, keras_major=keras_major(keras_module(model)))
@@ -184,7 +185,7 @@ def run_in_subprocess(
         command = [
             sys.executable,
             "-m",
-            "pytest_rnnparity.paths",
+            "pytest_rnnparity.check.execution_paths",
             str(spec.path),
             "--root",
             str(root),
@@ -222,7 +223,7 @@ def run_in_subprocess(
 
 def _worker(argv: Sequence[str] | None = None) -> int:
     """Subprocess entry: build the spec's model under KERAS_BACKEND and save its outputs."""
-    parser = argparse.ArgumentParser(prog="python -m pytest_rnnparity.paths")
+    parser = argparse.ArgumentParser(prog="python -m pytest_rnnparity.check.execution_paths")
     parser.add_argument("spec_file", type=Path)
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--spec-id", required=True)

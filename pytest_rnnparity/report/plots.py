@@ -27,8 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.compare import Comparison
-from pytest_rnnparity.explain import (
+from pytest_rnnparity.check.compare import Comparison
+from pytest_rnnparity.check.parity import ParityResult
+from pytest_rnnparity.check.spec_run import SpecRun
+from pytest_rnnparity.reference.types import TRACE_NAMES, Array
+from pytest_rnnparity.report.explain import (
     DEFAULT_SEQUENCES,
     RecurrentView,
     actual_targets,
@@ -36,9 +39,6 @@ from pytest_rnnparity.explain import (
     prediction_values,
     recurrent_views,
 )
-from pytest_rnnparity.harness import SpecRun
-from pytest_rnnparity.parity import ParityResult
-from pytest_rnnparity.reference.types import TRACE_NAMES, Array
 
 __all__ = ["compared_arrays", "explain_plots", "failure_plots", "safe_name"]
 

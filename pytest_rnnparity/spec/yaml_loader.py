@@ -181,7 +181,7 @@ def parse_yaml(text: str, *, path: str) -> LocatedDocument:
     """Parse one YAML document that must be a mapping; ``path`` names it in errors.
 
     Raises:
-        SpecError: for anything :mod:`yaml_loader <pytest_rnnparity.yaml_loader>` refuses,
+        SpecError: for anything :mod:`yaml_loader <pytest_rnnparity.spec.yaml_loader>` refuses,
             with the line and column of the offending text.
     """
     loader = _TaglessLoader(text)

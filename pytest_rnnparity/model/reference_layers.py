@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from pytest_rnnparity.errors import UnsupportedModelError
+from pytest_rnnparity.model.weights import layer_cell_weights
 from pytest_rnnparity.reference.activations import get_activation
 from pytest_rnnparity.reference.types import (
     BidirectionalSpec,
@@ -24,7 +25,6 @@ from pytest_rnnparity.reference.types import (
     MaskingSpec,
     RecurrentSpec,
 )
-from pytest_rnnparity.weights import layer_cell_weights
 
 RECURRENT_LAYERS: dict[str, CellKind] = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}
 CELLS: dict[str, CellKind] = {

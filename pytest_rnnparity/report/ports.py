@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pytest_rnnparity.compare import Comparison
-from pytest_rnnparity.report import QUANTITY_TITLES, error_table, mismatch_lines
+from pytest_rnnparity.check.compare import Comparison
+from pytest_rnnparity.report.parity import QUANTITY_TITLES, error_table, mismatch_lines
 
 #: How each compared quantity is named in a failure's headline.
 TITLES: Mapping[str, str] = {

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from pytest_rnnparity.compare import Tolerance, default_tolerance
-from pytest_rnnparity.golden import GOLDEN_PATHS, assert_golden, golden_document
-from pytest_rnnparity.parity import ParityResult, check_parity
+from pytest_rnnparity.check.compare import Tolerance, default_tolerance
+from pytest_rnnparity.check.parity import ParityResult, check_parity
+from pytest_rnnparity.golden.extension import GOLDEN_PATHS, assert_golden, golden_document
 from pytest_rnnparity.spec import GoldenOptions
 
 if TYPE_CHECKING:
-    from pytest_rnnparity.candidate import CandidateCheck
+    from pytest_rnnparity.check.candidate import CandidateCheck
 
 #: Directory, next to the test module, that holds the fixture's goldens.
 FIXTURE_GOLDEN_DIR = "__goldens__"
@@ -37,11 +37,11 @@ class RnnParity:
         return check_parity(model, x, **kwargs)
 
     def check_candidate(self, model: Any, x: Any, candidate: Any, **kwargs: Any) -> CandidateCheck:
-        """:func:`~pytest_rnnparity.candidate.check_candidate`: ``candidate`` (a function or
+        """:func:`~pytest_rnnparity.check.candidate.check_candidate`: ``candidate`` (a function or
         ``"package.module:function"``, imported from the rootdir) against the reference
         and Keras; raises ParityError, ending with the diagnosis, on a mismatch."""
         __tracebackhide__ = True
-        from pytest_rnnparity.candidate import check_candidate, load_candidate
+        from pytest_rnnparity.check.candidate import check_candidate, load_candidate
 
         if isinstance(candidate, str):
             function = load_candidate(candidate, root=self._request.config.rootpath)

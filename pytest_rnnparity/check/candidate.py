@@ -12,7 +12,7 @@ package.module:function`` or passed to :func:`check_candidate`::
   ``weights.recurrent_kernel[gate]`` ``(units, units)``, ``weights.input_bias[gate]``
   and (GRU ``reset_after=True`` only) ``weights.recurrent_bias[gate]`` ``(units,)``, or
   None without biases; gates ``z, r, h`` (GRU), ``i, f, c, o`` (LSTM), ``h`` (SimpleRNN).
-  ``pytest_rnnparity.weights.join_gates(weights)`` gives back Keras' fused arrays.
+  ``pytest_rnnparity.model.weights.join_gates(weights)`` gives back Keras' fused arrays.
 * ``inputs``: ``(batch, time, features)``, in the order the layer processes it (already
   reversed in time for a ``go_backwards`` layer or the backward half of a Bidirectional).
 * ``initial_state``: ``{"hidden": (batch, units)}`` (and ``"cell"`` for an LSTM), zeros.
@@ -29,7 +29,7 @@ true`` the windows are consecutive rows of one batch and the candidate is expect
 carry the state from each row into the next, as Keras does.
 
 Nothing here imports keras at import time; :func:`check_candidate` runs Keras through
-:func:`~pytest_rnnparity.parity.check_parity`.
+:func:`~pytest_rnnparity.check.parity.check_parity`.
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pytest_rnnparity.compare import Comparison, Tolerance, compare
-from pytest_rnnparity.diagnose import Diagnosis, diagnose, diagnosis_lines
+from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
+from pytest_rnnparity.check.diagnosis import Diagnosis, diagnose, diagnosis_lines
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
-from pytest_rnnparity.port_report import port_failure_message
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
@@ -60,6 +59,7 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
+from pytest_rnnparity.report.ports import port_failure_message
 from pytest_rnnparity.spec import CANDIDATE_PATTERN
 
 CandidateOutput = Array | Mapping[str, Array]
@@ -320,7 +320,7 @@ def compare_candidate(
     ``reference`` is the reference pass of ``layers`` on ``x`` with gate traces (as in
     :attr:`ParityResult.reference`); ``tolerances`` maps ``hidden`` and ``cell`` to
     tolerances (gates use ``hidden``'s). A failing direction is diagnosed (see
-    :func:`~pytest_rnnparity.diagnose.diagnose`) unless ``with_diagnosis`` is False;
+    :func:`~pytest_rnnparity.check.diagnosis.diagnose`) unless ``with_diagnosis`` is False;
     ``target`` names what the reference stands for in the diagnosis.
     """
     setting = setting or Setting()
@@ -436,7 +436,7 @@ def check_candidate(
         How the report names the candidate (default: ``module:qualname``).
     """
     __tracebackhide__ = True
-    from pytest_rnnparity.parity import check_parity
+    from pytest_rnnparity.check.parity import check_parity
 
     if isinstance(candidate, str):
         function, shown = load_candidate(candidate, root=Path.cwd()), candidate
