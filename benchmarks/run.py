@@ -116,8 +116,9 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
     import keras
 
     from pytest_rnnparity.check.spec_run import prepare, run_spec, spec_tolerances
-    from pytest_rnnparity.golden.extension import spec_golden
-    from pytest_rnnparity.golden.format import compare_goldens, dumps, loads
+    from pytest_rnnparity.golden.document import spec_golden
+    from pytest_rnnparity.golden.drift import compare_goldens
+    from pytest_rnnparity.golden.format import dumps, loads
     from pytest_rnnparity.model.reference_layers import describe_model
     from pytest_rnnparity.model.trace import TraceModel
     from pytest_rnnparity.reference import run_reference
@@ -382,7 +383,8 @@ def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
     import numpy as np
 
     from pytest_rnnparity.check.compare import Tolerance
-    from pytest_rnnparity.golden.format import Golden, compare_goldens, dumps, golden_array, loads
+    from pytest_rnnparity.golden.drift import compare_goldens
+    from pytest_rnnparity.golden.format import Golden, dumps, golden_array, loads
 
     rng = np.random.default_rng(0)
     arrays = {

@@ -185,14 +185,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config.stash[REPORT] = report
     report_path = config.getoption("rnn_parity_report")
     if report_path:
-        from pytest_rnnparity.golden.extension import atomic_write_text
+        from pytest_rnnparity.golden.files import atomic_write_text
 
         path = Path(report_path)
         if not path.is_absolute():
             path = config.invocation_params.dir / path
         atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     from pytest_rnnparity.collection.nodes import COLLECTED_SPEC_IDS, golden_dir, spec_paths
-    from pytest_rnnparity.golden.extension import find_orphans
+    from pytest_rnnparity.golden.orphans import find_orphans
     from pytest_rnnparity.spec import load_specs
 
     root = config.rootpath

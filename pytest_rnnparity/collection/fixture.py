@@ -10,7 +10,8 @@ import pytest
 
 from pytest_rnnparity.check.compare import Tolerance, default_tolerance
 from pytest_rnnparity.check.parity import ParityResult, check_parity
-from pytest_rnnparity.golden.extension import GOLDEN_PATHS, assert_golden, golden_document
+from pytest_rnnparity.collection.snapshot import GOLDEN_PATHS, assert_golden
+from pytest_rnnparity.golden.document import golden_document
 from pytest_rnnparity.spec import GoldenOptions
 
 if TYPE_CHECKING:

@@ -138,8 +138,9 @@ class SpecCase(pytest.Collector):
 
     @property
     def golden_path(self) -> Path:
-        """Where this spec's golden lives (see :mod:`pytest_rnnparity.golden.extension`)."""
-        from pytest_rnnparity.golden.extension import SUFFIX, golden_relative_dir
+        """Where this spec's golden lives (see :mod:`pytest_rnnparity.golden.document`)."""
+        from pytest_rnnparity.golden.format import SUFFIX
+        from pytest_rnnparity.golden.orphans import golden_relative_dir
 
         relative = golden_relative_dir(
             self.spec.path, spec_paths(self.config), self.config.rootpath
@@ -211,7 +212,8 @@ def _golden_test(case: SpecCase) -> Any:
     def golden(snapshot: Any) -> None:
         __tracebackhide__ = True
         from pytest_rnnparity.check.spec_run import spec_tolerances
-        from pytest_rnnparity.golden.extension import assert_golden, spec_golden
+        from pytest_rnnparity.collection.snapshot import assert_golden
+        from pytest_rnnparity.golden.document import spec_golden
 
         run = case.run()
         current = spec_golden(
@@ -245,7 +247,8 @@ def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
         case.skip_if_reported()
         from pytest_rnnparity.check.execution_paths import path_tolerances, run_path, skip_reason
         from pytest_rnnparity.check.spec_run import spec_tolerances
-        from pytest_rnnparity.golden.extension import compare_keras_with_golden, golden_document
+        from pytest_rnnparity.collection.snapshot import compare_keras_with_golden
+        from pytest_rnnparity.golden.document import golden_document
 
         main = case.run().parity
         major = int(main.keras_version.split(".")[0])

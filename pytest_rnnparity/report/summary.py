@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pytest_rnnparity.check.compare import Comparison
-from pytest_rnnparity.golden.format import Drift
+from pytest_rnnparity.golden.drift import Drift
 
 PREFIX = "rnn_parity."
 

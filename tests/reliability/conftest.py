@@ -100,7 +100,7 @@ def keras_loaded() -> ModuleType:
     keras = pytest.importorskip("keras")
     import pytest_rnnparity.collection.fixture
     import pytest_rnnparity.collection.nodes
-    import pytest_rnnparity.golden.extension  # noqa: F401
+    import pytest_rnnparity.golden.document  # noqa: F401
 
     return keras
 

@@ -24,14 +24,9 @@ from hypothesis import strategies as st
 
 from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.errors import GoldenError, SpecError
-from pytest_rnnparity.golden.format import (
-    Golden,
-    compare_goldens,
-    drift_message,
-    dumps,
-    golden_array,
-    loads,
-)
+from pytest_rnnparity.golden.drift import compare_goldens
+from pytest_rnnparity.golden.format import Golden, dumps, golden_array, loads
+from pytest_rnnparity.report.drift import drift_message
 from pytest_rnnparity.spec import (
     ACTIVATIONS,
     CSV_KEYS,

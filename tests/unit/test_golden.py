@@ -11,17 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pytest_rnnparity.collection.snapshot import GoldenExtension
 from pytest_rnnparity.errors import GoldenError, SpecError
-from pytest_rnnparity.golden.extension import (
-    GoldenExtension,
-    Orphan,
-    array_hash,
-    atomic_write_text,
-    find_orphans,
-    golden_relative_dir,
-    weights_hash,
-)
+from pytest_rnnparity.golden.document import array_hash, weights_hash
+from pytest_rnnparity.golden.files import atomic_write_text
 from pytest_rnnparity.golden.format import Golden, dumps, golden_array
+from pytest_rnnparity.golden.orphans import Orphan, find_orphans, golden_relative_dir
 from pytest_rnnparity.reference.types import (
     BidirectionalSpec,
     CellConfig,
@@ -203,7 +198,7 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(
     def interrupted(source: object, target: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pytest_rnnparity.golden.extension.os.replace", interrupted)
+    monkeypatch.setattr("pytest_rnnparity.golden.files.os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         atomic_write_text(path, "new\n")
     monkeypatch.undo()
@@ -423,7 +418,7 @@ def test_read_raises_golden_error_for_a_file_that_is_not_text(tmp_path: Path) ->
 
 
 def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
-    from pytest_rnnparity.golden.extension import stable_layer_names
+    from pytest_rnnparity.golden.document import stable_layer_names
     from pytest_rnnparity.model.weights import split_gates
     from pytest_rnnparity.reference.types import (
         BidirectionalSpec,

@@ -10,21 +10,20 @@ import pytest
 
 from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.errors import GoldenError
+from pytest_rnnparity.golden.drift import compare_goldens
 from pytest_rnnparity.golden.format import (
     DATA_LINE,
     HEADER,
     Golden,
     GoldenArray,
-    compare_goldens,
     decode_hex,
-    drift_message,
     dumps,
     golden_array,
-    hash_diagnosis,
     kept_extent,
     loads,
     summarize,
 )
+from pytest_rnnparity.report.drift import drift_message, hash_diagnosis
 
 TOL = Tolerance(atol=1e-6, rtol=1e-5)
 FIX = "; fix or delete it, then re-record it with --snapshot-update"

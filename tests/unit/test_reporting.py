@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from pytest_rnnparity.check.compare import Tolerance, compare
-from pytest_rnnparity.golden.format import Drift
+from pytest_rnnparity.golden.drift import Drift
 from pytest_rnnparity.report.summary import (
     build_report,
     golden_properties,
