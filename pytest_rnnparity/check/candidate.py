@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
-from pytest_rnnparity.check.diagnosis import Diagnosis, diagnose, diagnosis_lines
+from pytest_rnnparity.check.diagnosis import Diagnosis, diagnose
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (
@@ -59,7 +59,6 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
-from pytest_rnnparity.report.ports import port_failure_message
 from pytest_rnnparity.spec import CANDIDATE_PATTERN
 
 CandidateOutput = Array | Mapping[str, Array]
@@ -295,10 +294,6 @@ class CandidateCheck:
     def failures(self) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if not c.ok)
 
-    def message(self) -> str:
-        """The failure text (only meaningful when not ``ok``)."""
-        return candidate_failure_message(self)
-
 
 def compare_candidate(
     function: Candidate,
@@ -368,107 +363,16 @@ def compare_candidate(
     )
 
 
-def candidate_failure_message(check: CandidateCheck) -> str:
-    """The failure text: the first mismatch localized, the table, then the diagnosis."""
-    lines = [
-        port_failure_message(
-            check.comparisons,
-            port=f"The candidate {check.name}",
-            short_name="candidate",
-            layer_names=check.layer_names,
-            layer_classes=check.layer_classes,
-            reference_dtype=check.dtype,
-        )
-    ]
-    for direction, diagnosis in check.diagnoses:
-        lines.append("")
-        diagnosis_text = diagnosis_lines(diagnosis)
-        if len(check.diagnoses) > 1:
-            diagnosis_text[0] = f"{direction.capitalize()} direction: {diagnosis_text[0]}"
-        lines.extend(diagnosis_text)
-    return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------ public API
-
-
-def check_candidate(
-    model: Any,
-    x: Any,
-    candidate: Candidate | str,
-    *,
-    layer: int | str | None = None,
-    atol: float | None = None,
-    rtol: float | None = None,
-    dtype: Literal["float32", "float64"] = "float32",
-    tolerances: Mapping[str, Tolerance] | None = None,
-    with_diagnosis: bool = True,
-    raise_on_mismatch: bool = True,
-    name: str | None = None,
-) -> CandidateCheck:
-    """Check a candidate implementation against the reference, and so against Keras.
-
-    First :func:`~pytest_rnnparity.check_parity` proves the reference equals ``model``
-    (it raises :class:`ParityError` if not); then ``candidate`` runs on the selected
-    recurrent layer (default: the first) and every hidden state (and every gate it
-    returns) is compared with the reference. See the module docstring for what a
-    candidate receives and returns.
-
-    Parameters
-    ----------
-    model
-        A Keras model of a single chain of layers.
-    x
-        Inputs ``(batch, time, features)``.
-    candidate
-        The function, or ``"package.module:function"`` (imported with the current
-        directory first on ``sys.path``).
-    layer
-        The recurrent layer the candidate implements: index among the model's layers
-        (without the input layer) or Keras name. Default: the first recurrent layer.
-    atol, rtol, dtype, tolerances
-        As for :func:`~pytest_rnnparity.check_parity`.
-    with_diagnosis
-        On a mismatch, search for the classic mistakes that explain it.
-    raise_on_mismatch
-        Raise :class:`ParityError` with the report (and diagnosis) on a mismatch.
-    name
-        How the report names the candidate (default: ``module:qualname``).
-    """
-    __tracebackhide__ = True
-    from pytest_rnnparity.check.parity import check_parity
-
-    if isinstance(candidate, str):
-        function, shown = load_candidate(candidate, root=Path.cwd()), candidate
-    else:
-        function, shown = candidate, _function_name(candidate)
-    parity = check_parity(model, x, atol=atol, rtol=rtol, dtype=dtype, tolerances=tolerances)
-    check = compare_candidate(
-        function,
-        parity.layers,
-        parity.reference,
-        np.asarray(parity.inputs, dtype=dtype),
-        name=name or shown,
-        tolerances=tolerances_of(parity.comparisons),
-        layer=layer,
-        setting=Setting(
-            stateful=any(_stateful(spec) for spec in parity.layers),
-            keras_major=int(parity.keras_version.split(".")[0]),
-        ),
-        layer_classes=parity.layer_classes,
-        dtype=dtype,
-        with_diagnosis=with_diagnosis,
-    )
-    if raise_on_mismatch and not check.ok:
-        raise ParityError(check.message())
-    return check
-
-
 def tolerances_of(comparisons: Sequence[Comparison]) -> dict[str, Tolerance]:
     """The hidden and cell tolerances a parity check used (cell falls back to hidden)."""
     by_quantity = {c.quantity: c.tolerance for c in comparisons}
     hidden = by_quantity.get("hidden", Tolerance(1e-5, 1e-5))
     return {"hidden": hidden, "cell": by_quantity.get("final cell", hidden)}
+
+
+def stateful_model(layers: Sequence[LayerSpec]) -> bool:
+    """Whether any recurrent layer of the chain is stateful."""
+    return any(_stateful(spec) for spec in layers)
 
 
 def _stateful(spec: LayerSpec) -> bool:
@@ -479,7 +383,7 @@ def _stateful(spec: LayerSpec) -> bool:
     return False
 
 
-def _function_name(function: Callable[..., Any]) -> str:
+def function_name(function: Callable[..., Any]) -> str:
     module = getattr(function, "__module__", None)
     qualname = getattr(function, "__qualname__", None) or repr(function)
     return f"{module}:{qualname}" if module else qualname

@@ -4,8 +4,9 @@ When a port of a recurrent layer (a candidate implementation, or Keras itself) d
 with the reference, :func:`diagnose` re-runs the reference with each applicable mistake
 of :mod:`.reference.mistakes`, then with pairs and triples of them (a bounded search,
 cheapest first), and keeps the smallest sets whose output matches the observed hidden
-states within tolerance. :func:`diagnosis_sentence` turns the result into the sentence
-a failure report ends with::
+states within tolerance.
+:func:`~pytest_rnnparity.report.diagnosis.diagnosis_sentence` turns the result into
+the sentence a failure report ends with::
 
     Diagnosis: the candidate matches Keras within 1e-07 if the recurrent bias row is
     dropped and the update convention is inverted.
@@ -31,7 +32,6 @@ from pytest_rnnparity.reference.mistakes import (
     Setting,
     applicable,
     apply_mistakes,
-    explain,
     is_redundant,
     run_variant,
 )
@@ -84,10 +84,6 @@ class Diagnosis:
     def mistakes(self) -> tuple[str, ...]:
         """The names of the best explanation (empty when there is none)."""
         return self.found[0].names if self.found else ()
-
-    def sentence(self) -> str:
-        """The diagnosis as one sentence (see :func:`diagnosis_sentence`)."""
-        return diagnosis_sentence(self)
 
 
 def diagnose(
@@ -218,68 +214,6 @@ def _max_abs(expected: Array, actual: Array) -> float:
 # ----------------------------------------------------------------------------- text
 
 
-def within(max_abs: float) -> str:
-    """``within 1e-07``: the max abs error rounded up to a power of ten; ``exactly`` at 0."""
-    if max_abs == 0:
-        return "exactly"
-    if not math.isfinite(max_abs):
-        return "nowhere near"
-    return f"within {10.0 ** math.ceil(math.log10(max_abs)):.0e}"
-
-
-def join_clauses(clauses: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    if len(clauses) <= 1:
-        return "".join(clauses)
-    return ", ".join(clauses[:-1]) + " and " + clauses[-1]
-
-
-def diagnosis_sentence(diagnosis: Diagnosis) -> str:
-    """The diagnosis as the sentence a failure report ends with.
-
-    Found: ``Diagnosis: the candidate matches Keras within 1e-07 if the recurrent bias
-    row is dropped and the update convention is inverted.`` (other sets of the same size
-    that also explain it follow as ``Equally, if ...``). Not found: which set came
-    closest and how close.
-    """
-    d = diagnosis
-    if d.found:
-        best = d.found[0]
-        if not best.names:
-            return (
-                f"Diagnosis: {d.subject} matches {d.target} {within(best.max_abs)}; "
-                "no mistake is needed to explain it."
-            )
-        text = (
-            f"Diagnosis: {d.subject} matches {d.target} {within(best.max_abs)} "
-            f"if {join_clauses(explain(best.names))}."
-        )
-        for other in d.found[1:]:
-            text += f" Equally, {within(other.max_abs)} if {join_clauses(explain(other.names))}."
-        return text
-    text = (
-        f"Diagnosis: no classic mistake, nor any combination of up to {d.max_size}, "
-        f"explains the mismatch ({d.tried} tried)"
-    )
-    if d.closest is not None:
-        text += (
-            f"; the closest, if {join_clauses(explain(d.closest.names))}, still leaves a max "
-            f"abs error of {d.closest.max_abs:.2e} (without any: {d.baseline:.2e})"
-        )
-    return text + "."
-
-
-def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
-    """The sentence, then the mistake names a spec's ``candidate.diagnosis`` can list."""
-    lines = [diagnosis_sentence(diagnosis)]
-    if diagnosis.mistakes:
-        lines.append(
-            f"  (mistakes: {', '.join(diagnosis.mistakes)}; "
-            f"{diagnosis.tried} combinations of the reference tried)"
-        )
-    return lines
-
-
 # -------------------------------------------------------------- Keras against the reference
 
 
@@ -314,19 +248,9 @@ def keras_diagnosis(result: ParityResult, *, max_windows: int = 8) -> Diagnosis 
         inputs,
         result.keras[index].directions[direction].sequence,
         tolerance=first.tolerance,
-        setting=Setting(
-            stateful=layer.stateful, keras_major=int(result.keras_version.split(".")[0])
-        ),
+        setting=Setting(stateful=layer.stateful, keras_major=result.keras_major),
         max_windows=max_windows,
         subject="Keras",
         target="the reference",
         dtype=result.dtype,
     )
-
-
-def keras_diagnosis_lines(result: ParityResult) -> list[str]:
-    """A blank line and the diagnosis of a failed parity check, or nothing."""
-    diagnosis = keras_diagnosis(result)
-    if diagnosis is None:
-        return []
-    return ["", *diagnosis_lines(diagnosis)]

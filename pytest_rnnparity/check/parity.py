@@ -1,11 +1,11 @@
-"""``check_parity``: run Keras and the NumPy reference side by side and compare every step.
+"""Parity: run Keras and the NumPy reference side by side and compare every step.
 
 Data flow: model -> :func:`describe_model` (reference layer specs, per-gate weights)
 -> :class:`TraceModel` (Keras outputs of every layer, every step of every recurrent
 layer, final states) and, on a second thread beside it (:mod:`.overlap`),
 :func:`run_reference` (the independent pass with gate traces) -> :func:`compare`
-per layer and quantity -> :class:`ParityResult`, or a :class:`ParityError` built by
-:func:`parity_failure_message`.
+per layer and quantity -> :class:`ParityResult`. The text of a failure is
+:func:`pytest_rnnparity.report.parity.parity_message`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 
 from pytest_rnnparity.check.compare import Comparison, Tolerance, compare, default_tolerance
 from pytest_rnnparity.check.side_by_side import side_by_side
-from pytest_rnnparity.errors import ParityError
 from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.model.reference_layers import describe_model
 from pytest_rnnparity.model.trace import KerasLayerOutputs, TraceModel, concat_batches
@@ -30,7 +29,6 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
-from pytest_rnnparity.report.parity import parity_failure_message
 
 Quantity = Literal["hidden", "final hidden", "final cell", "output"]
 #: Which tolerance key applies to each compared quantity.
@@ -61,6 +59,8 @@ class ParityResult:
     keras_version: str
     #: Whether Keras ran eagerly (else as one ``tf.function`` graph); see :class:`TraceModel`.
     run_eagerly: bool = True
+    #: The generation of the Keras that ran: 2 (tf.keras) or 3.
+    keras_major: int = 3
 
     @property
     def ok(self) -> bool:
@@ -73,12 +73,6 @@ class ParityResult:
     def max_errors(self) -> dict[tuple[str, str], float]:
         """Largest absolute error per (layer, quantity label)."""
         return {(c.layer, c.label): c.max_abs for c in self.comparisons}
-
-    def message(self) -> str:
-        """The failure text (only meaningful when not ``ok``)."""
-        return parity_failure_message(
-            self.comparisons, layer_classes=self.layer_classes, reference_dtype=self.dtype
-        )
 
 
 def _layer_classes(model: Any) -> dict[str, str]:
@@ -268,7 +262,7 @@ def resolve_tolerances(
     return resolved
 
 
-def check_parity(
+def run_parity(
     model: Any,
     x: Any,
     *,
@@ -278,48 +272,13 @@ def check_parity(
     mask: Any = None,
     tolerances: Mapping[str, Tolerance] | None = None,
     hidden_only: bool = False,
-    raise_on_mismatch: bool = True,
     run_eagerly: bool | None = None,
 ) -> ParityResult:
-    """Compare a Keras recurrent model with the independent NumPy reference, step by step.
+    """Run Keras and the reference side by side and compare them; never raises ParityError.
 
-    Parameters
-    ----------
-    model
-        A ``Sequential`` or functional Keras model: one chain of supported layers.
-    x
-        Inputs ``(batch, time, features)``. For a model with stateful layers, the rows
-        are fed in successive batches of the model's fixed batch size, in order, after
-        resetting the states, so state carries from one batch to the next.
-    atol, rtol
-        Tolerances (``|keras - reference| <= atol + rtol * |reference|``). Default:
-        ``1e-5``/``1e-5`` when either side computes in float32, ``1e-10``/``1e-9``
-        when both compute in float64.
-    dtype
-        The reference's computation dtype: ``"float32"`` mirrors Keras, ``"float64"``
-        is the ground truth.
-    mask
-        Optional ``(batch, time)`` boolean mask passed to the model and the reference.
-    tolerances
-        Per-quantity overrides keyed ``"hidden"``, ``"cell"``, ``"output"``.
-    hidden_only
-        Keep only hidden-state traces in the result (less memory); gates are not kept.
-    raise_on_mismatch
-        Raise :class:`ParityError` when a comparison fails (default), else just return.
-    run_eagerly
-        ``True`` runs Keras eagerly (``model(x)``), ``False`` as one ``tf.function``
-        graph (as ``model.predict`` does) when the backend is TensorFlow. Default: a
-        graph from 32 recurrent steps per call (timesteps x recurrent directions),
-        where it is faster. Either way the NumPy reference runs on a second thread
-        beside Keras when the machine has a spare core.
-
-    Returns
-    -------
-    ParityResult
-        Comparisons at every timestep of every recurrent layer (and final states and
-        each layer's output), the reference traces and the Keras outputs.
+    The arguments are those of :func:`pytest_rnnparity.check_parity`, which raises with
+    the report's text on a mismatch.
     """
-    __tracebackhide__ = True
     keras = keras_module(model)
     major = keras_major(keras)
     layers = describe_model(model, keras_major=major)
@@ -343,7 +302,7 @@ def check_parity(
     resolved = resolve_tolerances(
         dtypes=[dtype, *compute_dtypes], atol=atol, rtol=rtol, per_quantity=tolerances
     )
-    result = ParityResult(
+    return ParityResult(
         comparisons=tuple(compare_layers(layers, reference, keras_results, resolved)),
         inputs=x_array,
         reference=tuple(reference),
@@ -353,7 +312,5 @@ def check_parity(
         dtype=dtype,
         keras_version=str(keras.__version__),
         run_eagerly=trace_model.runs_eagerly(x_array.shape[1]),
+        keras_major=major,
     )
-    if raise_on_mismatch and not result.ok:
-        raise ParityError(result.message())
-    return result

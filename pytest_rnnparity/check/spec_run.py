@@ -1,4 +1,4 @@
-"""Run one spec end to end: data -> windows -> Keras model -> ``check_parity``.
+"""Run one spec end to end: data -> windows -> Keras model -> :func:`run_parity`.
 
 Shared by the pytest items and the command line, so both compute the same thing.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_rnnparity.check.compare import Tolerance, default_tolerance
-from pytest_rnnparity.check.parity import ParityResult, check_parity
+from pytest_rnnparity.check.parity import ParityResult, run_parity
 from pytest_rnnparity.inputs import Dataset, Windows, load_dataset, make_windows
 from pytest_rnnparity.spec import Quantity, Spec, ToleranceLimits
 
@@ -77,12 +77,11 @@ def run_spec(
     ``overrides`` and ``tolerances`` are those of an execution path, if any.
     """
     dataset, windows, model = prepare(spec, root=root, overrides=overrides)
-    parity = check_parity(
+    parity = run_parity(
         model,
         windows.x,
         tolerances=tolerances or spec_tolerances(spec),
         dtype=spec.dtype,
         hidden_only=hidden_only,
-        raise_on_mismatch=False,
     )
     return SpecRun(spec=spec, dataset=dataset, windows=windows, model=model, parity=parity)

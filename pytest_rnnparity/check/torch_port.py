@@ -49,21 +49,14 @@ from pytest_rnnparity.reference.types import (
     MaskingSpec,
     RecurrentSpec,
 )
-from pytest_rnnparity.report.ports import port_failure_message
+from pytest_rnnparity.spec.torch_support import TORCH_MODULES, cell_problem
 
-RESET_AFTER_FALSE = (
-    "torch.nn.GRU has no equivalent of reset_after=False (it applies the reset gate after "
-    "the matmul, like reset_after=True)"
-)
 TORCH_EXTRA = "pip install 'pytest-rnnparity[torch]'"
-#: The torch module of each cell, and the order of its gate blocks (Keras' gate names).
-TORCH_MODULES: Mapping[str, str] = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "RNN"}
 TORCH_GATE_ORDER: Mapping[str, tuple[str, ...]] = {
     "gru": ("r", "z", "h"),
     "lstm": ("i", "f", "c", "o"),
     "simple_rnn": ("h",),
 }
-_KERAS_CLASSES = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}
 _DEFAULT_ACTIVATIONS = {"activation": "tanh", "recurrent_activation": "sigmoid"}
 
 
@@ -78,49 +71,9 @@ def import_torch() -> Any:
 # ----------------------------------------------------------------------------- checks
 
 
-def _cell_problem(
-    kind: str, activation: str | None, recurrent_activation: str | None, reset_after: bool
-) -> tuple[str, str] | None:
-    """``(option, why)`` when torch has no module computing this cell, else None."""
-    module = f"torch.nn.{TORCH_MODULES[kind]}"
-    if kind == "gru" and not reset_after:
-        return "reset_after", RESET_AFTER_FALSE
-    if kind == "simple_rnn":
-        if activation not in ("tanh", "relu"):
-            return "activation", f"{module} computes tanh or relu only, not {activation}"
-        return None
-    if activation != "tanh":
-        return "activation", f"{module} computes tanh only, not activation={activation}"
-    if recurrent_activation != "sigmoid":
-        return (
-            "recurrent_activation",
-            f"{module} computes sigmoid gates only, not recurrent_activation="
-            f"{recurrent_activation}",
-        )
-    return None
-
-
-def torch_problem(class_name: str, kwargs: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Why a declared layer (class name, arguments as written) has no torch module, or None.
-
-    Returns ``(argument, reason)``; the argument may be one the spec did not write.
-    """
-    if class_name == "Masking":
-        return "mask_value", "torch.nn.GRU, LSTM and RNN take no mask (the model has Masking)"
-    kind = _KERAS_CLASSES.get(class_name)
-    if kind is None:
-        return None
-    return _cell_problem(
-        kind,
-        kwargs.get("activation", "tanh"),
-        kwargs.get("recurrent_activation", "sigmoid"),
-        bool(kwargs.get("reset_after", True)),
-    )
-
-
 def _check(spec: RecurrentSpec) -> None:
     cell = spec.cell
-    problem = _cell_problem(cell.kind, cell.activation, cell.recurrent_activation, cell.reset_after)
+    problem = cell_problem(cell.kind, cell.activation, cell.recurrent_activation, cell.reset_after)
     if problem is not None:
         raise UnsupportedModelError(f"layer {spec.name!r}: {problem[1]}")
 
@@ -321,17 +274,6 @@ class TorchCheck:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.comparisons)
-
-    def message(self) -> str:
-        """The failure text (only meaningful when not ``ok``)."""
-        return port_failure_message(
-            self.comparisons,
-            port=f"torch {self.torch_version}",
-            short_name="torch",
-            layer_names=self.layer_names,
-            layer_classes=self.layer_classes,
-            reference_dtype=self.dtype,
-        )
 
 
 def compare_torch(

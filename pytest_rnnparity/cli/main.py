@@ -446,6 +446,7 @@ def _export(args: argparse.Namespace) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.report.parity import parity_message
     from pytest_rnnparity.report.vectors import vectors_of_run, write_vectors
 
     try:
@@ -456,7 +457,7 @@ def _export(args: argparse.Namespace) -> int:
     if not run.parity.ok:
         print(
             "not exported: the reference disagrees with Keras, so its traces are no test"
-            f" vectors.\n{run.parity.message()}",
+            f" vectors.\n{parity_message(run.parity)}",
             file=sys.stderr,
         )
         return 1

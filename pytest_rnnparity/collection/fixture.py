@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from pytest_rnnparity.api import check_parity
 from pytest_rnnparity.check.compare import Tolerance, default_tolerance
-from pytest_rnnparity.check.parity import ParityResult, check_parity
+from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.collection.snapshot import GOLDEN_PATHS, assert_golden
 from pytest_rnnparity.golden.document import golden_document
 from pytest_rnnparity.spec import GoldenOptions
@@ -38,11 +39,12 @@ class RnnParity:
         return check_parity(model, x, **kwargs)
 
     def check_candidate(self, model: Any, x: Any, candidate: Any, **kwargs: Any) -> CandidateCheck:
-        """:func:`~pytest_rnnparity.check.candidate.check_candidate`: ``candidate`` (a function or
+        """:func:`~pytest_rnnparity.check_candidate`: ``candidate`` (a function or
         ``"package.module:function"``, imported from the rootdir) against the reference
         and Keras; raises ParityError, ending with the diagnosis, on a mismatch."""
         __tracebackhide__ = True
-        from pytest_rnnparity.check.candidate import check_candidate, load_candidate
+        from pytest_rnnparity.api import check_candidate
+        from pytest_rnnparity.check.candidate import load_candidate
 
         if isinstance(candidate, str):
             function = load_candidate(candidate, root=self._request.config.rootpath)

@@ -200,9 +200,10 @@ def _parity_test(case: SpecCase) -> Any:
         __tracebackhide__ = True
         result = case.run().parity
         if not result.ok:
-            from pytest_rnnparity.check.diagnosis import keras_diagnosis_lines
+            from pytest_rnnparity.report.diagnosis import keras_diagnosis_lines
+            from pytest_rnnparity.report.parity import parity_message
 
-            raise ParityError("\n".join([result.message(), *keras_diagnosis_lines(result)]))
+            raise ParityError("\n".join([parity_message(result), *keras_diagnosis_lines(result)]))
 
     parity.__module__ = __name__
     return parity
@@ -251,8 +252,7 @@ def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
         from pytest_rnnparity.golden.document import golden_document
 
         main = case.run().parity
-        major = int(main.keras_version.split(".")[0])
-        reason = skip_reason(path, keras_major=major, gpus=_gpu_count())
+        reason = skip_reason(path, keras_major=main.keras_major, gpus=_gpu_count())
         if reason:
             # reported at the spec's line, not at pytest's own frame
             raise pytest.skip.Exception(reason, _use_item_location=True)
@@ -269,7 +269,9 @@ def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
             ) from None
         case.path_results[path.id] = result
         if not result.ok:
-            raise ParityError(f"execution path {path.id}: {result.message()}")
+            from pytest_rnnparity.report.parity import parity_message
+
+            raise ParityError(f"execution path {path.id}: {parity_message(result)}")
         current = golden_document(
             result, name=case.spec.id, tolerance=tolerances["hidden"], options=case.spec.golden
         )

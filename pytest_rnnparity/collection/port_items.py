@@ -25,6 +25,8 @@ import pytest
 from pytest_rnnparity.check.spec_run import with_limits
 from pytest_rnnparity.collection.nodes import SpecCase, SpecItemMixin
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
+from pytest_rnnparity.report.diagnosis import diagnosis_sentence
+from pytest_rnnparity.report.ports import candidate_message, torch_message
 from pytest_rnnparity.report.summary import PREFIX, parity_properties
 
 if TYPE_CHECKING:
@@ -77,9 +79,7 @@ def candidate_check(case: SpecCase) -> CandidateCheck:
             name=options.function,
             tolerances=spec_tolerances(spec),
             layer=options.layer,
-            setting=Setting(
-                stateful=spec.stateful, keras_major=int(parity.keras_version.split(".")[0])
-            ),
+            setting=Setting(stateful=spec.stateful, keras_major=parity.keras_major),
             layer_classes=parity.layer_classes,
             dtype=spec.dtype,
             target="Keras" if parity.ok else "the reference",
@@ -93,7 +93,7 @@ def expectation_problem(
 ) -> str | None:
     """Why the check's outcome is not what the spec's ``candidate:`` expects, or None."""
     if expect == "match":
-        return None if check.ok else check.message()
+        return None if check.ok else candidate_message(check)
     if check.ok:
         return (
             f"The candidate {check.name} matches the {check.dtype} reference within "
@@ -107,7 +107,7 @@ def expectation_problem(
         return None
     return (
         f"The candidate {check.name} disagrees, as the spec expects, but the spec expects "
-        f"the diagnosis {', '.join(diagnosis)}.\n\n{check.message()}"
+        f"the diagnosis {', '.join(diagnosis)}.\n\n{candidate_message(check)}"
     )
 
 
@@ -151,7 +151,7 @@ def _torch_test(case: SpecCase) -> Any:
         )
         case.stash[TORCH_CHECK] = check
         if not check.ok:
-            raise ParityError(check.message())
+            raise ParityError(torch_message(check))
 
     torch.__module__ = __name__
     return torch
@@ -177,11 +177,13 @@ class CandidateItem(SpecItemMixin, pytest.Function):
             verdict="match" if check.ok else "mismatch",
         )
         for direction, diagnosis in check.diagnoses:
-            self.user_properties.append((PREFIX + "diagnosis", diagnosis.sentence()))
+            self.user_properties.append((PREFIX + "diagnosis", diagnosis_sentence(diagnosis)))
             self.user_properties.append((PREFIX + "mistakes", ",".join(diagnosis.mistakes)))
             if self.case.spec.candidate and self.case.spec.candidate.expect == "mismatch":
                 # a failure's report holds the diagnosis already; a pass shows it here (-rP)
-                self.add_report_section("call", f"diagnosis ({direction})", diagnosis.sentence())
+                self.add_report_section(
+                    "call", f"diagnosis ({direction})", diagnosis_sentence(diagnosis)
+                )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         spec = self.case.spec

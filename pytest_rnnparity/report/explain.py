@@ -41,7 +41,7 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
-from pytest_rnnparity.report.parity import error_table
+from pytest_rnnparity.report.parity import error_table, parity_message
 
 __all__ = [
     "DEFAULT_SEQUENCES",
@@ -698,7 +698,7 @@ def verdict_section(run: SpecRun) -> str:
             *error_table(parity.comparisons, parity.layer_classes),
         ]
     else:
-        lines += ["FAIL: " + parity.message()]
+        lines += ["FAIL: " + parity_message(parity)]
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_rnnparity.check.compare import Comparison
+from pytest_rnnparity.check.parity import ParityResult
 
 QUANTITY_TITLES = {
     "hidden": "hidden state (every timestep)",
@@ -126,3 +127,10 @@ def parity_failure_message(
         *("  " + line for line in error_table(comparisons, layer_classes)),
     ]
     return "\n".join(lines)
+
+
+def parity_message(result: ParityResult) -> str:
+    """The text of a failed :class:`~pytest_rnnparity.check.parity.ParityResult`."""
+    return parity_failure_message(
+        result.comparisons, layer_classes=result.layer_classes, reference_dtype=result.dtype
+    )

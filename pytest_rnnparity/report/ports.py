@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from pytest_rnnparity.check.candidate import CandidateCheck
 from pytest_rnnparity.check.compare import Comparison
+from pytest_rnnparity.check.torch_port import TorchCheck
+from pytest_rnnparity.report.diagnosis import diagnosis_lines
 from pytest_rnnparity.report.parity import QUANTITY_TITLES, error_table, mismatch_lines
 
 #: How each compared quantity is named in a failure's headline.
@@ -60,4 +63,37 @@ def port_failure_message(
             "Largest errors:",
             *("  " + line for line in error_table(comparisons, dict(layer_classes))),
         ]
+    )
+
+
+def candidate_message(check: CandidateCheck) -> str:
+    """The failure text: the first mismatch localized, the table, then the diagnosis."""
+    lines = [
+        port_failure_message(
+            check.comparisons,
+            port=f"The candidate {check.name}",
+            short_name="candidate",
+            layer_names=check.layer_names,
+            layer_classes=check.layer_classes,
+            reference_dtype=check.dtype,
+        )
+    ]
+    for direction, diagnosis in check.diagnoses:
+        lines.append("")
+        diagnosis_text = diagnosis_lines(diagnosis)
+        if len(check.diagnoses) > 1:
+            diagnosis_text[0] = f"{direction.capitalize()} direction: {diagnosis_text[0]}"
+        lines.extend(diagnosis_text)
+    return "\n".join(lines)
+
+
+def torch_message(check: TorchCheck) -> str:
+    """The failure text of the torch item: the first mismatch localized, then the table."""
+    return port_failure_message(
+        check.comparisons,
+        port=f"torch {check.torch_version}",
+        short_name="torch",
+        layer_names=check.layer_names,
+        layer_classes=check.layer_classes,
+        reference_dtype=check.dtype,
     )

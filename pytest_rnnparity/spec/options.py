@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 
 from pytest_rnnparity.spec.layers import _layer_name, _recurrent_inside
 from pytest_rnnparity.spec.reader import _Context, _project_file, _Reader, _suggest, _unknown
+from pytest_rnnparity.spec.torch_support import torch_problem
 from pytest_rnnparity.spec.types import (
     BACKENDS,
     CANDIDATE_KEYS,
@@ -196,8 +197,6 @@ def _torch(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchO
         tolerance_at: KeyPath = (*at, "tolerance")
         limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
     if not isinstance(model, SavedModel):
-        from pytest_rnnparity.check.torch_port import torch_problem
-
         for index, layer in enumerate(model):
             for wrapped, where in _torch_layers(layer, ("model", index)):
                 problem = torch_problem(wrapped.class_name, wrapped.kwargs)

@@ -17,7 +17,6 @@ from test_mistakes import inputs, layer
 from pytest_rnnparity.check.candidate import (
     CandidateCheck,
     CandidateLoadError,
-    candidate_failure_message,
     candidate_targets,
     compare_candidate,
     load_candidate,
@@ -37,6 +36,8 @@ from pytest_rnnparity.reference.types import (
     LayerSpec,
     MaskingSpec,
 )
+from pytest_rnnparity.report.diagnosis import diagnosis_sentence
+from pytest_rnnparity.report.ports import candidate_message
 from pytest_rnnparity.spec import CandidateOptions, load_specs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_the_correct_example_covers_lstm_and_simple_rnn(kind: str) -> None:
     correct = load_candidate("examples.correct_rnn:forward", root=REPO)
     spec = layer(kind)  # type: ignore[arg-type]
     result = check(correct, [spec], inputs())
-    assert result.ok, result.message()
+    assert result.ok, candidate_message(result)
 
 
 def test_a_broken_candidate_is_reported_and_diagnosed() -> None:
@@ -150,14 +151,16 @@ def test_a_broken_candidate_is_reported_and_diagnosed() -> None:
     ((direction, diagnosis),) = result.diagnoses
     assert direction == "forward"
     assert diagnosis.mistakes == ("drop_recurrent_bias", "inverted_update")
-    message = result.message()
+    message = candidate_message(result)
     assert message.startswith(
         "The candidate tests:candidate and the float32 reference disagree in 1 of 1 checks.\n"
         "First: layer 'cell' (GRU, layer 1 of 2), hidden state (every timestep)\n"
         "  at timestep 0, row 0, unit 0:\n"
     )
     assert message.endswith(
-        "\n\n" + diagnosis.sentence() + "\n  (mistakes: drop_recurrent_bias, inverted_update; "
+        "\n\n"
+        + diagnosis_sentence(diagnosis)
+        + "\n  (mistakes: drop_recurrent_bias, inverted_update; "
         f"{diagnosis.tried} combinations of the reference tried)"
     )
 
@@ -196,7 +199,7 @@ def test_bidirectional_calls_the_candidate_per_direction_in_processing_order() -
         return port(weights, inputs, state)
 
     result = check(spy, [bi], x)
-    assert result.ok, result.message()
+    assert result.ok, candidate_message(result)
     np.testing.assert_array_equal(calls[0], x)
     np.testing.assert_array_equal(calls[1], x[:, ::-1])
     assert [c.label for c in result.comparisons] == ["hidden", "hidden (backward)"]
@@ -219,7 +222,7 @@ def test_a_broken_backward_direction_is_diagnosed_as_such() -> None:
     assert direction == "backward"
     assert diagnosis.mistakes == ("swap_zr",)
     assert "First: layer 'bi' (Bidirectional(GRU), layer 1 of 1), hidden state (every" in (
-        result.message()
+        candidate_message(result)
     )
 
 
@@ -356,7 +359,7 @@ def made_check(ok: bool, diagnoses: tuple[tuple[str, Diagnosis], ...] = ()) -> C
     )
 
 
-def test_candidate_failure_message_verbatim() -> None:
+def test_candidate_message_verbatim() -> None:
     diagnosis = Diagnosis(
         subject="the candidate",
         target="Keras",
@@ -366,7 +369,7 @@ def test_candidate_failure_message_verbatim() -> None:
         tried=13,
         max_size=3,
     )
-    assert candidate_failure_message(made_check(False, (("forward", diagnosis),))) == (
+    assert candidate_message(made_check(False, (("forward", diagnosis),))) == (
         "The candidate ports.my_gru:forward and the float32 reference disagree in 1 of 1"
         " checks.\n"
         "First: layer 'gru' (GRU, layer 1 of 2), hidden state (every timestep)\n"
@@ -396,7 +399,9 @@ def test_expectations_of_the_spec() -> None:
     failing = made_check(False, (("forward", diagnosis),))
     passing = made_check(True)
     assert expectation_problem(passing, expect="match", diagnosis=None) is None
-    assert expectation_problem(failing, expect="match", diagnosis=None) == failing.message()
+    assert expectation_problem(failing, expect="match", diagnosis=None) == candidate_message(
+        failing
+    )
     assert expectation_problem(failing, expect="mismatch", diagnosis=None) is None
     assert expectation_problem(failing, expect="mismatch", diagnosis=("swap_zr",)) is None
     assert expectation_problem(passing, expect="mismatch", diagnosis=None) == (
@@ -405,7 +410,7 @@ def test_expectations_of_the_spec() -> None:
     )
     assert expectation_problem(failing, expect="mismatch", diagnosis=("inverted_update",)) == (
         "The candidate ports.my_gru:forward disagrees, as the spec expects, but the spec"
-        " expects the diagnosis inverted_update.\n\n" + failing.message()
+        " expects the diagnosis inverted_update.\n\n" + candidate_message(failing)
     )
 
 
@@ -529,8 +534,8 @@ def test_candidate_errors(tmp_path: Path, extra: str, message: str) -> None:
 @pytest.mark.keras
 def test_the_bundled_notebook_candidate_is_diagnosed_with_its_three_bugs() -> None:
     keras = pytest.importorskip("keras")
-    from pytest_rnnparity.check.diagnosis import within
     from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
+    from pytest_rnnparity.report.diagnosis import within
 
     (spec,) = load_specs(REPO / "specs" / "notebook_candidate.yaml", root=REPO)
     assert spec.candidate is not None
@@ -554,7 +559,7 @@ def test_the_bundled_notebook_candidate_is_diagnosed_with_its_three_bugs() -> No
     assert diagnosis.mistakes == ("reset_before", "inverted_update", "carried_state")
     assert diagnosis.mistakes == spec.candidate.diagnosis
     assert diagnosis.found[0].max_abs < 1e-6
-    assert diagnosis.sentence() == (
+    assert diagnosis_sentence(diagnosis) == (
         f"Diagnosis: the candidate matches Keras {within(diagnosis.found[0].max_abs)} if the"
         " reset gate is applied to h_tm1 before the matmul with the recurrent bias row dropped"
         " (reset_after=True ignored), the update convention is inverted and the state is"

@@ -18,13 +18,15 @@ from pytest_rnnparity.check.diagnosis import (
     Diagnosis,
     Explanation,
     diagnose,
+)
+from pytest_rnnparity.reference.mistakes import Setting
+from pytest_rnnparity.reference.types import STATE_NAMES, RecurrentSpec
+from pytest_rnnparity.report.diagnosis import (
     diagnosis_lines,
     diagnosis_sentence,
     join_clauses,
     within,
 )
-from pytest_rnnparity.reference.mistakes import Setting
-from pytest_rnnparity.reference.types import STATE_NAMES, RecurrentSpec
 
 REPO = Path(__file__).resolve().parents[2]
 TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)
@@ -102,7 +104,7 @@ def test_a_port_making_one_classic_mistake_is_diagnosed_with_it(case: str, mista
     x = inputs(batch=6, timesteps=5)
     seen = observed(spec, x, mistakes={mistake}, **port_options)
     diagnosis = diagnose(spec, x, seen, tolerance=TOLERANCE, setting=setting)
-    assert diagnosis.mistakes == (mistake,), diagnosis.sentence()
+    assert diagnosis.mistakes == (mistake,), diagnosis_sentence(diagnosis)
     assert len(diagnosis.found) == 1
     assert diagnosis.found[0].max_abs < 1e-12
     assert diagnosis.baseline > 1e-3
@@ -115,7 +117,7 @@ def test_a_correct_port_needs_no_mistake() -> None:
     assert diagnosis.explained
     assert diagnosis.mistakes == ()
     assert diagnosis.tried == 1
-    assert diagnosis.sentence().endswith("; no mistake is needed to explain it.")
+    assert diagnosis_sentence(diagnosis).endswith("; no mistake is needed to explain it.")
 
 
 def test_the_issues_example_two_mistakes() -> None:
@@ -125,7 +127,7 @@ def test_the_issues_example_two_mistakes() -> None:
     diagnosis = diagnose(spec, x, seen, tolerance=TOLERANCE)
     assert diagnosis.mistakes == ("drop_recurrent_bias", "inverted_update")
     bound = within(diagnosis.found[0].max_abs)
-    assert diagnosis.sentence() == (
+    assert diagnosis_sentence(diagnosis) == (
         f"Diagnosis: the candidate matches Keras {bound} if the recurrent bias row is dropped"
         " and the update convention is inverted."
     )
@@ -157,7 +159,7 @@ def test_the_notebooks_pass_is_diagnosed_with_its_three_bugs() -> None:
     elapsed = time.perf_counter() - started
     assert diagnosis.mistakes == ("reset_before", "inverted_update", "carried_state")
     assert diagnosis.found[0].max_abs < 1e-6
-    assert diagnosis.sentence() == (
+    assert diagnosis_sentence(diagnosis) == (
         f"Diagnosis: the candidate matches Keras {within(diagnosis.found[0].max_abs)} if the"
         " reset gate is applied to h_tm1 before the matmul with the recurrent bias row dropped"
         " (reset_after=True ignored), the update convention is inverted and the state is"
@@ -175,7 +177,7 @@ def test_nothing_explains_garbage() -> None:
     assert diagnosis.mistakes == ()
     assert diagnosis.closest is not None
     assert diagnosis.tried == 1 + 8 + 28 - 1  # one redundant pair is skipped
-    assert diagnosis.sentence().startswith(
+    assert diagnosis_sentence(diagnosis).startswith(
         "Diagnosis: no classic mistake, nor any combination of up to 2, explains the mismatch"
         " (36 tried); the closest, if "
     )
@@ -277,7 +279,7 @@ def test_sentence_of_keras_against_the_reference() -> None:
         tried=5,
         max_size=3,
     )
-    assert diagnosis.sentence() == (
+    assert diagnosis_sentence(diagnosis) == (
         "Diagnosis: Keras matches the reference within 1e-07 if hard_sigmoid is Keras 2's"
         " clip(0.2 * x + 0.5, 0, 1)."
     )
@@ -328,9 +330,10 @@ def test_a_keras_mismatch_is_diagnosed(
 ) -> None:
     """The reference is right and Keras makes the mistake (here: by its weights)."""
     keras = pytest.importorskip("keras")
+    from pytest_rnnparity import check_parity
     from pytest_rnnparity.check import parity as parity_module
-    from pytest_rnnparity.check.diagnosis import keras_diagnosis, keras_diagnosis_lines
-    from pytest_rnnparity.check.parity import check_parity
+    from pytest_rnnparity.check.diagnosis import keras_diagnosis
+    from pytest_rnnparity.report.diagnosis import keras_diagnosis_lines
 
     describe = parity_module.describe_model
 
@@ -352,6 +355,8 @@ def test_a_keras_mismatch_is_diagnosed(
     assert not result.ok
     diagnosis = keras_diagnosis(result)
     assert diagnosis is not None
-    assert diagnosis.sentence().startswith("Diagnosis: Keras matches the reference within ")
-    assert diagnosis.sentence().endswith(sentence_end)
-    assert keras_diagnosis_lines(result)[:2] == ["", diagnosis.sentence()]
+    assert diagnosis_sentence(diagnosis).startswith(
+        "Diagnosis: Keras matches the reference within "
+    )
+    assert diagnosis_sentence(diagnosis).endswith(sentence_end)
+    assert keras_diagnosis_lines(result)[:2] == ["", diagnosis_sentence(diagnosis)]

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pytest_rnnparity import check_parity
 from pytest_rnnparity.check import parity as parity_module
-from pytest_rnnparity.check.parity import check_parity
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.reference import cells
 from pytest_rnnparity.reference.types import CellWeights, RecurrentSpec

@@ -22,6 +22,7 @@ from pytest_rnnparity.check.execution_paths import (
 from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
+from pytest_rnnparity.report.parity import parity_message
 from pytest_rnnparity.spec import ExecutionPath, ToleranceLimits, load_specs
 
 SPEC = """\
@@ -186,7 +187,7 @@ def test_run_eagerly_path_runs_keras_that_way_in_process(
         main=main,
         tolerances=path_tolerances(spec_tolerances(spec), path),
     )
-    assert result.ok, result.message()
+    assert result.ok, parity_message(result)
     assert modes == [run_eagerly]  # 5 timesteps: the default would have been eager
     assert max(c.max_abs for c in result.comparisons) < 1e-5
 
@@ -207,7 +208,7 @@ def test_backend_path_runs_in_a_subprocess(spec_file: Path, tmp_path: Path) -> N
         main=main,
         tolerances=path_tolerances(spec_tolerances(spec), path),
     )
-    assert result.ok, result.message()
+    assert result.ok, parity_message(result)
     assert all(c.tolerance.atol == 2e-5 for c in result.comparisons)
     # the numpy backend computed this, not the TensorFlow model in this process
     assert any(

@@ -14,13 +14,7 @@ from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.parity import run_reference_chunks
-from pytest_rnnparity.check.torch_port import (
-    RESET_AFTER_FALSE,
-    compare_torch,
-    run_torch,
-    state_dict_arrays,
-    torch_problem,
-)
+from pytest_rnnparity.check.torch_port import compare_torch, run_torch, state_dict_arrays
 from pytest_rnnparity.errors import SpecError, UnsupportedModelError
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
@@ -30,7 +24,9 @@ from pytest_rnnparity.reference.types import (
     LayerSpec,
     MaskingSpec,
 )
+from pytest_rnnparity.report.ports import torch_message
 from pytest_rnnparity.spec import ToleranceLimits, TorchOptions, load_specs
+from pytest_rnnparity.spec.torch_support import RESET_AFTER_FALSE, torch_problem
 
 TOLERANCES = {"hidden": Tolerance(1e-6, 1e-5), "cell": Tolerance(1e-6, 1e-5)}
 
@@ -280,7 +276,7 @@ def test_compare_torch_over_a_chain_and_stateful_batches(torch: Any) -> None:
         layers, x, chunks, mask=None, dtype="float32", hidden_only=False, keras_major=3
     )
     result = compare_torch(layers, reference, x, tolerances=TOLERANCES, chunks=chunks)
-    assert result.ok, result.message()
+    assert result.ok, torch_message(result)
     assert [(c.layer, c.quantity) for c in result.comparisons] == [
         ("gru", "hidden"), ("gru", "final hidden"),
         ("lstm", "hidden"), ("lstm", "final hidden"), ("lstm", "final cell"),
@@ -296,7 +292,7 @@ def test_compare_torch_failure_text(torch: Any) -> None:
     reference[0].directions["forward"].outputs[2, 1, 0] += 0.5
     result = compare_torch([spec], reference, x, tolerances=TOLERANCES,
                            layer_classes={"gru": "GRU"})  # fmt: skip
-    lines = result.message().splitlines()
+    lines = torch_message(result).splitlines()
     assert lines[0] == (
         f"torch {torch.__version__} and the float32 reference disagree in 1 of 2 checks."
     )
