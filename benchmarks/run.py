@@ -382,7 +382,7 @@ def bench_suite(repeat: int, work: Path) -> list[dict[str, Any]]:
 def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
     import numpy as np
 
-    from pytest_rnnparity.check.compare import Tolerance
+    from pytest_rnnparity.check.tolerance import Tolerance
     from pytest_rnnparity.golden.drift import compare_goldens
     from pytest_rnnparity.golden.format import Golden, dumps, golden_array, loads
 

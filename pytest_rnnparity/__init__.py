@@ -9,9 +9,9 @@ TensorFlow.
 from __future__ import annotations
 
 from pytest_rnnparity.api import check_candidate, check_parity
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.diagnosis import diagnose
 from pytest_rnnparity.check.parity import ParityResult
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.check.torch_port import to_torch_state_dict
 from pytest_rnnparity.errors import (
     GoldenError,

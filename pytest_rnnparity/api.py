@@ -22,8 +22,8 @@ from pytest_rnnparity.check.candidate import (
     stateful_model,
     tolerances_of,
 )
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.parity import ParityResult, run_parity
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import ParityError
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.report.parity import parity_message

@@ -43,8 +43,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
+from pytest_rnnparity.check.compare import Comparison, compare
 from pytest_rnnparity.check.diagnosis import Diagnosis, diagnose
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (

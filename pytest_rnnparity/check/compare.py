@@ -13,37 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.reference.types import Array
-
-#: Default tolerances by the precision of the *less* precise side (Keras' compute
-#: dtype or the reference's dtype). float32 rounding after a few hundred recurrent
-#: steps stays well inside 1e-5; the classic mistakes are off by 1e-2 and more.
-DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {
-    "float16": (1e-2, 1e-2),
-    "bfloat16": (5e-2, 5e-2),
-    "float32": (1e-5, 1e-5),
-    "float64": (1e-10, 1e-9),
-}
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """``atol`` and ``rtol`` of the allclose rule above."""
-
-    atol: float
-    rtol: float
-
-    def __str__(self) -> str:
-        return f"atol={self.atol:g}, rtol={self.rtol:g}"
-
-
-def default_tolerance(*dtypes: str) -> Tolerance:
-    """The default tolerance for comparing values computed in the given dtypes."""
-    loosest = max(
-        (DEFAULT_TOLERANCES.get(str(d), DEFAULT_TOLERANCES["float32"]) for d in dtypes),
-        default=DEFAULT_TOLERANCES["float32"],
-    )
-    return Tolerance(*loosest)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from pytest_rnnparity.check.compare import Tolerance, exceeds
+from pytest_rnnparity.check.compare import exceeds
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.reference.mistakes import (
     MISTAKE_NAMES,
     Setting,

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.parity import ParityResult, compare_layers
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import RnnParityError
 from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.spec import ExecutionPath, Spec
@@ -72,13 +72,6 @@ def skip_reason(path: ExecutionPath, *, keras_major: int, gpus: int) -> str | No
     if path.run_eagerly is False and backend != "tensorflow":
         return f"run_eagerly: false is a TensorFlow graph; the {backend} backend runs eagerly"
     return None
-
-
-def path_tolerances(base: Mapping[str, Tolerance], path: ExecutionPath) -> dict[str, Tolerance]:
-    """The spec's tolerance per quantity, with the path's ``atol``/``rtol`` over it."""
-    from pytest_rnnparity.check.spec_run import with_limits
-
-    return with_limits(base, path.tolerance)
 
 
 def needs_subprocess(path: ExecutionPath) -> bool:

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Comparison, Tolerance, compare, default_tolerance
+from pytest_rnnparity.check.compare import Comparison, compare
 from pytest_rnnparity.check.side_by_side import side_by_side
+from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
 from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.model.reference_layers import describe_model
 from pytest_rnnparity.model.trace import KerasLayerOutputs, TraceModel, concat_batches
@@ -29,10 +30,11 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
+from pytest_rnnparity.spec import ToleranceGroup, ToleranceLimits
 
-Quantity = Literal["hidden", "final hidden", "final cell", "output"]
-#: Which tolerance key applies to each compared quantity.
-TOLERANCE_KEYS: dict[str, str] = {
+ComparedQuantity = Literal["hidden", "final hidden", "final cell", "output"]
+#: The tolerance group each compared quantity is held to.
+TOLERANCE_GROUP: dict[str, ToleranceGroup] = {
     "hidden": "hidden",
     "final hidden": "hidden",
     "final cell": "cell",
@@ -197,7 +199,7 @@ def _compare_layer(
                 compare(
                     value,
                     got.final_states[state],
-                    tolerances[TOLERANCE_KEYS[quantity]],
+                    tolerances[TOLERANCE_GROUP[quantity]],
                     layer=spec.name,
                     quantity=quantity,
                     axes=("row", "unit"),
@@ -247,21 +249,6 @@ def compare_layers(
     return comparisons
 
 
-def resolve_tolerances(
-    *,
-    dtypes: Sequence[str],
-    atol: float | None = None,
-    rtol: float | None = None,
-    per_quantity: Mapping[str, Tolerance] | None = None,
-) -> dict[str, Tolerance]:
-    """Tolerance per quantity key: dtype default, overridden by atol/rtol, then per quantity."""
-    default = default_tolerance(*dtypes)
-    base = Tolerance(default.atol if atol is None else atol, default.rtol if rtol is None else rtol)
-    resolved = {key: base for key in ("hidden", "cell", "output")}
-    resolved.update(per_quantity or {})
-    return resolved
-
-
 def run_parity(
     model: Any,
     x: Any,
@@ -300,7 +287,9 @@ def run_parity(
     )
     compute_dtypes = {str(getattr(layer, "compute_dtype", "float32")) for layer in model.layers}
     resolved = resolve_tolerances(
-        dtypes=[dtype, *compute_dtypes], atol=atol, rtol=rtol, per_quantity=tolerances
+        dtypes=[dtype, *compute_dtypes],
+        limits=[ToleranceLimits(atol=atol, rtol=rtol)],
+        per_group=tolerances,
     )
     return ParityResult(
         comparisons=tuple(compare_layers(layers, reference, keras_results, resolved)),

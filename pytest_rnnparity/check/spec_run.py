@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_rnnparity.check.compare import Tolerance, default_tolerance
 from pytest_rnnparity.check.parity import ParityResult, run_parity
+from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
 from pytest_rnnparity.inputs import Dataset, Windows, load_dataset, make_windows
-from pytest_rnnparity.spec import Quantity, Spec, ToleranceLimits
+from pytest_rnnparity.spec import Spec, ToleranceLimits
 
 
 @dataclass(frozen=True)
@@ -27,29 +27,9 @@ class SpecRun:
     parity: ParityResult
 
 
-def spec_tolerances(spec: Spec) -> dict[str, Tolerance]:
-    """Tolerance per quantity (hidden, cell, output): the spec's, else the dtype default."""
-    default = default_tolerance(spec.dtype)
-    resolved: dict[str, Tolerance] = {}
-    quantities: tuple[Quantity, ...] = ("hidden", "cell", "output")
-    for quantity in quantities:
-        limits = spec.tolerance.limits(quantity)
-        resolved[quantity] = Tolerance(
-            default.atol if limits.atol is None else limits.atol,
-            default.rtol if limits.rtol is None else limits.rtol,
-        )
-    return resolved
-
-
-def with_limits(base: Mapping[str, Tolerance], limits: ToleranceLimits) -> dict[str, Tolerance]:
-    """``base`` per quantity with ``limits``' atol/rtol over it where given."""
-    return {
-        quantity: Tolerance(
-            tolerance.atol if limits.atol is None else limits.atol,
-            tolerance.rtol if limits.rtol is None else limits.rtol,
-        )
-        for quantity, tolerance in base.items()
-    }
+def spec_tolerances(spec: Spec, *limits: ToleranceLimits) -> dict[str, Tolerance]:
+    """The spec's tolerance per group, with ``limits`` (a path's, the torch item's) over it."""
+    return resolve_tolerances(dtypes=[spec.dtype], declared=spec.tolerance, limits=limits)
 
 
 def prepare(

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
+from pytest_rnnparity.check.compare import Comparison, compare
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import UnsupportedModelError
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from pytest_rnnparity.api import check_parity
-from pytest_rnnparity.check.compare import Tolerance, default_tolerance
 from pytest_rnnparity.check.parity import ParityResult
+from pytest_rnnparity.check.tolerance import Tolerance, default_tolerance
 from pytest_rnnparity.collection.snapshot import GOLDEN_PATHS, assert_golden
 from pytest_rnnparity.golden.document import golden_document
 from pytest_rnnparity.spec import GoldenOptions

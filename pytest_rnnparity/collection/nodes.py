@@ -246,7 +246,7 @@ def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
     def path_parity() -> None:
         __tracebackhide__ = True
         case.skip_if_reported()
-        from pytest_rnnparity.check.execution_paths import path_tolerances, run_path, skip_reason
+        from pytest_rnnparity.check.execution_paths import run_path, skip_reason
         from pytest_rnnparity.check.spec_run import spec_tolerances
         from pytest_rnnparity.collection.snapshot import compare_keras_with_golden
         from pytest_rnnparity.golden.document import golden_document
@@ -256,7 +256,7 @@ def _path_test(case: SpecCase, path: ExecutionPath) -> Any:
         if reason:
             # reported at the spec's line, not at pytest's own frame
             raise pytest.skip.Exception(reason, _use_item_location=True)
-        tolerances = path_tolerances(spec_tolerances(case.spec), path)
+        tolerances = spec_tolerances(case.spec, path.tolerance)
         try:
             result = run_path(
                 case.spec, path, root=case.config.rootpath, main=main, tolerances=tolerances

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_rnnparity.check.spec_run import with_limits
 from pytest_rnnparity.collection.nodes import SpecCase, SpecItemMixin
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.report.diagnosis import diagnosis_sentence
@@ -144,7 +143,7 @@ def _torch_test(case: SpecCase) -> Any:
             parity.layers,
             parity.reference,
             parity.inputs,
-            tolerances=with_limits(spec_tolerances(spec), spec.torch.tolerance),
+            tolerances=spec_tolerances(spec, spec.torch.tolerance),
             chunks=batch_chunks(len(parity.inputs), 1 if spec.stateful else None),
             layer_classes=parity.layer_classes,
             dtype=spec.dtype,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.golden.format import Golden, GoldenArray, golden_array
 from pytest_rnnparity.model import environment
 from pytest_rnnparity.reference.types import (

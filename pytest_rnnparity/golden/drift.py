@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Comparison, Tolerance, compare
+from pytest_rnnparity.check.compare import Comparison, compare
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.golden.format import Golden
 
 

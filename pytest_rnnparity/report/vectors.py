@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,

@@ -37,7 +37,7 @@ from pytest_rnnparity.spec.types import (
     GoldenOptions,
     SavedModel,
     Spec,
-    Tolerance,
+    ToleranceOptions,
 )
 from pytest_rnnparity.spec.yaml_loader import describe, not_utf8, parse_yaml
 
@@ -126,7 +126,7 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
         if "dtype" in top
         else "float32"
     )
-    tolerance = _tolerance(reader) if "tolerance" in top else Tolerance()
+    tolerance = _tolerance(reader) if "tolerance" in top else ToleranceOptions()
     stateful = reader.boolean(("stateful",)) if "stateful" in top else False
     marks = _marks(reader) if "marks" in top else ()
     golden = _golden(reader) if "golden" in top else GoldenOptions()

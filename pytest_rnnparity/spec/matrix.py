@@ -20,9 +20,9 @@ from pytest_rnnparity.spec.types import (
     GOLDEN_KEYS,
     LAYER_ARGUMENTS,
     MAX_VARIANTS,
-    QUANTITIES,
     SYNTHETIC_KEYS,
     TARGET_KEYS,
+    TOLERANCE_GROUPS,
     TOLERANCE_KEYS,
     TOP_LEVEL_KEYS,
     TORCH_KEYS,
@@ -153,7 +153,7 @@ def _allowed_keys(document: LocatedDocument, parent: KeyPath) -> Sequence[str]:
         ("candidate",): CANDIDATE_KEYS,
         ("torch",): TORCH_KEYS,
         ("torch", "tolerance"): ("atol", "rtol"),
-        **{("tolerance", quantity): ("atol", "rtol") for quantity in QUANTITIES},
+        **{("tolerance", group): ("atol", "rtol") for group in TOLERANCE_GROUPS},
     }
     if parent in fixed:
         return fixed[parent]

@@ -20,7 +20,7 @@ from pytest_rnnparity.spec.types import (
     GOLDEN_KEYS,
     MAX_GOLDEN_VALUES,
     PATH_KEYS,
-    QUANTITIES,
+    TOLERANCE_GROUPS,
     TOLERANCE_KEYS,
     TORCH_KEYS,
     CandidateOptions,
@@ -28,8 +28,8 @@ from pytest_rnnparity.spec.types import (
     GoldenOptions,
     LayerDecl,
     SavedModel,
-    Tolerance,
     ToleranceLimits,
+    ToleranceOptions,
     TorchOptions,
     WeightsFile,
 )
@@ -56,18 +56,16 @@ def _weights(
     reader.fail(at, problem)
 
 
-def _tolerance(reader: _Reader) -> Tolerance:
+def _tolerance(reader: _Reader) -> ToleranceOptions:
     at: KeyPath = ("tolerance",)
     tolerance = reader.fields(at, TOLERANCE_KEYS)
     overall = _limits(reader, at, tolerance)
-    quantities: dict[str, ToleranceLimits] = {}
-    for quantity in QUANTITIES:
-        if quantity in tolerance:
-            quantity_at = (*at, quantity)
-            quantities[quantity] = _limits(
-                reader, quantity_at, reader.fields(quantity_at, ("atol", "rtol"))
-            )
-    return Tolerance(atol=overall.atol, rtol=overall.rtol, **quantities)
+    groups: dict[str, ToleranceLimits] = {}
+    for group in TOLERANCE_GROUPS:
+        if group in tolerance:
+            group_at = (*at, group)
+            groups[group] = _limits(reader, group_at, reader.fields(group_at, ("atol", "rtol")))
+    return ToleranceOptions(atol=overall.atol, rtol=overall.rtol, **groups)
 
 
 def _limits(reader: _Reader, at: KeyPath, written: Mapping[str, Any]) -> ToleranceLimits:

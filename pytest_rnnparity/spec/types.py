@@ -19,7 +19,8 @@ from pytest_rnnparity.spec.yaml_loader import parse_path, render_path
 Scale = Literal["minmax", "standard", "none"]
 SyntheticKind = Literal["sine", "random_walk", "normal"]
 DType = Literal["float32", "float64"]
-Quantity = Literal["hidden", "cell", "output"]
+#: The groups a tolerance applies to: hidden states and gates, LSTM cell states, layer outputs.
+ToleranceGroup = Literal["hidden", "cell", "output"]
 Traces = Literal["all", "hidden"]
 
 MAX_SPEC_BYTES = 10_000_000
@@ -48,7 +49,7 @@ TARGET_KEYS = ("name", "linear", "noise_std", "values", "column")
 CSV_KEYS = ("path", "features", "target")
 SYNTHETIC_KEYS = ("kind", "length", "features")
 TOLERANCE_KEYS = ("atol", "rtol", "hidden", "cell", "output")
-QUANTITIES: tuple[Quantity, ...] = ("hidden", "cell", "output")
+TOLERANCE_GROUPS: tuple[ToleranceGroup, ...] = ("hidden", "cell", "output")
 GOLDEN_KEYS = ("sequences", "summaries", "traces", "max_values")
 MAX_GOLDEN_VALUES = 10_000_000
 
@@ -216,8 +217,12 @@ class ToleranceLimits:
 
 
 @dataclass(frozen=True)
-class Tolerance:
-    """Overall limits plus optional per-quantity overrides."""
+class ToleranceOptions:
+    """``tolerance:``: overall limits plus optional limits per tolerance group.
+
+    How they combine with the dtype default and other limits is
+    :func:`pytest_rnnparity.check.tolerance.resolve_tolerances`.
+    """
 
     atol: float | None = None
     rtol: float | None = None
@@ -226,23 +231,14 @@ class Tolerance:
     output: ToleranceLimits = ToleranceLimits()
 
     @property
-    def per_quantity(self) -> Mapping[Quantity, ToleranceLimits]:
-        """The quantities the spec gave limits of its own, and those limits (unmerged)."""
-        return MappingProxyType(
-            {
-                quantity: getattr(self, quantity)
-                for quantity in QUANTITIES
-                if getattr(self, quantity) != ToleranceLimits()
-            }
-        )
+    def overall(self) -> ToleranceLimits:
+        """The limits written for every group (``tolerance.atol``, ``tolerance.rtol``)."""
+        return ToleranceLimits(atol=self.atol, rtol=self.rtol)
 
-    def limits(self, quantity: Quantity) -> ToleranceLimits:
-        """The limits for ``quantity``: its own where given, else the overall ones."""
-        own: ToleranceLimits = getattr(self, quantity)
-        return ToleranceLimits(
-            atol=self.atol if own.atol is None else own.atol,
-            rtol=self.rtol if own.rtol is None else own.rtol,
-        )
+    def group(self, group: ToleranceGroup) -> ToleranceLimits:
+        """The limits written for ``group`` alone (``tolerance.hidden`` ...)."""
+        limits: ToleranceLimits = getattr(self, group)
+        return limits
 
 
 @dataclass(frozen=True)
@@ -339,7 +335,7 @@ class Spec:
     model: tuple[LayerDecl, ...] | SavedModel
     weights: Literal["seeded", "keras"] | WeightsFile
     dtype: DType
-    tolerance: Tolerance
+    tolerance: ToleranceOptions
     stateful: bool
     marks: tuple[str, ...]
     golden: GoldenOptions

@@ -22,7 +22,7 @@ import yaml
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import GoldenError, SpecError
 from pytest_rnnparity.golden.drift import compare_goldens
 from pytest_rnnparity.golden.format import Golden, dumps, golden_array, loads

@@ -23,8 +23,9 @@ from pytest_rnnparity.check.candidate import (
     run_candidate,
     select_layer,
 )
-from pytest_rnnparity.check.compare import Tolerance, compare
+from pytest_rnnparity.check.compare import compare
 from pytest_rnnparity.check.diagnosis import Diagnosis, Explanation
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.collection.port_items import expectation_problem
 from pytest_rnnparity.errors import ParityError, SpecError, UnsupportedModelError
 from pytest_rnnparity.reference import run_reference

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.compare import Tolerance, compare, default_tolerance, exceeds
+from pytest_rnnparity.check.compare import compare, exceeds
+from pytest_rnnparity.check.tolerance import Tolerance, default_tolerance
 
 TOL = Tolerance(atol=1e-6, rtol=1e-5)
 

@@ -13,12 +13,12 @@ from ported_rnn import port
 from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.candidate import load_candidate
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.diagnosis import (
     Diagnosis,
     Explanation,
     diagnose,
 )
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import STATE_NAMES, RecurrentSpec
 from pytest_rnnparity.report.diagnosis import (

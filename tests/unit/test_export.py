@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from test_mistakes import inputs, layer
 
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.parity import run_reference_chunks
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.cli.main import main
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.compare import Tolerance
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import GoldenError
 from pytest_rnnparity.golden.drift import compare_goldens
 from pytest_rnnparity.golden.format import (

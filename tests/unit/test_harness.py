@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.spec import Spec, load_specs
 
 NOTEBOOK_SPEC = Path(__file__).resolve().parents[2] / "specs" / "power_gru.yaml"

@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.execution_paths import (
     PathError,
     load_outputs,
-    path_tolerances,
     run_path,
     save_outputs,
     skip_reason,
@@ -23,7 +21,7 @@ from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.report.parity import parity_message
-from pytest_rnnparity.spec import ExecutionPath, ToleranceLimits, load_specs
+from pytest_rnnparity.spec import ExecutionPath, load_specs
 
 SPEC = """\
     name: tiny
@@ -93,15 +91,6 @@ def test_missing_backend_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def test_path_tolerance_overrides_the_spec() -> None:
-    base = {"hidden": Tolerance(1e-6, 1e-5), "output": Tolerance(1e-4, 1e-3)}
-    path = ExecutionPath(backend="jax", tolerance=ToleranceLimits(atol=5e-5))
-    assert path_tolerances(base, path) == {
-        "hidden": Tolerance(5e-5, 1e-5),
-        "output": Tolerance(5e-5, 1e-3),
-    }
-
-
 def test_outputs_round_trip_through_npz(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     results = [
@@ -147,7 +136,7 @@ def test_layer_option_path_runs_in_process_against_the_main_reference(
             path,
             root=tmp_path,
             main=main,
-            tolerances=path_tolerances(spec_tolerances(spec), path),
+            tolerances=spec_tolerances(spec, path.tolerance),
         )
     except SpecError as error:  # Keras 3.0-3.3 take no `implementation` argument
         if "cannot build this layer: Unrecognized keyword arguments" not in str(error):
@@ -185,7 +174,7 @@ def test_run_eagerly_path_runs_keras_that_way_in_process(
         path,
         root=tmp_path,
         main=main,
-        tolerances=path_tolerances(spec_tolerances(spec), path),
+        tolerances=spec_tolerances(spec, path.tolerance),
     )
     assert result.ok, parity_message(result)
     assert modes == [run_eagerly]  # 5 timesteps: the default would have been eager
@@ -206,7 +195,7 @@ def test_backend_path_runs_in_a_subprocess(spec_file: Path, tmp_path: Path) -> N
         path,
         root=tmp_path,
         main=main,
-        tolerances=path_tolerances(spec_tolerances(spec), path),
+        tolerances=spec_tolerances(spec, path.tolerance),
     )
     assert result.ok, parity_message(result)
     assert all(c.tolerance.atol == 2e-5 for c in result.comparisons)

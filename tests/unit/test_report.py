@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.compare import Tolerance, compare
+from pytest_rnnparity.check.compare import compare
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.report.parity import error_table, parity_failure_message, where_hint
 
 TOL = Tolerance(atol=1e-6, rtol=1e-5)

@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from pytest_rnnparity.check.compare import Tolerance, compare
+from pytest_rnnparity.check.compare import compare
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.golden.drift import Drift
 from pytest_rnnparity.report.summary import (
     build_report,

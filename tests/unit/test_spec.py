@@ -29,8 +29,8 @@ from pytest_rnnparity.spec import (
     SavedModel,
     Spec,
     SyntheticData,
-    Tolerance,
     ToleranceLimits,
+    ToleranceOptions,
     ValuesTarget,
     WeightsFile,
     load_specs,
@@ -132,7 +132,7 @@ def test_the_notebook_spec_loads_into_frozen_dataclasses(tmp_path: Path) -> None
     assert spec.weights == "seeded"
     assert spec.weights_line == 19
     assert spec.dtype == "float32"
-    assert spec.tolerance == Tolerance(atol=1e-6, rtol=1e-5)
+    assert spec.tolerance == ToleranceOptions(atol=1e-6, rtol=1e-5)
     assert spec.stateful is False
     assert spec.marks == ()
     assert spec.golden == GoldenOptions(sequences=3, summaries=True, traces="all")
@@ -196,13 +196,10 @@ def test_reads_every_optional_key(tmp_path: Path) -> None:
     assert spec.tolerance.atol == 1e-6  # YAML 1.1 would have read "1e-6" as a string
     assert spec.tolerance.rtol is None
     assert spec.tolerance.hidden == ToleranceLimits(atol=None, rtol=0.001)
-    assert spec.tolerance.limits("hidden") == ToleranceLimits(atol=1e-6, rtol=0.001)
-    assert spec.tolerance.limits("cell") == ToleranceLimits(atol=0.0, rtol=1.0)
-    assert spec.tolerance.limits("output") == ToleranceLimits(atol=1e-6, rtol=None)
-    assert dict(spec.tolerance.per_quantity) == {
-        "hidden": ToleranceLimits(atol=None, rtol=0.001),
-        "cell": ToleranceLimits(atol=0.0, rtol=1.0),
-    }
+    assert spec.tolerance.overall == ToleranceLimits(atol=1e-6, rtol=None)
+    assert spec.tolerance.group("hidden") == ToleranceLimits(atol=None, rtol=0.001)
+    assert spec.tolerance.group("cell") == ToleranceLimits(atol=0.0, rtol=1.0)
+    assert spec.tolerance.group("output") == ToleranceLimits()
 
 
 def test_values_target_and_data_options(tmp_path: Path) -> None:

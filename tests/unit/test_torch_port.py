@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from test_mistakes import inputs, layer
 
-from pytest_rnnparity.check.compare import Tolerance
 from pytest_rnnparity.check.parity import run_reference_chunks
+from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.check.torch_port import compare_torch, run_torch, state_dict_arrays
 from pytest_rnnparity.errors import SpecError, UnsupportedModelError
 from pytest_rnnparity.reference import run_reference
