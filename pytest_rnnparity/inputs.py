@@ -48,7 +48,7 @@ from pytest_rnnparity.spec import (
 )
 from pytest_rnnparity.spec.yaml_loader import not_utf8
 
-__all__ = ["Dataset", "Windows", "load_dataset", "make_windows", "spec_windows"]
+__all__ = ["Dataset", "Windows", "load_dataset", "spec_windows"]
 
 FloatArray = NDArray[np.float64]
 
@@ -170,46 +170,15 @@ def load_dataset(spec: Spec, *, root: Path) -> Dataset:
     )
 
 
-def make_windows(
-    dataset: Dataset,
-    lookback: int,
-    *,
-    stride: int = 1,
-    batch: int | None = None,
-    dtype: DTypeLike = np.float32,
-) -> Windows:
-    """Cut the scaled columns into windows of ``lookback`` rows (see the module notation).
-
-    With ``stride=1`` and no ``batch`` this is the notebook's ``create_sequences``:
-    ``N - lookback`` windows.
-    """
-    rows = dataset.rows
-    if isinstance(lookback, bool) or not 0 < lookback < rows:
-        raise SpecError(
-            f"expected a positive integer smaller than the number of rows ({rows}), got {lookback}",
-            path=dataset.source,
-            key="lookback",
-        )
-    if stride < 1:
-        raise SpecError(
-            f"expected a positive integer, got {stride}", path=dataset.source, key="data.stride"
-        )
-    if batch is not None and batch < 1:
-        raise SpecError(
-            f"expected a positive integer, got {batch}", path=dataset.source, key="data.batch"
-        )
-    start_rows = np.arange(0, rows - lookback, stride, dtype=np.int64)[:batch]
-    steps = start_rows[:, np.newaxis] + np.arange(lookback)[np.newaxis, :]
-    return Windows(
-        x=dataset.features[steps].astype(dtype),
-        y=dataset.target[start_rows + lookback].astype(dtype),
-        start_rows=start_rows,
-    )
-
-
 def spec_windows(spec: Spec, dataset: Dataset) -> Windows:
-    """:func:`make_windows` with the spec's lookback, stride, batch and dtype."""
-    return make_windows(
+    """The spec's windows: ``lookback`` rows each, every ``data.stride`` rows, at most
+    ``data.batch`` of them, in the spec's ``dtype`` (see the module notation).
+
+    With ``stride=1`` and no ``batch`` these are the notebook's ``create_sequences``:
+    ``N - lookback`` windows. Runs, ``rnnparity validate`` and the tests all cut windows
+    here, so what is validated is what runs.
+    """
+    return _cut_windows(
         dataset,
         spec.lookback,
         stride=spec.data.stride,
@@ -373,3 +342,36 @@ def _cell(text: str, column: str, shown: str, line: int) -> float:
             f"expected a finite number, got {stripped!r}", path=shown, line=line, key=column
         )
     return value
+
+
+def _cut_windows(
+    dataset: Dataset,
+    lookback: int,
+    *,
+    stride: int,
+    batch: int | None,
+    dtype: DTypeLike,
+) -> Windows:
+    """Cut the scaled columns into windows of ``lookback`` rows (see :func:`spec_windows`)."""
+    rows = dataset.rows
+    if isinstance(lookback, bool) or not 0 < lookback < rows:
+        raise SpecError(
+            f"expected a positive integer smaller than the number of rows ({rows}), got {lookback}",
+            path=dataset.source,
+            key="lookback",
+        )
+    if stride < 1:
+        raise SpecError(
+            f"expected a positive integer, got {stride}", path=dataset.source, key="data.stride"
+        )
+    if batch is not None and batch < 1:
+        raise SpecError(
+            f"expected a positive integer, got {batch}", path=dataset.source, key="data.batch"
+        )
+    start_rows = np.arange(0, rows - lookback, stride, dtype=np.int64)[:batch]
+    steps = start_rows[:, np.newaxis] + np.arange(lookback)[np.newaxis, :]
+    return Windows(
+        x=dataset.features[steps].astype(dtype),
+        y=dataset.target[start_rows + lookback].astype(dtype),
+        start_rows=start_rows,
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from pytest_rnnparity.check.parity import ParityResult, run_parity
 from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
-from pytest_rnnparity.inputs import Dataset, Windows, load_dataset, make_windows
+from pytest_rnnparity.inputs import Dataset, Windows, load_dataset, spec_windows
 from pytest_rnnparity.spec import Spec, ToleranceLimits
 
 
@@ -39,7 +39,7 @@ def prepare(
     from pytest_rnnparity.model.build import build_model
 
     dataset = load_dataset(spec, root=root)
-    windows = make_windows(dataset, spec.lookback, stride=spec.data.stride, batch=spec.data.batch)
+    windows = spec_windows(spec, dataset)
     model = build_model(spec, features=windows.x.shape[-1], root=root, overrides=overrides)
     return dataset, windows, model
 

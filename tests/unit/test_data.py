@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from numpy.typing import NDArray
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.inputs import Dataset, load_dataset, make_windows, spec_windows
+from pytest_rnnparity.inputs import Dataset, load_dataset, spec_windows
 from pytest_rnnparity.spec import Spec, load_specs
 
 TEMPERATURE = [18.2, 19.5, 20.1, 22.4, 23.8, 25.0, 23.2, 21.5, 19.8, 17.5]
@@ -45,6 +46,12 @@ def spec_from(root: Path, text: str) -> Spec:
     path.write_text(text, encoding="utf-8")
     (spec,) = load_specs(path, root=root)
     return spec
+
+
+def with_windows(spec: Spec, *, lookback: int, stride: int = 1, batch: int | None = None) -> Spec:
+    """``spec`` with other windows, as a spec could not be loaded with (to test the refusals)."""
+    data = dataclasses.replace(spec.data, stride=stride, batch=batch)
+    return dataclasses.replace(spec, lookback=lookback, data=data)
 
 
 def dataset_from(root: Path, text: str) -> Dataset:
@@ -103,7 +110,7 @@ def test_the_notebook_scaling_and_windows_are_reproduced_exactly(tmp_path: Path)
     y_scaled = scaler_y.fit_transform(dataset.target_raw.reshape(-1, 1))
     x_expected, y_expected = create_sequences(x_scaled, y_scaled, 2)
 
-    windows = make_windows(dataset, 2)
+    windows = spec_windows(spec_from(tmp_path, NOTEBOOK), dataset)
 
     assert np.array_equal(dataset.features_raw, features)
     assert np.array_equal(dataset.features, x_scaled)
@@ -118,8 +125,9 @@ def test_the_notebook_scaling_and_windows_are_reproduced_exactly(tmp_path: Path)
 
 
 def test_inverse_transforms_return_to_the_original_units(tmp_path: Path) -> None:
-    dataset = dataset_from(tmp_path, NOTEBOOK)
-    windows = make_windows(dataset, 2)
+    spec = spec_from(tmp_path, NOTEBOOK)
+    dataset = load_dataset(spec, root=tmp_path)
+    windows = spec_windows(spec, dataset)
 
     assert np.allclose(dataset.inverse_target(dataset.target), dataset.target_raw, atol=1e-12)
     column = dataset.inverse_target(dataset.target.reshape(-1, 1))
@@ -159,10 +167,11 @@ def test_other_scalings(tmp_path: Path, scale: str) -> None:
 
 
 def test_stride_and_batch_choose_the_windows(tmp_path: Path) -> None:
-    dataset = dataset_from(tmp_path, NOTEBOOK)
+    spec = spec_from(tmp_path, NOTEBOOK)
+    dataset = load_dataset(spec, root=tmp_path)
 
-    strided = make_windows(dataset, 3, stride=2)
-    capped = make_windows(dataset, 3, stride=2, batch=2)
+    strided = spec_windows(with_windows(spec, lookback=3, stride=2), dataset)
+    capped = spec_windows(with_windows(spec, lookback=3, stride=2, batch=2), dataset)
 
     assert strided.start_rows.tolist() == [0, 2, 4, 6]
     assert np.array_equal(strided.x[1], dataset.features[2:5].astype(np.float32))
@@ -204,12 +213,13 @@ def test_spec_windows_follow_the_spec(tmp_path: Path) -> None:
         (2, 1, 0, "specs/x.yaml: data.batch: expected a positive integer, got 0"),
     ],
 )
-def test_make_windows_refuses_impossible_windows(
+def test_impossible_windows_are_refused(
     tmp_path: Path, lookback: int, stride: int, batch: int | None, message: str
 ) -> None:
-    dataset = dataset_from(tmp_path, NOTEBOOK)
+    spec = spec_from(tmp_path, NOTEBOOK)
+    dataset = load_dataset(spec, root=tmp_path)
     with pytest.raises(SpecError) as caught:
-        make_windows(dataset, lookback, stride=stride, batch=batch)
+        spec_windows(with_windows(spec, lookback=lookback, stride=stride, batch=batch), dataset)
     assert str(caught.value) == message
 
 
@@ -220,13 +230,14 @@ def test_values_and_column_targets(tmp_path: Path) -> None:
     base = "data:\n  features: {a: [1, 2, 3, 4], b: [5, 6, 7, 9]}\n  scale: none\n"
 
     values = dataset_from(tmp_path, base + "  target: {values: [9, 8, 7, 6]}\n" + MODEL)
-    column = dataset_from(tmp_path, base + "  target: {column: b}\n" + MODEL)
+    column_spec = spec_from(tmp_path, base + "  target: {column: b}\n" + MODEL)
+    column = load_dataset(column_spec, root=tmp_path)
 
     assert values.target_name == "target"
     assert values.target_raw.tolist() == [9.0, 8.0, 7.0, 6.0]
     assert column.target_name == "b"
     assert column.target_raw.tolist() == [5.0, 6.0, 7.0, 9.0]
-    assert make_windows(column, 2).y.tolist() == [7.0, 9.0]
+    assert spec_windows(column_spec, column).y.tolist() == [7.0, 9.0]
 
 
 def test_a_target_that_overflows(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 from pytest_rnnparity.check.tolerance import Tolerance
+from pytest_rnnparity.inputs import load_dataset, spec_windows
 from pytest_rnnparity.spec import Spec, load_specs
 
 NOTEBOOK_SPEC = Path(__file__).resolve().parents[2] / "specs" / "power_gru.yaml"
@@ -99,3 +100,19 @@ def test_run_spec_reproduces_the_notebook(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         run.dataset.features_raw, np.stack([temperature, humidity, wind_speed], axis=1)
     )
+
+
+@pytest.mark.keras
+def test_a_float64_spec_runs_on_float64_windows(tmp_path: Path) -> None:
+    """What validate checks is what runs: the run cuts its windows with spec_windows too."""
+    keras = pytest.importorskip("keras")
+    spec = _spec(tmp_path, "dtype: float64\n")
+    try:
+        run = run_spec(spec, root=tmp_path)
+    finally:
+        keras.backend.clear_session()
+    expected = spec_windows(spec, load_dataset(spec, root=tmp_path))
+    assert run.windows.x.dtype == np.float64
+    np.testing.assert_array_equal(run.windows.x, expected.x)
+    assert run.parity.inputs.dtype == np.float64
+    assert run.parity.ok
