@@ -1,4 +1,7 @@
-"""The exceptions pytest-rnnparity raises; every one of them derives from RnnParityError."""
+"""The exceptions pytest-rnnparity raises; every one of them derives from RnnParityError.
+
+A pytest item formats any of them as its message alone, with no traceback of ours.
+"""
 
 from __future__ import annotations
 
@@ -56,3 +59,11 @@ class GoldenMismatch(GoldenError, AssertionError):
     """The run moved beyond tolerance from its golden file; ``drift`` says where."""
 
     drift: object = None
+
+
+class PathError(RnnParityError):
+    """An execution path could not be run (its backend subprocess failed or timed out)."""
+
+
+class CandidateLoadError(RnnParityError, ValueError):
+    """A candidate function cannot be imported (the spec's item adds the spec's line)."""

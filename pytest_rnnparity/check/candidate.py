@@ -46,7 +46,7 @@ import numpy as np
 from pytest_rnnparity.check.compare import Comparison, compare
 from pytest_rnnparity.check.diagnosis import Diagnosis, diagnose
 from pytest_rnnparity.check.tolerance import Tolerance
-from pytest_rnnparity.errors import ParityError, UnsupportedModelError
+from pytest_rnnparity.errors import CandidateLoadError, ParityError, UnsupportedModelError
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
@@ -64,10 +64,6 @@ from pytest_rnnparity.spec import CANDIDATE_PATTERN
 
 CandidateOutput = Array | Mapping[str, Array]
 Candidate = Callable[[CellWeights, Array, dict[str, Array]], CandidateOutput]
-
-
-class CandidateLoadError(ValueError):
-    """The candidate named in a spec cannot be imported (the caller adds the spec's line)."""
 
 
 def load_candidate(reference: str, *, root: Path) -> Candidate:

@@ -29,7 +29,7 @@ import numpy as np
 
 from pytest_rnnparity.check.parity import ParityResult, compare_layers
 from pytest_rnnparity.check.tolerance import Tolerance
-from pytest_rnnparity.errors import RnnParityError
+from pytest_rnnparity.errors import PathError
 from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.spec import ExecutionPath, Spec
 
@@ -43,10 +43,6 @@ BACKEND_PACKAGES = {
 }
 #: A subprocess that runs longer than this is stopped and reported.
 SUBPROCESS_TIMEOUT = 1800.0
-
-
-class PathError(RnnParityError):
-    """An execution path could not be run (the subprocess failed)."""
 
 
 def current_backend() -> str:

@@ -16,16 +16,13 @@ import pytest
 
 from pytest_rnnparity.check.spec_run import SpecRun, run_spec
 from pytest_rnnparity.errors import (
-    GoldenError,
     GoldenMismatch,
     ParityError,
     RnnParityError,
     SpecError,
-    UnsupportedModelError,
 )
 from pytest_rnnparity.spec import ExecutionPath, Spec, load_specs, resolved_display_path
 
-OUR_ERRORS = (ParityError, SpecError, UnsupportedModelError, GoldenError)
 #: The spec ids of each spec file collected this session (resolved path -> ids), so
 #: the end-of-session orphan check does not parse every spec file again.
 COLLECTED_SPEC_IDS = pytest.StashKey[dict[Path, list[str]]]()
@@ -307,7 +304,7 @@ class SpecItemMixin:
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> Any:
-        if isinstance(excinfo.value, OUR_ERRORS):
+        if isinstance(excinfo.value, RnnParityError):
             return f"{excinfo.value}\n({self.case.header()})"
         return super().repr_failure(excinfo)  # type: ignore[misc]
 

@@ -51,12 +51,9 @@ def port_items(case: SpecCase) -> list[pytest.Item]:
 def candidate_check(case: SpecCase) -> CandidateCheck:
     """Run the spec's candidate against its reference (the spec's run is shared)."""
     __tracebackhide__ = True
-    from pytest_rnnparity.check.candidate import (
-        CandidateLoadError,
-        compare_candidate,
-        load_candidate,
-    )
+    from pytest_rnnparity.check.candidate import compare_candidate, load_candidate
     from pytest_rnnparity.check.spec_run import spec_tolerances
+    from pytest_rnnparity.errors import CandidateLoadError
     from pytest_rnnparity.reference.mistakes import Setting
 
     spec = case.spec

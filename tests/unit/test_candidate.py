@@ -16,7 +16,6 @@ from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.candidate import (
     CandidateCheck,
-    CandidateLoadError,
     candidate_targets,
     compare_candidate,
     load_candidate,
@@ -27,7 +26,12 @@ from pytest_rnnparity.check.compare import compare
 from pytest_rnnparity.check.diagnosis import Diagnosis, Explanation
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.collection.port_items import expectation_problem
-from pytest_rnnparity.errors import ParityError, SpecError, UnsupportedModelError
+from pytest_rnnparity.errors import (
+    CandidateLoadError,
+    ParityError,
+    SpecError,
+    UnsupportedModelError,
+)
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (

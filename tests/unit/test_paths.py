@@ -10,15 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.execution_paths import (
-    PathError,
-    load_outputs,
-    run_path,
-    save_outputs,
-    skip_reason,
-)
+from pytest_rnnparity.check.execution_paths import load_outputs, run_path, save_outputs, skip_reason
 from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
-from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.errors import PathError, SpecError
 from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.report.parity import parity_message
 from pytest_rnnparity.spec import ExecutionPath, load_specs
