@@ -75,7 +75,7 @@ class GoldenExtension(SingleFileSnapshotExtension):
     @classmethod
     def discovery_dirname(cls, *, test_location: Any) -> str:
         # syrupy asks this for any collected item of a spec file, golden or not
-        from pytest_rnnparity.collection.nodes import golden_dir
+        from pytest_rnnparity.collection.config import golden_dir
 
         return str(golden_dir(test_location.item.config))
 

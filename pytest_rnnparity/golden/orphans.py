@@ -87,3 +87,11 @@ def find_orphans(
                 )
             )
     return orphans
+
+
+def remove_orphans(orphans: Sequence[Orphan], golden_dir: Path) -> None:
+    """Delete the orphaned goldens, and each spec's golden folder left empty."""
+    for orphan in orphans:
+        orphan.path.unlink(missing_ok=True)
+        if orphan.path.parent != golden_dir and not any(orphan.path.parent.iterdir()):
+            orphan.path.parent.rmdir()

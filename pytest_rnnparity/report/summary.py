@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pytest_rnnparity.check.compare import Comparison
 from pytest_rnnparity.golden.drift import Drift
+from pytest_rnnparity.golden.orphans import Orphan
+from pytest_rnnparity.spec import display_path
 
 PREFIX = "rnn_parity."
 
@@ -125,5 +128,18 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     if largest:
         lines.append(
             f"largest drift {largest['max_abs']:.2e} in {largest['where']} ({largest['item']})"
+        )
+    return lines
+
+
+def orphan_lines(orphans: Sequence[Orphan], removed: bool, root: Path) -> list[str]:
+    """Each golden without a spec and why, then whether they were removed."""
+    lines = [f"{display_path(orphan.path, root)}: {orphan.reason}" for orphan in orphans]
+    if removed:
+        lines.append(f"removed {len(orphans)} golden file(s).")
+    else:
+        lines.append(
+            "they are kept; a full run of `pytest --rnn-parity --snapshot-update` "
+            "(no -k, -m, --deselect, --lf or paths) removes them."
         )
     return lines

@@ -1,0 +1,37 @@
+"""What the rnn-parity ini keys and options say, read from a pytest config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+#: The spec ids of each spec file collected this session (resolved path -> ids), so
+#: the end-of-session orphan check does not parse every spec file again.
+COLLECTED_SPEC_IDS = pytest.StashKey[dict[Path, list[str]]]()
+
+
+def spec_paths(config: pytest.Config) -> list[Path]:
+    """The configured spec locations (ini ``rnn_parity_paths``, default ``specs``)."""
+    configured: list[Path] = config.getini("rnn_parity_paths")
+    return configured or [config.rootpath / "specs"]
+
+
+def golden_dir(config: pytest.Config) -> Path:
+    """The golden directory (ini ``rnn_parity_golden_dir``, relative to the rootdir)."""
+    return config.rootpath / str(config.getini("rnn_parity_golden_dir"))
+
+
+def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) -> bool:
+    """A YAML file is a spec when it lies under a spec path or was named on the command line."""
+    resolved = path.resolve()
+    for root in spec_paths:
+        root = root.resolve()
+        if resolved == root or root in resolved.parents:
+            return True
+    for arg in args:
+        candidate = Path(arg.split("::")[0])
+        if candidate.suffix in (".yaml", ".yml") and candidate.resolve() == resolved:
+            return True
+    return False

@@ -1,0 +1,113 @@
+"""What happens once per ``pytest --rnn-parity`` session, for the hooks of :mod:`.plugin`.
+
+At the start the bare command is pointed at the spec paths; after collection two
+specs that would write one golden are refused; at the end the JSON report is written
+and goldens whose spec is gone are listed, and removed only by a full update.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_rnnparity.collection import records
+from pytest_rnnparity.collection.config import COLLECTED_SPEC_IDS, golden_dir, spec_paths
+from pytest_rnnparity.golden.files import atomic_write_text
+from pytest_rnnparity.golden.orphans import Orphan, find_orphans, remove_orphans
+from pytest_rnnparity.report.summary import build_report, orphan_lines, summary_lines
+from pytest_rnnparity.spec import display_path, load_specs
+
+#: Orphaned goldens found at session finish, and whether they were removed.
+ORPHANS = pytest.StashKey[tuple[list[Orphan], bool]]()
+#: The JSON report built at session finish.
+REPORT = pytest.StashKey[dict[str, Any]]()
+
+
+def configure(config: pytest.Config) -> None:
+    """Gather records, and point a bare ``pytest --rnn-parity`` at the spec paths."""
+    records.register(config)
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(path) for path in spec_paths(config)]
+
+
+def refuse_golden_clashes(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every golden item whose golden path another collected item already owns."""
+    from pytest_rnnparity.collection.nodes import GoldenItem
+
+    owners: dict[Path, str] = {}
+    for item in items:
+        if isinstance(item, GoldenItem):
+            owner = owners.setdefault(item.golden_path, item.nodeid)
+            if owner != item.nodeid:
+                item.clash = (
+                    f"{display_path(item.golden_path, config.rootpath)} is already the golden "
+                    f"of {owner}; give one of the two specs another name: or file name"
+                )
+
+
+def header_lines(config: pytest.Config) -> list[str]:
+    """``rnn-parity: specs in specs; goldens in golden``."""
+    paths = ", ".join(display_path(p, config.rootpath) for p in spec_paths(config))
+    golden = config.getini("rnn_parity_golden_dir")
+    return [f"rnn-parity: specs in {paths}; goldens in {golden}"]
+
+
+def is_full_run(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> bool:
+    """Whether this run saw every spec and passed: only then may orphans be removed."""
+    config = session.config
+    return (
+        exitstatus == pytest.ExitCode.OK
+        and session.testscollected > 0
+        and not config.getoption("collectonly")
+        and config.args_source != pytest.Config.ArgsSource.ARGS
+        and not config.getoption("keyword")
+        and not config.getoption("markexpr")
+        and not config.getoption("deselect", None)
+        and not config.getoption("lf", False)
+        and not config.getoption("stepwise", False)
+    )
+
+
+def finish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
+    """Write the JSON report; find orphaned goldens, removing them on a full update."""
+    config = session.config
+    report = build_report(config.stash[records.RECORDS].records)
+    config.stash[REPORT] = report
+    report_path = config.getoption("rnn_parity_report")
+    if report_path:
+        path = Path(report_path)
+        if not path.is_absolute():
+            path = config.invocation_params.dir / path
+        atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    root = config.rootpath
+    collected = config.stash.get(COLLECTED_SPEC_IDS, {})
+
+    def spec_ids(path: Path) -> list[str]:
+        known = collected.get(path.resolve())
+        return known if known is not None else [spec.id for spec in load_specs(path, root=root)]
+
+    directory = golden_dir(config)
+    orphans = find_orphans(directory, spec_paths(config), root, load=spec_ids)
+    remove = bool(
+        orphans and config.getoption("update_snapshots", False) and is_full_run(session, exitstatus)
+    )
+    if remove:
+        remove_orphans(orphans, directory)
+    config.stash[ORPHANS] = (orphans, remove)
+
+
+def summary_sections(config: pytest.Config) -> list[tuple[str, list[str]]]:
+    """The end-of-run sections: the verdict summary, then goldens without a spec."""
+    sections: list[tuple[str, list[str]]] = []
+    report = config.stash.get(REPORT, None)
+    if report is not None and report["summary"]["specs"]:
+        sections.append(("rnn-parity summary", summary_lines(report)))
+    orphans, removed = config.stash.get(ORPHANS, ([], False))
+    if orphans:
+        sections.append(
+            ("rnn-parity goldens without a spec", orphan_lines(orphans, removed, config.rootpath))
+        )
+    return sections
