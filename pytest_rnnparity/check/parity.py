@@ -2,7 +2,7 @@
 
 Data flow: model -> :func:`describe_model` (reference layer specs, per-gate weights)
 -> :class:`TraceModel` (Keras outputs of every layer, every step of every recurrent
-layer, final states) and, on a second thread beside it (:mod:`.overlap`),
+layer, final states) and, on a second thread beside it (:mod:`.side_by_side`),
 :func:`run_reference` (the independent pass with gate traces) -> :func:`compare`
 per layer and quantity -> :class:`ParityResult`. The text of a failure is
 :func:`pytest_rnnparity.report.parity.parity_message`.

@@ -1,7 +1,7 @@
 """The port items of a spec: ``::candidate`` (a user's implementation) and ``::torch``.
 
-Like the items of :mod:`.collect`, they are ``pytest.Function`` objects sharing their
-:class:`~.collect.SpecCase`'s run: the reference traces (checked against Keras by the
+Like the items of :mod:`.items`, they are ``pytest.Function`` objects handed the
+spec's :class:`~.state.SpecState`: the reference traces (checked against Keras by the
 ``::parity`` item) are computed once per spec.
 
 * ``specs/x.yaml::x::candidate`` runs ``candidate.function`` on the selected layer and
@@ -11,7 +11,7 @@ Like the items of :mod:`.collect`, they are ``pytest.Function`` objects sharing 
   ``diagnosis:``, for exactly those mistakes); the diagnosis is then shown as a report
   section (``pytest -rP``) and recorded as the ``rnn_parity.diagnosis`` property.
 * ``specs/x.yaml::x::torch`` runs each recurrent layer as the torch module its weights
-  map to (:mod:`.torch_port`); skipped with the reason when torch is not installed.
+  map to (:mod:`pytest_rnnparity.check.torch_port`); skipped with the reason when torch is not installed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_rnnparity.collection.nodes import SpecCase, SpecItemMixin
+from pytest_rnnparity.collection.items import SpecItemMixin
+from pytest_rnnparity.collection.state import CandidateOutcome, SpecState, TorchOutcome
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.report.diagnosis import diagnosis_sentence
 from pytest_rnnparity.report.ports import candidate_message, torch_message
@@ -30,25 +31,37 @@ from pytest_rnnparity.report.summary import PREFIX, parity_properties
 
 if TYPE_CHECKING:
     from pytest_rnnparity.check.candidate import CandidateCheck
-    from pytest_rnnparity.check.torch_port import TorchCheck
-
-CANDIDATE_CHECK: pytest.StashKey[CandidateCheck] = pytest.StashKey()
-TORCH_CHECK: pytest.StashKey[TorchCheck] = pytest.StashKey()
 
 
-def port_items(case: SpecCase) -> list[pytest.Item]:
+def port_items(parent: pytest.Collector, state: SpecState) -> list[pytest.Item]:
     """The ``candidate`` and ``torch`` items the spec asks for (none without the keys)."""
     items: list[pytest.Item] = []
-    if case.spec.candidate is not None:
+    if state.spec.candidate is not None:
+        candidate = CandidateOutcome()
         items.append(
-            CandidateItem.from_parent(case, name="candidate", callobj=_candidate_test(case))
+            CandidateItem.from_parent(
+                parent,
+                name="candidate",
+                callobj=_candidate_test(state, candidate),
+                state=state,
+                outcome=candidate,
+            )
         )
-    if case.spec.torch is not None:
-        items.append(TorchItem.from_parent(case, name="torch", callobj=_torch_test(case)))
+    if state.spec.torch is not None:
+        torch = TorchOutcome()
+        items.append(
+            TorchItem.from_parent(
+                parent,
+                name="torch",
+                callobj=_torch_test(state, torch),
+                state=state,
+                outcome=torch,
+            )
+        )
     return items
 
 
-def candidate_check(case: SpecCase) -> CandidateCheck:
+def candidate_check(state: SpecState) -> CandidateCheck:
     """Run the spec's candidate against its reference (the spec's run is shared)."""
     __tracebackhide__ = True
     from pytest_rnnparity.check.candidate import compare_candidate, load_candidate
@@ -56,12 +69,12 @@ def candidate_check(case: SpecCase) -> CandidateCheck:
     from pytest_rnnparity.errors import CandidateLoadError
     from pytest_rnnparity.reference.mistakes import Setting
 
-    spec = case.spec
+    spec = state.spec
     options = spec.candidate
     assert options is not None
-    run = case.run()
+    run = state.run()
     try:
-        function = load_candidate(options.function, root=case.config.rootpath)
+        function = load_candidate(options.function, root=state.root)
     except CandidateLoadError as error:
         key = "candidate.function" if "candidate.function" in spec.locations else "candidate"
         raise spec.error(key, str(error)) from None
@@ -107,13 +120,13 @@ def expectation_problem(
     )
 
 
-def _candidate_test(case: SpecCase) -> Any:
+def _candidate_test(state: SpecState, outcome: CandidateOutcome) -> Any:
     def candidate() -> None:
         __tracebackhide__ = True
-        options = case.spec.candidate
+        options = state.spec.candidate
         assert options is not None
-        check = candidate_check(case)
-        case.stash[CANDIDATE_CHECK] = check
+        check = candidate_check(state)
+        outcome.check = check
         problem = expectation_problem(check, expect=options.expect, diagnosis=options.diagnosis)
         if problem is not None:
             raise ParityError(problem)
@@ -122,20 +135,20 @@ def _candidate_test(case: SpecCase) -> Any:
     return candidate
 
 
-def _torch_test(case: SpecCase) -> Any:
+def _torch_test(state: SpecState, outcome: TorchOutcome) -> Any:
     def torch() -> None:
         __tracebackhide__ = True
         from pytest_rnnparity.check.parity import batch_chunks
         from pytest_rnnparity.check.spec_run import spec_tolerances
         from pytest_rnnparity.check.torch_port import compare_torch, import_torch
 
-        spec = case.spec
+        spec = state.spec
         assert spec.torch is not None
         try:
             import_torch()
         except ImportError as error:
             raise pytest.skip.Exception(str(error), _use_item_location=True) from None
-        parity = case.run().parity
+        parity = state.run().parity
         check = compare_torch(
             parity.layers,
             parity.reference,
@@ -145,7 +158,7 @@ def _torch_test(case: SpecCase) -> Any:
             layer_classes=parity.layer_classes,
             dtype=spec.dtype,
         )
-        case.stash[TORCH_CHECK] = check
+        outcome.check = check
         if not check.ok:
             raise ParityError(torch_message(check))
 
@@ -156,6 +169,10 @@ def _torch_test(case: SpecCase) -> Any:
 class CandidateItem(SpecItemMixin, pytest.Function):
     """A user's implementation of one layer against the reference (and so Keras)."""
 
+    def __init__(self, *, outcome: CandidateOutcome, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outcome = outcome
+
     def runtest(self) -> None:
         try:
             super().runtest()
@@ -163,7 +180,7 @@ class CandidateItem(SpecItemMixin, pytest.Function):
             self._record()
 
     def _record(self) -> None:
-        check = self.case.stash.get(CANDIDATE_CHECK, None)
+        check = self.outcome.check
         if check is None:
             return
         self.user_properties += parity_properties(
@@ -175,14 +192,15 @@ class CandidateItem(SpecItemMixin, pytest.Function):
         for direction, diagnosis in check.diagnoses:
             self.user_properties.append((PREFIX + "diagnosis", diagnosis_sentence(diagnosis)))
             self.user_properties.append((PREFIX + "mistakes", ",".join(diagnosis.mistakes)))
-            if self.case.spec.candidate and self.case.spec.candidate.expect == "mismatch":
+            candidate = self.state.spec.candidate
+            if candidate is not None and candidate.expect == "mismatch":
                 # a failure's report holds the diagnosis already; a pass shows it here (-rP)
                 self.add_report_section(
                     "call", f"diagnosis ({direction})", diagnosis_sentence(diagnosis)
                 )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        spec = self.case.spec
+        spec = self.state.spec
         line = spec.candidate.line if spec.candidate is not None else spec.line
         return spec.path, line - 1, f"{spec.id}::{self.name}"
 
@@ -190,17 +208,21 @@ class CandidateItem(SpecItemMixin, pytest.Function):
 class TorchItem(SpecItemMixin, pytest.Function):
     """Each recurrent layer as its torch.nn module, against the reference."""
 
+    def __init__(self, *, outcome: TorchOutcome, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outcome = outcome
+
     def runtest(self) -> None:
         try:
             super().runtest()
         finally:
-            check = self.case.stash.get(TORCH_CHECK, None)
+            check = self.outcome.check
             if check is not None:
                 self.user_properties += parity_properties(
                     check.comparisons, ok=check.ok, kind="torch"
                 )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        spec = self.case.spec
+        spec = self.state.spec
         line = spec.torch.line if spec.torch is not None else spec.line
         return spec.path, line - 1, f"{spec.id}::{self.name}"

@@ -1,4 +1,4 @@
-"""What happens once per ``pytest --rnn-parity`` session, for the hooks of :mod:`.plugin`.
+"""What happens once per ``pytest --rnn-parity`` session, for the hooks of :mod:`pytest_rnnparity.plugin`.
 
 At the start the bare command is pointed at the spec paths; after collection two
 specs that would write one golden are refused; at the end the JSON report is written
@@ -35,7 +35,7 @@ def configure(config: pytest.Config) -> None:
 
 def refuse_golden_clashes(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every golden item whose golden path another collected item already owns."""
-    from pytest_rnnparity.collection.nodes import GoldenItem
+    from pytest_rnnparity.collection.items import GoldenItem
 
     owners: dict[Path, str] = {}
     for item in items:

@@ -26,6 +26,17 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def gpu_count() -> int:
+    """How many GPUs TensorFlow sees (0 when it is not imported or cannot tell)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return 0
+    try:
+        return len(tf.config.list_physical_devices("GPU"))
+    except Exception:
+        return 0
+
+
 def _gpu(tf: object | None) -> str:
     if tf is None:
         return "none"

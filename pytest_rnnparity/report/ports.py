@@ -1,6 +1,6 @@
 """Failure text for ports (a candidate implementation, a torch module) against the reference.
 
-The same localized report as a Keras parity failure (:mod:`.report`): the first
+The same localized report as a Keras parity failure (:mod:`.parity`): the first
 mismatch with its place and both values, then the table of the largest errors. Pure
 functions; asserted verbatim in the tests.
 """

@@ -1,0 +1,224 @@
+"""The items of a spec: ``::parity``, ``::golden`` and one ``::parity[<path>]`` per path.
+
+Each is a ``pytest.Function`` (with a real test function), so ``-k``, ``-m``, ``--lf``,
+junit-xml, xdist and syrupy's bookkeeping treat it like an ordinary test. An item is
+handed the spec's shared :class:`~.state.SpecState` and, where it concludes something
+for the report, an outcome object of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_rnnparity.collection.state import GoldenOutcome, PathOutcome, SpecState
+from pytest_rnnparity.errors import GoldenMismatch, ParityError, RnnParityError, SpecError
+from pytest_rnnparity.model.environment import gpu_count
+
+
+def parity_test(state: SpecState) -> Any:
+    """The ``::parity`` item's test: Keras against the reference, with the diagnosis."""
+
+    def parity() -> None:
+        __tracebackhide__ = True
+        result = state.run().parity
+        if not result.ok:
+            from pytest_rnnparity.report.diagnosis import keras_diagnosis_lines
+            from pytest_rnnparity.report.parity import parity_message
+
+            raise ParityError("\n".join([parity_message(result), *keras_diagnosis_lines(result)]))
+
+    parity.__module__ = __name__
+    return parity
+
+
+def golden_test(state: SpecState, outcome: GoldenOutcome) -> Any:
+    """The ``::golden`` item's test: the run against its golden, through syrupy."""
+
+    def golden(snapshot: Any) -> None:
+        __tracebackhide__ = True
+        from pytest_rnnparity.check.spec_run import spec_tolerances
+        from pytest_rnnparity.collection.snapshot import assert_golden
+        from pytest_rnnparity.golden.document import spec_golden
+
+        run = state.run()
+        current = spec_golden(
+            run, tolerance=spec_tolerances(state.spec)["hidden"], spec_file=state.display_path
+        )
+        outcome.verdict = assert_golden(
+            snapshot,
+            current,
+            golden_path=state.golden_path,
+            root=state.root,
+            update_command=state.update_command,
+        )
+
+    golden.__module__ = __name__
+    return golden
+
+
+def path_test(state: SpecState, outcome: PathOutcome) -> Any:
+    """A ``::parity[<path>]`` item's test: the model another way, against the same reference."""
+    path = outcome.path
+
+    def path_parity() -> None:
+        __tracebackhide__ = True
+        state.skip_if_reported()
+        from pytest_rnnparity.check.execution_paths import run_path, skip_reason
+        from pytest_rnnparity.check.spec_run import spec_tolerances
+        from pytest_rnnparity.collection.snapshot import compare_keras_with_golden
+        from pytest_rnnparity.golden.document import golden_document
+
+        main = state.run().parity
+        reason = skip_reason(path, keras_major=main.keras_major, gpus=gpu_count())
+        if reason:
+            # reported at the spec's line, not at pytest's own frame
+            raise pytest.skip.Exception(reason, _use_item_location=True)
+        tolerances = spec_tolerances(state.spec, path.tolerance)
+        try:
+            result = run_path(state.spec, path, root=state.root, main=main, tolerances=tolerances)
+        except SpecError as error:
+            # the main run built this model: only the path's options can be refused
+            raise pytest.skip.Exception(
+                f"this Keras cannot run the path {path.id}: {error.problem}",
+                _use_item_location=True,
+            ) from None
+        outcome.result = result
+        if not result.ok:
+            from pytest_rnnparity.report.parity import parity_message
+
+            raise ParityError(f"execution path {path.id}: {parity_message(result)}")
+        current = golden_document(
+            result, name=state.spec.id, tolerance=tolerances["hidden"], options=state.spec.golden
+        )
+        compare_keras_with_golden(
+            current,
+            golden_path=state.golden_path,
+            root=state.root,
+            label=f"execution path {path.id}",
+            update_command=state.update_command,
+        )
+
+    path_parity.__module__ = __name__
+    return path_parity
+
+
+class SpecItemMixin:
+    """The spec state an item is handed, its location, and the failure text of our errors."""
+
+    name: str
+
+    def __init__(self, *, state: SpecState, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        spec = self.state.spec
+        return spec.path, spec.line - 1, f"{spec.id}::{self.name}"
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        if isinstance(excinfo.value, RnnParityError):
+            return f"{excinfo.value}\n({self.state.header})"
+        return super().repr_failure(excinfo)  # type: ignore[misc]
+
+
+class ParityItem(SpecItemMixin, pytest.Function):
+    """Keras vs the reference at every step of every layer."""
+
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        except RnnParityError as error:
+            self.state.reported_by(error, self.nodeid)
+            raise
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        from pytest_rnnparity.model import environment
+        from pytest_rnnparity.report.summary import environment_property, parity_properties
+
+        run = self.state.last_run
+        if run is not None:
+            self.user_properties += parity_properties(run.parity.comparisons, ok=run.parity.ok)
+            self.user_properties.append(environment_property(environment.capture()))
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        text = super().repr_failure(excinfo, style=style)
+        directory = self.config.getoption("rnn_parity_plots", None)
+        if directory and isinstance(excinfo.value, ParityError) and isinstance(text, str):
+            text += "\n" + self._failure_plots(self.config.invocation_params.dir / directory)
+        return text
+
+    def _failure_plots(self, directory: Path) -> str:
+        """Write the failure plots (``--rnn-parity-plots``); the report line naming them."""
+        from pytest_rnnparity.report.plots import describe_paths, failure_plots, safe_name
+
+        try:
+            written = failure_plots(
+                self.state.run().parity, directory / safe_name(self.state.spec.id)
+            )
+        except ImportError:  # matplotlib is the optional 'report' extra
+            return "plots: not written: they need the 'report' extra: " + (
+                "pip install 'pytest-rnnparity[report]'"
+            )
+        return describe_paths(written, self.config.invocation_params.dir)
+
+
+class PathItem(SpecItemMixin, pytest.Function):
+    """The same model through another execution path, against the same reference and golden."""
+
+    def __init__(self, *, outcome: PathOutcome, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outcome = outcome
+
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        finally:
+            from pytest_rnnparity.report.summary import parity_properties
+
+            result = self.outcome.result
+            if result is not None:
+                self.user_properties += parity_properties(result.comparisons, ok=result.ok)
+
+
+class GoldenItem(SpecItemMixin, pytest.Function):
+    """The run against its golden file (through syrupy's ``snapshot`` fixture)."""
+
+    def __init__(self, *, outcome: GoldenOutcome, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outcome = outcome
+        #: set at collection when another collected spec has the same golden path
+        self.clash: str | None = None
+
+    @property
+    def golden_path(self) -> Path:
+        return self.state.golden_path
+
+    def runtest(self) -> None:
+        from pytest_rnnparity.report.summary import golden_properties
+
+        if self.clash:
+            pytest.fail(self.clash, pytrace=False)
+        self.state.skip_if_reported()
+        self.outcome.verdict = "error"
+        verdict, drift = "error", None
+        try:
+            super().runtest()
+            verdict = self.outcome.verdict
+        except GoldenMismatch as mismatch:
+            verdict, drift = "drift", mismatch.drift
+            raise
+        finally:
+            self.user_properties += golden_properties(verdict, drift)  # type: ignore[arg-type]
