@@ -113,7 +113,8 @@ def _concat_traces(traces: Sequence[RecurrentTrace]) -> RecurrentTrace:
     )
 
 
-def _concat_results(chunks: Sequence[list[LayerResult]]) -> list[LayerResult]:
+def concat_results(chunks: Sequence[list[LayerResult]]) -> list[LayerResult]:
+    """Join the reference results of successive batches along the batch axis."""
     if len(chunks) == 1:
         return list(chunks[0])
     joined = []
@@ -168,7 +169,7 @@ def run_reference_chunks(
                 for r in result
                 if r.name in stateful
             }
-    return _concat_results(results)
+    return concat_results(results)
 
 
 def _compare_layer(

@@ -11,7 +11,8 @@ spec's :class:`~.state.SpecState`: the reference traces (checked against Keras b
   ``diagnosis:``, for exactly those mistakes); the diagnosis is then shown as a report
   section (``pytest -rP``) and recorded as the ``rnn_parity.diagnosis`` property.
 * ``specs/x.yaml::x::torch`` runs each recurrent layer as the torch module its weights
-  map to (:mod:`pytest_rnnparity.check.torch_port`); skipped with the reason when torch is not installed.
+  map to (:mod:`pytest_rnnparity.check.torch_port`); skipped with the reason when torch
+  is not installed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What happens once per ``pytest --rnn-parity`` session, for the hooks of :mod:`pytest_rnnparity.plugin`.
+"""What happens once per ``pytest --rnn-parity`` session, for the hooks in ``plugin.py``.
 
 At the start the bare command is pointed at the spec paths; after collection two
 specs that would write one golden are refused; at the end the JSON report is written

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-from pytest_rnnparity.spec.reader import _Context, _project_file, _Reader, _unknown
+from pytest_rnnparity.spec.reader import Reader, SpecContext, project_file, unknown_message
 from pytest_rnnparity.spec.types import (
     CSV_KEYS,
     DATA_KEYS,
@@ -37,7 +37,8 @@ from pytest_rnnparity.spec.types import (
 from pytest_rnnparity.spec.yaml_loader import KeyPath, describe
 
 
-def _data(reader: _Reader, context: _Context) -> DataSource:
+def read_data(reader: Reader, context: SpecContext) -> DataSource:
+    """The ``data:`` section: inline columns, a CSV or a synthetic series, and its options."""
     at: KeyPath = ("data",)
     data = reader.fields(at, DATA_KEYS)
     sources = [key for key in ("features", "csv", "synthetic") if key in data]
@@ -81,7 +82,7 @@ def _data(reader: _Reader, context: _Context) -> DataSource:
     )
 
 
-def _inline_features(reader: _Reader) -> dict[str, tuple[float, ...]]:
+def _inline_features(reader: Reader) -> dict[str, tuple[float, ...]]:
     at: KeyPath = ("data", "features")
     columns = reader.get(at)
     if not isinstance(columns, dict) or not columns:
@@ -108,7 +109,7 @@ def _inline_features(reader: _Reader) -> dict[str, tuple[float, ...]]:
     return features
 
 
-def _target(reader: _Reader, feature_names: Sequence[str], *, rows: int) -> Target:
+def _target(reader: Reader, feature_names: Sequence[str], *, rows: int) -> Target:
     at: KeyPath = ("data", "target")
     target = reader.fields(at, TARGET_KEYS)
     kinds = [key for key in ("linear", "values", "column") if key in target]
@@ -125,7 +126,7 @@ def _target(reader: _Reader, feature_names: Sequence[str], *, rows: int) -> Targ
     if kind == "column":
         column = reader.string((*at, "column"))
         if column not in feature_names:
-            reader.fail((*at, "column"), _unknown("feature", column, feature_names))
+            reader.fail((*at, "column"), unknown_message("feature", column, feature_names))
         return ColumnTarget(name=name or column, column=column)
     if kind == "values":
         values = target["values"]
@@ -145,10 +146,10 @@ def _target(reader: _Reader, feature_names: Sequence[str], *, rows: int) -> Targ
     )
 
 
-def _csv(reader: _Reader, context: _Context, options: dict[str, Any]) -> CsvData:
+def _csv(reader: Reader, context: SpecContext, options: dict[str, Any]) -> CsvData:
     at: KeyPath = ("data", "csv")
     reader.fields(at, CSV_KEYS, required=CSV_KEYS)
-    resolved, declared = _project_file(reader, context, (*at, "path"))
+    resolved, declared = project_file(reader, context, (*at, "path"))
     features = reader.get((*at, "features"))
     if not isinstance(features, list) or not features:
         reader.fail(
@@ -168,7 +169,7 @@ def _csv(reader: _Reader, context: _Context, options: dict[str, Any]) -> CsvData
     )
 
 
-def _synthetic(reader: _Reader, options: dict[str, Any]) -> SyntheticData:
+def _synthetic(reader: Reader, options: dict[str, Any]) -> SyntheticData:
     at: KeyPath = ("data", "synthetic")
     synthetic = reader.fields(at, SYNTHETIC_KEYS, required=("kind", "length"))
     kind = reader.choice((*at, "kind"), ("sine", "random_walk", "normal"))
@@ -187,7 +188,8 @@ def _synthetic(reader: _Reader, options: dict[str, Any]) -> SyntheticData:
     )
 
 
-def _lookback(reader: _Reader, data: DataSource) -> int:
+def read_lookback(reader: Reader, data: DataSource) -> int:
+    """``lookback``: a positive number of rows, fewer than the data has."""
     at: KeyPath = ("lookback",)
     lookback = reader.integer(at, minimum=1)
     rows = None
@@ -203,8 +205,8 @@ def _lookback(reader: _Reader, data: DataSource) -> int:
     return lookback
 
 
-def _check_size(
-    reader: _Reader, data: DataSource, lookback: int, model: tuple[LayerDecl, ...] | SavedModel
+def check_size(
+    reader: Reader, data: DataSource, lookback: int, model: tuple[LayerDecl, ...] | SavedModel
 ) -> None:
     """Refuse, before anything is allocated, a model or windows too large to check."""
     features = len(data.features) if isinstance(data, InlineData | CsvData) else data.features

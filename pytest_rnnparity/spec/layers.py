@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, cast
 
-from pytest_rnnparity.spec.reader import _Context, _project_file, _Reader, _unknown
+from pytest_rnnparity.spec.reader import Reader, SpecContext, project_file, unknown_message
 from pytest_rnnparity.spec.types import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -38,12 +38,13 @@ _WRAPPABLE: Mapping[str, tuple[str, ...]] = {
 # fmt: on
 
 
-def _model(reader: _Reader, context: _Context) -> tuple[LayerDecl, ...] | SavedModel:
+def read_model(reader: Reader, context: SpecContext) -> tuple[LayerDecl, ...] | SavedModel:
+    """``model:``: the declared layer stack, or ``{path: ...}`` of a saved model."""
     at: KeyPath = ("model",)
     model = reader.get(at)
     if isinstance(model, dict):
         reader.fields(at, ("path",), required=("path",))
-        resolved, declared = _project_file(reader, context, (*at, "path"))
+        resolved, declared = project_file(reader, context, (*at, "path"))
         return SavedModel(path=resolved, declared=declared)
     if not isinstance(model, list) or not model:
         reader.fail(
@@ -54,7 +55,7 @@ def _model(reader: _Reader, context: _Context) -> tuple[LayerDecl, ...] | SavedM
     layers = tuple(
         _layer(reader, (*at, index), tuple(LAYER_ARGUMENTS)) for index in range(len(model))
     )
-    if not any(_recurrent_inside(layer) for layer in layers):
+    if not any(recurrent_inside(layer) for layer in layers):
         reader.fail(
             at,
             "the model has no recurrent layer (GRU, LSTM, SimpleRNN, or one wrapped in"
@@ -64,11 +65,12 @@ def _model(reader: _Reader, context: _Context) -> tuple[LayerDecl, ...] | SavedM
     return layers
 
 
-def _recurrent_inside(layer: LayerDecl) -> bool:
+def recurrent_inside(layer: LayerDecl) -> bool:
+    """Whether the layer is recurrent or wraps a recurrent layer (Bidirectional)."""
     return layer.is_recurrent or layer.class_name == "Bidirectional"
 
 
-def _layer(reader: _Reader, at: KeyPath, classes: Sequence[str]) -> LayerDecl:
+def _layer(reader: Reader, at: KeyPath, classes: Sequence[str]) -> LayerDecl:
     entry = reader.get(at)
     if not isinstance(entry, dict) or len(entry) != 1:
         got = (
@@ -88,7 +90,7 @@ def _layer(reader: _Reader, at: KeyPath, classes: Sequence[str]) -> LayerDecl:
                 f"{class_name} cannot be used here; expected one of: {', '.join(classes)}",
                 at_key=True,
             )
-        reader.fail((*at, class_name), _unknown("layer", class_name, classes), at_key=True)
+        reader.fail((*at, class_name), unknown_message("layer", class_name, classes), at_key=True)
     args_at = (*at, class_name)
     arguments = reader.get(args_at)
     for argument in arguments if isinstance(arguments, dict) else ():
@@ -124,7 +126,7 @@ def _layer(reader: _Reader, at: KeyPath, classes: Sequence[str]) -> LayerDecl:
 
 
 def _check_backward(
-    reader: _Reader, args_at: KeyPath, forward: LayerDecl, backward: LayerDecl
+    reader: Reader, args_at: KeyPath, forward: LayerDecl, backward: LayerDecl
 ) -> None:
     at = (*args_at, "backward_layer")
     forward_backwards = forward.kwargs.get("go_backwards", False)
@@ -145,7 +147,7 @@ def _check_backward(
             )
 
 
-def _check_stack(reader: _Reader, layers: Sequence[LayerDecl]) -> None:
+def _check_stack(reader: Reader, layers: Sequence[LayerDecl]) -> None:
     """Refuse a layer that needs a sequence after one that returns only its last step."""
     sequence_from: int | None = None
     for index, layer in enumerate(layers):
@@ -176,22 +178,22 @@ def _check_stack(reader: _Reader, layers: Sequence[LayerDecl]) -> None:
             names[name] = index
 
 
-def _units(reader: _Reader, at: KeyPath) -> int:
+def _units(reader: Reader, at: KeyPath) -> int:
     return reader.integer(at, minimum=1, maximum=MAX_UNITS)
 
 
-def _activation(reader: _Reader, at: KeyPath) -> str | None:
+def _activation(reader: Reader, at: KeyPath) -> str | None:
     value = reader.get(at)
     if value is None:
         return None
     if not isinstance(value, str):
         reader.fail(at, f"expected an activation name such as tanh, got {describe(value)}")
     if value not in ACTIVATIONS:
-        reader.fail(at, _unknown("activation", value, ACTIVATIONS))
+        reader.fail(at, unknown_message("activation", value, ACTIVATIONS))
     return value
 
 
-def _initializer(reader: _Reader, at: KeyPath) -> str:
+def _initializer(reader: Reader, at: KeyPath) -> str:
     value = reader.get(at)
     if not isinstance(value, str):
         reader.fail(
@@ -200,41 +202,42 @@ def _initializer(reader: _Reader, at: KeyPath) -> str:
     snake = re.sub(r"([a-z])([A-Z])", r"\1_\2", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", value))
     snake = snake.lower().removesuffix("_initializer")
     if snake not in INITIALIZERS:
-        reader.fail(at, _unknown("initializer", value, INITIALIZERS))
+        reader.fail(at, unknown_message("initializer", value, INITIALIZERS))
     return value
 
 
-def _layer_name(reader: _Reader, at: KeyPath) -> str:
+def layer_name(reader: Reader, at: KeyPath) -> str:
+    """A layer's ``name:`` argument, checked as Keras would take it."""
     name = reader.string(at)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name):
         reader.fail(at, f"expected a layer name of letters, digits and _ . -, got {describe(name)}")
     return name
 
 
-def _rate(reader: _Reader, at: KeyPath) -> float:
+def _rate(reader: Reader, at: KeyPath) -> float:
     return reader.number(at, minimum=0, below=1)
 
 
-def _implementation(reader: _Reader, at: KeyPath) -> int:
+def _implementation(reader: Reader, at: KeyPath) -> int:
     value = reader.get(at)
     if value not in (1, 2) or isinstance(value, bool):
         reader.fail(at, f"expected 1 or 2, got {describe(value)}")
     return cast(int, value)
 
 
-_ARGUMENT_CHECKS: Mapping[str, Callable[[_Reader, KeyPath], Any]] = {
+_ARGUMENT_CHECKS: Mapping[str, Callable[[Reader, KeyPath], Any]] = {
     "units": _units,
     "activation": _activation,
     "recurrent_activation": _activation,
-    "use_bias": _Reader.boolean,
-    "reset_after": _Reader.boolean,
-    "return_sequences": _Reader.boolean,
-    "return_state": _Reader.boolean,
-    "go_backwards": _Reader.boolean,
-    "stateful": _Reader.boolean,
-    "unroll": _Reader.boolean,
-    "zero_output_for_mask": _Reader.boolean,
-    "unit_forget_bias": _Reader.boolean,
+    "use_bias": Reader.boolean,
+    "reset_after": Reader.boolean,
+    "return_sequences": Reader.boolean,
+    "return_state": Reader.boolean,
+    "go_backwards": Reader.boolean,
+    "stateful": Reader.boolean,
+    "unroll": Reader.boolean,
+    "zero_output_for_mask": Reader.boolean,
+    "unit_forget_bias": Reader.boolean,
     "implementation": _implementation,
     "dropout": _rate,
     "recurrent_dropout": _rate,
@@ -242,7 +245,7 @@ _ARGUMENT_CHECKS: Mapping[str, Callable[[_Reader, KeyPath], Any]] = {
     "kernel_initializer": _initializer,
     "recurrent_initializer": _initializer,
     "bias_initializer": _initializer,
-    "name": _layer_name,
-    "mask_value": _Reader.number,
+    "name": layer_name,
+    "mask_value": Reader.number,
     "merge_mode": lambda reader, at: reader.choice(at, MERGE_MODES),
 }

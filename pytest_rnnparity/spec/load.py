@@ -16,19 +16,19 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.spec.data import _check_size, _data, _lookback
-from pytest_rnnparity.spec.layers import _model
-from pytest_rnnparity.spec.matrix import _expand_matrix
+from pytest_rnnparity.spec.data import check_size, read_data, read_lookback
+from pytest_rnnparity.spec.layers import read_model
+from pytest_rnnparity.spec.matrix import expand_matrix
 from pytest_rnnparity.spec.options import (
-    _candidate,
-    _golden,
-    _marks,
-    _paths,
-    _tolerance,
-    _torch,
-    _weights,
+    read_candidate,
+    read_golden,
+    read_marks,
+    read_paths,
+    read_tolerance,
+    read_torch,
+    read_weights,
 )
-from pytest_rnnparity.spec.reader import _Context, _Reader
+from pytest_rnnparity.spec.reader import Reader, SpecContext
 from pytest_rnnparity.spec.types import (
     MAX_SEED,
     MAX_SPEC_BYTES,
@@ -75,12 +75,12 @@ def load_specs(path: Path, *, root: Path) -> list[Spec]:
     except UnicodeDecodeError as error:
         raise not_utf8(error, what="spec", path=display) from None
     document = parse_yaml(text, path=display)
-    reader = _Reader(document, display=display, variant=None)
+    reader = Reader(document, display=display, variant=None)
     reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
-    context = _Context(spec_path=path, root=root.resolve(), display=display)
+    context = SpecContext(spec_path=path, root=root.resolve(), display=display)
     return [
-        _build_spec(_Reader(variant_document, display=display, variant=variant), context)
-        for variant, variant_document in _expand_matrix(document, reader)
+        _build_spec(Reader(variant_document, display=display, variant=variant), context)
+        for variant, variant_document in expand_matrix(document, reader)
     ]
 
 
@@ -100,7 +100,7 @@ def resolved_display_path(path: Path | str, root: Path) -> str:
         return str(path)
 
 
-def _build_spec(reader: _Reader, context: _Context) -> Spec:
+def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     top = reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
     name = reader.string(("name",)) if "name" in top else context.spec_path.stem
     if _NAME_FORBIDDEN.search(name):
@@ -116,23 +116,23 @@ def _build_spec(reader: _Reader, context: _Context) -> Spec:
         )
     description = reader.string(("description",)) if "description" in top else ""
     seed = reader.integer(("seed",), minimum=0, maximum=MAX_SEED) if "seed" in top else 0
-    data = _data(reader, context)
-    lookback = _lookback(reader, data)
-    model = _model(reader, context)
-    _check_size(reader, data, lookback, model)
-    weights = _weights(reader, context, saved=isinstance(model, SavedModel))
+    data = read_data(reader, context)
+    lookback = read_lookback(reader, data)
+    model = read_model(reader, context)
+    check_size(reader, data, lookback, model)
+    weights = read_weights(reader, context, saved=isinstance(model, SavedModel))
     dtype = (
         cast(DType, reader.choice(("dtype",), ("float32", "float64")))
         if "dtype" in top
         else "float32"
     )
-    tolerance = _tolerance(reader) if "tolerance" in top else ToleranceOptions()
+    tolerance = read_tolerance(reader) if "tolerance" in top else ToleranceOptions()
     stateful = reader.boolean(("stateful",)) if "stateful" in top else False
-    marks = _marks(reader) if "marks" in top else ()
-    golden = _golden(reader) if "golden" in top else GoldenOptions()
-    paths = _paths(reader) if "paths" in top else ()
-    candidate = _candidate(reader, model) if "candidate" in top else None
-    torch = _torch(reader, model) if "torch" in top else None
+    marks = read_marks(reader) if "marks" in top else ()
+    golden = read_golden(reader) if "golden" in top else GoldenOptions()
+    paths = read_paths(reader) if "paths" in top else ()
+    candidate = read_candidate(reader, model) if "candidate" in top else None
+    torch = read_torch(reader, model) if "torch" in top else None
     layer_lines: tuple[int, ...] = ()
     if not isinstance(model, SavedModel):
         layer_lines = tuple(layer.line for layer in model)

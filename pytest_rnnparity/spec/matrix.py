@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from pytest_rnnparity.spec.reader import _Reader, _suggest
+from pytest_rnnparity.spec.reader import Reader, suggest
 from pytest_rnnparity.spec.types import (
     CANDIDATE_KEYS,
     CSV_KEYS,
@@ -36,8 +36,8 @@ from pytest_rnnparity.spec.yaml_loader import (
 )
 
 
-def _expand_matrix(
-    document: LocatedDocument, reader: _Reader
+def expand_matrix(
+    document: LocatedDocument, reader: Reader
 ) -> list[tuple[str | None, LocatedDocument]]:
     """Each variant's id and document, in cartesian-product order; ``(None, doc)`` alone."""
     if "matrix" not in document.value:
@@ -95,7 +95,7 @@ def _expand_matrix(
     return variants
 
 
-def _matrix_path(document: LocatedDocument, reader: _Reader, key: str) -> KeyPath:
+def _matrix_path(document: LocatedDocument, reader: Reader, key: str) -> KeyPath:
     at: KeyPath = ("matrix", key)
     path = parse_path(key)
     if path is None or path[0] == "matrix":
@@ -118,7 +118,7 @@ def _matrix_path(document: LocatedDocument, reader: _Reader, key: str) -> KeyPat
     missing = next(end for end in range(1, len(path) + 1) if not _exists(document, path[:end]))
     if missing < len(path):
         problem += f" (it has no {render_path(path[:missing])})"
-    suggestion = _suggest(str(path[-1]), [*allowed, *_present_keys(document, parent)])
+    suggestion = suggest(str(path[-1]), [*allowed, *_present_keys(document, parent)])
     if suggestion is not None:
         problem += f"; did you mean {render_path((*parent, suggestion))!r}?"
     reader.fail(at, problem, at_key=True)

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
-from pytest_rnnparity.spec.layers import _layer_name, _recurrent_inside
-from pytest_rnnparity.spec.reader import _Context, _project_file, _Reader, _suggest, _unknown
+from pytest_rnnparity.spec.layers import layer_name, recurrent_inside
+from pytest_rnnparity.spec.reader import Reader, SpecContext, project_file, suggest, unknown_message
 from pytest_rnnparity.spec.torch_support import torch_problem
 from pytest_rnnparity.spec.types import (
     BACKENDS,
@@ -36,27 +36,29 @@ from pytest_rnnparity.spec.types import (
 from pytest_rnnparity.spec.yaml_loader import KeyPath, describe
 
 
-def _weights(
-    reader: _Reader, context: _Context, *, saved: bool
+def read_weights(
+    reader: Reader, context: SpecContext, *, saved: bool
 ) -> Literal["seeded", "keras"] | WeightsFile:
+    """``weights``: seeded, keras or ``{path: ...}`` (default by the kind of model)."""
     at: KeyPath = ("weights",)
     weights = reader.get(at, None)
     if weights is None:
         return "keras" if saved else "seeded"
     if isinstance(weights, dict):
         reader.fields(at, ("path",), required=("path",))
-        resolved, declared = _project_file(reader, context, (*at, "path"))
+        resolved, declared = project_file(reader, context, (*at, "path"))
         return WeightsFile(path=resolved, declared=declared)
     if weights in ("seeded", "keras"):
         return cast(Literal["seeded", "keras"], weights)
     problem = f"expected seeded, keras or {{path: <file>}}, got {describe(weights)}"
-    suggestion = _suggest(weights, ("seeded", "keras")) if isinstance(weights, str) else None
+    suggestion = suggest(weights, ("seeded", "keras")) if isinstance(weights, str) else None
     if suggestion is not None:
         problem += f"; did you mean {suggestion!r}?"
     reader.fail(at, problem)
 
 
-def _tolerance(reader: _Reader) -> ToleranceOptions:
+def read_tolerance(reader: Reader) -> ToleranceOptions:
+    """``tolerance:``: overall ``atol``/``rtol`` and those of each group."""
     at: KeyPath = ("tolerance",)
     tolerance = reader.fields(at, TOLERANCE_KEYS)
     overall = _limits(reader, at, tolerance)
@@ -68,13 +70,14 @@ def _tolerance(reader: _Reader) -> ToleranceOptions:
     return ToleranceOptions(atol=overall.atol, rtol=overall.rtol, **groups)
 
 
-def _limits(reader: _Reader, at: KeyPath, written: Mapping[str, Any]) -> ToleranceLimits:
+def _limits(reader: Reader, at: KeyPath, written: Mapping[str, Any]) -> ToleranceLimits:
     atol = reader.number((*at, "atol"), minimum=0) if "atol" in written else None
     rtol = reader.number((*at, "rtol"), minimum=0) if "rtol" in written else None
     return ToleranceLimits(atol=atol, rtol=rtol)
 
 
-def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
+def read_paths(reader: Reader) -> tuple[ExecutionPath, ...]:
+    """``paths:``: the other execution paths of the same model."""
     at: KeyPath = ("paths",)
     entries = reader.get(at)
     if not isinstance(entries, list) or not entries:
@@ -123,7 +126,8 @@ def _paths(reader: _Reader) -> tuple[ExecutionPath, ...]:
 CANDIDATE_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-def _candidate(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> CandidateOptions:
+def read_candidate(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) -> CandidateOptions:
+    """``candidate:``: a function name, or its mapping with layer, expect and diagnosis."""
     at: KeyPath = ("candidate",)
     line = reader.document.key_location(at).line
     if isinstance(reader.get(at), str):
@@ -144,13 +148,13 @@ def _candidate(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> Ca
         layer_at: KeyPath = (*at, "layer")
         value = reader.get(layer_at)
         if isinstance(value, str):
-            layer = _layer_name(reader, layer_at)
+            layer = layer_name(reader, layer_at)
         else:
             layer = reader.integer(layer_at, minimum=0)
             if not isinstance(model, SavedModel):
                 if layer >= len(model):
                     reader.fail(layer_at, f"the model has {len(model)} layers; no layer {layer}")
-                if not _recurrent_inside(model[layer]):
+                if not recurrent_inside(model[layer]):
                     reader.fail(
                         layer_at,
                         f"model[{layer}] is a {model[layer].class_name}; a candidate implements"
@@ -173,7 +177,7 @@ def _candidate(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> Ca
             if name not in MISTAKE_NAMES:
                 reader.fail(
                     (*diagnosis_at, index),
-                    _unknown("mistake", str(name), MISTAKE_NAMES),
+                    unknown_message("mistake", str(name), MISTAKE_NAMES),
                 )
         diagnosis = tuple(names)
     return CandidateOptions(
@@ -181,7 +185,8 @@ def _candidate(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> Ca
     )
 
 
-def _torch(reader: _Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchOptions | None:
+def read_torch(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchOptions | None:
+    """``torch:``: true or ``{tolerance: ...}``; refused for a layer torch cannot compute."""
     at: KeyPath = ("torch",)
     value = reader.get(at)
     if isinstance(value, bool):
@@ -215,7 +220,8 @@ def _torch_layers(layer: LayerDecl, at: KeyPath) -> list[tuple[LayerDecl, KeyPat
     return [(layer, at)]
 
 
-def _marks(reader: _Reader) -> tuple[str, ...]:
+def read_marks(reader: Reader) -> tuple[str, ...]:
+    """``marks:``: pytest mark names."""
     at: KeyPath = ("marks",)
     marks = reader.get(at)
     if not isinstance(marks, list):
@@ -229,7 +235,8 @@ def _marks(reader: _Reader) -> tuple[str, ...]:
     return tuple(marks)
 
 
-def _golden(reader: _Reader) -> GoldenOptions:
+def read_golden(reader: Reader) -> GoldenOptions:
+    """``golden:``: what golden files record."""
     at: KeyPath = ("golden",)
     golden = reader.fields(at, GOLDEN_KEYS)
     defaults = GoldenOptions()

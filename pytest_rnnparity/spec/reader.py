@@ -1,9 +1,9 @@
 """The located-error reading machinery every section is read with.
 
-:class:`_Reader` takes values out of a located YAML document and raises the one
+:class:`Reader` takes values out of a located YAML document and raises the one
 :class:`~pytest_rnnparity.errors.SpecError` (``file:line:column: key: problem``) on the
-first value it cannot accept; :class:`_Context` carries where the spec file sits, for
-:func:`_project_file`, which resolves the files a spec names inside the project root.
+first value it cannot accept; :class:`SpecContext` carries where the spec file sits, for
+:func:`project_file`, which resolves the files a spec names inside the project root.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pytest_rnnparity.spec.yaml_loader import KeyPath, LocatedDocument, describe
 
 
 @dataclass(frozen=True)
-class _Context:
+class SpecContext:
     spec_path: Path
     root: Path
     display: str
@@ -30,7 +30,7 @@ class _Context:
 _MISSING: Any = object()
 
 
-class _Reader:
+class Reader:
     """Reads values out of a located document, failing with located :class:`SpecError`."""
 
     def __init__(self, document: LocatedDocument, *, display: str, variant: str | None) -> None:
@@ -78,7 +78,7 @@ class _Reader:
             self.fail(at, f"expected a mapping, got {describe(value)}")
         for key in value:
             if key not in allowed:
-                self.fail((*at, key), _unknown(what, key, allowed), at_key=True, key=at)
+                self.fail((*at, key), unknown_message(what, key, allowed), at_key=True, key=at)
         for key in required:
             if key not in value:
                 self.fail(at, f"missing required {what} {key!r}")
@@ -129,7 +129,7 @@ class _Reader:
         listed = ", ".join(describe(choice).strip("'") for choice in choices)
         problem = f"expected one of {listed}, got {describe(value)}"
         if isinstance(value, str):
-            suggestion = _suggest(value, [c for c in choices if c is not None])
+            suggestion = suggest(value, [c for c in choices if c is not None])
             if suggestion:
                 problem += f"; did you mean {suggestion!r}?"
         self.fail(at, problem)
@@ -142,20 +142,22 @@ class _Reader:
         }
 
 
-def _suggest(word: str, candidates: Sequence[str]) -> str | None:
+def suggest(word: str, candidates: Sequence[str]) -> str | None:
+    """The candidate closest to ``word`` (ignoring case), if one is close enough."""
     lowered = {candidate.lower(): candidate for candidate in candidates}
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None
 
 
-def _unknown(what: str, word: str, allowed: Sequence[str]) -> str:
-    suggestion = _suggest(word, allowed)
+def unknown_message(what: str, word: str, allowed: Sequence[str]) -> str:
+    """``unknown key 'x'; did you mean 'y'?`` or the list of allowed words."""
+    suggestion = suggest(word, allowed)
     if suggestion is not None:
         return f"unknown {what} {word!r}; did you mean {suggestion!r}?"
     return f"unknown {what} {word!r}; expected one of: {', '.join(allowed)}"
 
 
-def _project_file(reader: _Reader, context: _Context, at: KeyPath) -> tuple[Path, str]:
+def project_file(reader: Reader, context: SpecContext, at: KeyPath) -> tuple[Path, str]:
     """A file named relative to the spec that must resolve inside the project root."""
     declared = reader.string(at)
     if PurePosixPath(declared).is_absolute() or PureWindowsPath(declared).anchor:

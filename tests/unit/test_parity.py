@@ -392,7 +392,7 @@ def test_state_carried_across_windows_is_caught(monkeypatch: pytest.MonkeyPatch)
                 if r.directions
             }
             rows.append(result)
-        return parity_module._concat_results(rows)
+        return parity_module.concat_results(rows)
 
     monkeypatch.setattr(parity_module, "run_reference", carry)
     with pytest.raises(ParityError) as excinfo:
