@@ -52,12 +52,12 @@ from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     TRACE_NAMES,
     Array,
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellWeights,
     LayerResult,
-    LayerSpec,
-    RecurrentSpec,
+    RecurrentLayer,
     RecurrentTrace,
+    ReferenceLayer,
     recurrent_directions,
 )
 from pytest_rnnparity.spec import CANDIDATE_PATTERN
@@ -124,12 +124,12 @@ class CandidateTarget:
     layer: str
     layer_index: int
     direction: str
-    spec: RecurrentSpec
+    recurrent: RecurrentLayer
     inputs: Array
     reference: RecurrentTrace
 
 
-def select_layer(layers: Sequence[LayerSpec], selector: int | str | None) -> int:
+def select_layer(layers: Sequence[ReferenceLayer], selector: int | str | None) -> int:
     """The index of the recurrent layer ``selector`` names (default: the first one).
 
     Raises
@@ -140,7 +140,7 @@ def select_layer(layers: Sequence[LayerSpec], selector: int | str | None) -> int
     recurrent = [
         index
         for index, layer in enumerate(layers)
-        if isinstance(layer, RecurrentSpec | BidirectionalSpec)
+        if isinstance(layer, RecurrentLayer | BidirectionalLayer)
     ]
     if selector is None:
         if not recurrent:
@@ -168,7 +168,7 @@ def select_layer(layers: Sequence[LayerSpec], selector: int | str | None) -> int
 
 
 def candidate_targets(
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     reference: Sequence[LayerResult],
     x: Array,
     *,
@@ -176,30 +176,30 @@ def candidate_targets(
 ) -> list[CandidateTarget]:
     """The direction(s) of the selected layer, with their inputs and reference traces."""
     index = select_layer(layers, layer)
-    spec = layers[index]
+    described = layers[index]
     if index == 0:
         inputs = np.asarray(x)
     else:
         previous = reference[index - 1]
         if previous.mask is not None:
             raise UnsupportedModelError(
-                f"layer {spec.name!r} receives a mask (from a Masking layer); a candidate "
+                f"layer {described.name!r} receives a mask (from a Masking layer); a candidate "
                 "gets no mask, so it cannot be checked on this layer"
             )
         if isinstance(previous.output, tuple):
-            raise UnsupportedModelError(f"layer {spec.name!r} follows a merge_mode=None layer")
+            raise UnsupportedModelError(f"layer {described.name!r} follows a merge_mode=None layer")
         inputs = np.asarray(previous.output)
-    directions = recurrent_directions(spec)
+    directions = recurrent_directions(described)
     assert directions  # select_layer chose a recurrent layer
     targets = []
-    for direction, direction_spec in directions:
-        processed = inputs[:, ::-1] if direction_spec.go_backwards else inputs
+    for direction, direction_layer in directions:
+        processed = inputs[:, ::-1] if direction_layer.go_backwards else inputs
         targets.append(
             CandidateTarget(
-                layer=spec.name,
+                layer=described.name,
                 layer_index=index,
                 direction=direction,
-                spec=direction_spec,
+                recurrent=direction_layer,
                 inputs=np.ascontiguousarray(processed),
                 reference=reference[index].directions[direction],
             )
@@ -234,12 +234,12 @@ def run_candidate(function: Candidate, target: CandidateTarget) -> dict[str, Arr
         If it returns something other than an array or a dict of the trace names, or
         an array of the wrong shape.
     """
-    kind = target.spec.cell.kind
+    kind = target.recurrent.cell.kind
     batch, timesteps = target.inputs.shape[:2]
-    units = target.spec.cell.units
+    units = target.recurrent.cell.units
     dtype = target.reference.outputs.dtype
     initial_state = {name: np.zeros((batch, units), dtype=dtype) for name in STATE_NAMES[kind]}
-    returned = function(_copied(target.spec.weights), target.inputs.copy(), initial_state)
+    returned = function(_copied(target.recurrent.weights), target.inputs.copy(), initial_state)
     if isinstance(returned, Mapping):
         outputs = dict(returned)
     elif isinstance(returned, np.ndarray | list | tuple):
@@ -294,7 +294,7 @@ class CandidateCheck:
 
 def compare_candidate(
     function: Candidate,
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     reference: Sequence[LayerResult],
     x: Array,
     *,
@@ -337,12 +337,12 @@ def compare_candidate(
         comparisons.extend(direction_comparisons)
         if with_diagnosis and not all(c.ok for c in direction_comparisons):
             diagnosis = diagnose(
-                replace(item.spec, go_backwards=False),  # inputs are in processing order
+                replace(item.recurrent, go_backwards=False),  # inputs are in processing order
                 item.inputs,
                 outputs["hidden"],
                 tolerance=tolerances["hidden"],
                 setting=Setting(
-                    stateful=setting.stateful or item.spec.stateful,
+                    stateful=setting.stateful or item.recurrent.stateful,
                     keras_major=setting.keras_major,
                 ),
                 subject="the candidate",
@@ -355,7 +355,7 @@ def compare_candidate(
         comparisons=tuple(comparisons),
         diagnoses=tuple(diagnoses),
         layer_classes=dict(layer_classes or {}),
-        layer_names=tuple(spec.name for spec in layers),
+        layer_names=tuple(layer.name for layer in layers),
         dtype=dtype,
     )
 
@@ -367,16 +367,16 @@ def tolerances_of(comparisons: Sequence[Comparison]) -> dict[str, Tolerance]:
     return {"hidden": hidden, "cell": by_quantity.get("final cell", hidden)}
 
 
-def stateful_model(layers: Sequence[LayerSpec]) -> bool:
+def stateful_model(layers: Sequence[ReferenceLayer]) -> bool:
     """Whether any recurrent layer of the chain is stateful."""
-    return any(_stateful(spec) for spec in layers)
+    return any(_stateful(layer) for layer in layers)
 
 
-def _stateful(spec: LayerSpec) -> bool:
-    if isinstance(spec, RecurrentSpec):
-        return spec.stateful
-    if isinstance(spec, BidirectionalSpec):
-        return spec.forward.stateful
+def _stateful(layer: ReferenceLayer) -> bool:
+    if isinstance(layer, RecurrentLayer):
+        return layer.stateful
+    if isinstance(layer, BidirectionalLayer):
+        return layer.forward.stateful
     return False
 
 

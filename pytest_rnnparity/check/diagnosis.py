@@ -36,7 +36,7 @@ from pytest_rnnparity.reference.mistakes import (
     is_redundant,
     run_variant,
 )
-from pytest_rnnparity.reference.types import Array, BidirectionalSpec, RecurrentSpec
+from pytest_rnnparity.reference.types import Array, BidirectionalLayer, RecurrentLayer
 
 if TYPE_CHECKING:
     from pytest_rnnparity.check.parity import ParityResult
@@ -88,7 +88,7 @@ class Diagnosis:
 
 
 def diagnose(
-    layer: RecurrentSpec,
+    layer: RecurrentLayer,
     inputs: ArrayLike,
     observed: ArrayLike,
     *,
@@ -110,7 +110,7 @@ def diagnose(
 
     Parameters
     ----------
-    layer : RecurrentSpec
+    layer : RecurrentLayer
         One direction of the layer, as the reference runs it (``go_backwards`` included).
     inputs : array, shape (B, T, F)
         The layer's input, in input time order.
@@ -229,12 +229,12 @@ def keras_diagnosis(result: ParityResult, *, max_windows: int = 8) -> Diagnosis 
     if first is None:
         return None
     index = [layer.name for layer in result.layers].index(first.layer)
-    spec = result.layers[index]
+    described = result.layers[index]
     direction = first.direction or "forward"
-    if isinstance(spec, BidirectionalSpec):
-        layer = spec.forward if direction == "forward" else spec.backward
-    elif isinstance(spec, RecurrentSpec):
-        layer = spec
+    if isinstance(described, BidirectionalLayer):
+        layer = described.forward if direction == "forward" else described.backward
+    elif isinstance(described, RecurrentLayer):
+        layer = described
     else:
         return None
     if index == 0:

@@ -1,6 +1,6 @@
 """Parity: run Keras and the NumPy reference side by side and compare every step.
 
-Data flow: model -> :func:`describe_model` (reference layer specs, per-gate weights)
+Data flow: model -> :func:`describe_model` (reference layers, per-gate weights)
 -> :class:`TraceModel` (Keras outputs of every layer, every step of every recurrent
 layer, final states) and, on a second thread beside it (:mod:`.side_by_side`),
 :func:`run_reference` (the independent pass with gate traces) -> :func:`compare`
@@ -26,8 +26,8 @@ from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
     Array,
     LayerResult,
-    LayerSpec,
     RecurrentTrace,
+    ReferenceLayer,
     recurrent_directions,
 )
 from pytest_rnnparity.spec import ToleranceGroup, ToleranceLimits
@@ -55,7 +55,7 @@ class ParityResult:
     inputs: Array
     reference: tuple[LayerResult, ...]
     keras: tuple[KerasLayerOutputs, ...]
-    layers: tuple[LayerSpec, ...]
+    layers: tuple[ReferenceLayer, ...]
     layer_classes: dict[str, str]
     dtype: str
     keras_version: str
@@ -137,7 +137,7 @@ def concat_results(chunks: Sequence[list[LayerResult]]) -> list[LayerResult]:
 
 
 def run_reference_chunks(
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     x: Array,
     chunks: Sequence[slice],
     *,
@@ -148,7 +148,7 @@ def run_reference_chunks(
 ) -> list[LayerResult]:
     """Run the reference over successive batches, carrying the state of stateful layers."""
     stateful = {
-        spec.name for spec in layers if any(d.stateful for _, d in recurrent_directions(spec))
+        layer.name for layer in layers if any(d.stateful for _, d in recurrent_directions(layer))
     }
     states: dict[str, dict[str, Mapping[str, Array]]] | None = None
     results = []
@@ -173,13 +173,13 @@ def run_reference_chunks(
 
 
 def _compare_layer(
-    spec: LayerSpec,
+    layer: ReferenceLayer,
     reference: LayerResult,
     keras: KerasLayerOutputs,
     tolerances: Mapping[str, Tolerance],
 ) -> list[Comparison]:
     comparisons = []
-    for direction, _ in recurrent_directions(spec):
+    for direction, _ in recurrent_directions(layer):
         ref = reference.directions[direction]
         got = keras.directions[direction]
         comparisons.append(
@@ -187,7 +187,7 @@ def _compare_layer(
                 ref.outputs,
                 got.sequence,
                 tolerances["hidden"],
-                layer=spec.name,
+                layer=layer.name,
                 quantity="hidden",
                 axes=("row", "timestep", "unit"),
                 direction=direction,
@@ -201,7 +201,7 @@ def _compare_layer(
                     value,
                     got.final_states[state],
                     tolerances[TOLERANCE_GROUP[quantity]],
-                    layer=spec.name,
+                    layer=layer.name,
                     quantity=quantity,
                     axes=("row", "unit"),
                     direction=direction,
@@ -216,7 +216,7 @@ def _compare_layer(
                 ref_out,
                 got_out,
                 tolerances["output"],
-                layer=spec.name,
+                layer=layer.name,
                 quantity="output",
                 axes=axes[: np.ndim(ref_out)],
                 direction=None if len(outputs) == 1 else ("forward", "backward")[index],
@@ -238,15 +238,15 @@ def keras_outputs(
 
 
 def compare_layers(
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     reference: Sequence[LayerResult],
     keras_results: Sequence[KerasLayerOutputs],
     tolerances: Mapping[str, Tolerance],
 ) -> list[Comparison]:
     """All comparisons, layer by layer (matched by position in the chain)."""
     comparisons: list[Comparison] = []
-    for spec, ref, got in zip(layers, reference, keras_results, strict=True):
-        comparisons.extend(_compare_layer(spec, ref, got, tolerances))
+    for layer, ref, got in zip(layers, reference, keras_results, strict=True):
+        comparisons.extend(_compare_layer(layer, ref, got, tolerances))
     return comparisons
 
 

@@ -41,14 +41,14 @@ from pytest_rnnparity.errors import UnsupportedModelError
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     Array,
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellWeights,
-    DenseSpec,
-    IdentitySpec,
+    DenseLayer,
+    IdentityLayer,
     LayerResult,
-    LayerSpec,
-    MaskingSpec,
-    RecurrentSpec,
+    MaskingLayer,
+    RecurrentLayer,
+    ReferenceLayer,
 )
 from pytest_rnnparity.spec.torch_support import TORCH_MODULES, cell_problem
 
@@ -72,18 +72,18 @@ def import_torch() -> Any:
 # ----------------------------------------------------------------------------- checks
 
 
-def _check(spec: RecurrentSpec) -> None:
-    cell = spec.cell
+def _check(layer: RecurrentLayer) -> None:
+    cell = layer.cell
     problem = cell_problem(cell.kind, cell.activation, cell.recurrent_activation, cell.reset_after)
     if problem is not None:
-        raise UnsupportedModelError(f"layer {spec.name!r}: {problem[1]}")
+        raise UnsupportedModelError(f"layer {layer.name!r}: {problem[1]}")
 
 
-def reference_layer(layer: Any) -> RecurrentSpec | BidirectionalSpec:
+def reference_layer(layer: Any) -> RecurrentLayer | BidirectionalLayer:
     """``layer`` as a reference description: a Keras GRU/LSTM/SimpleRNN/Bidirectional, or one."""
-    if isinstance(layer, RecurrentSpec | BidirectionalSpec):
+    if isinstance(layer, RecurrentLayer | BidirectionalLayer):
         return layer
-    if isinstance(layer, DenseSpec | MaskingSpec | IdentitySpec):
+    if isinstance(layer, DenseLayer | MaskingLayer | IdentityLayer):
         raise UnsupportedModelError(
             f"layer {layer.name!r} is not a GRU, LSTM, SimpleRNN or Bidirectional layer"
         )
@@ -91,15 +91,15 @@ def reference_layer(layer: Any) -> RecurrentSpec | BidirectionalSpec:
     from pytest_rnnparity.model.reference_layers import describe_layer
 
     described = describe_layer(layer, keras_major=keras_major(keras_module(layer)))
-    if not isinstance(described, RecurrentSpec | BidirectionalSpec):
+    if not isinstance(described, RecurrentLayer | BidirectionalLayer):
         raise UnsupportedModelError(
             f"layer {described.name!r} is not a GRU, LSTM, SimpleRNN or Bidirectional layer"
         )
     return described
 
 
-def _directions(layer: RecurrentSpec | BidirectionalSpec) -> list[RecurrentSpec]:
-    if isinstance(layer, RecurrentSpec):
+def _directions(layer: RecurrentLayer | BidirectionalLayer) -> list[RecurrentLayer]:
+    if isinstance(layer, RecurrentLayer):
         _check(layer)
         return [layer]
     forward, backward = layer.forward, layer.backward
@@ -148,7 +148,7 @@ def state_dict_arrays(layer: Any) -> dict[str, Array]:
     ----------
     layer
         A Keras ``GRU`` (``reset_after=True``), ``LSTM``, ``SimpleRNN`` or a
-        ``Bidirectional`` of one, or its :class:`RecurrentSpec` / :class:`BidirectionalSpec`.
+        ``Bidirectional`` of one, or its :class:`RecurrentLayer` / :class:`BidirectionalLayer`.
 
     Raises
     ------
@@ -158,8 +158,8 @@ def state_dict_arrays(layer: Any) -> dict[str, Array]:
     """
     directions = _directions(reference_layer(layer))
     arrays: dict[str, Array] = {}
-    for spec, suffix in zip(directions, ("", "_reverse"), strict=False):
-        arrays.update(_direction_arrays(spec.weights, suffix))
+    for described, suffix in zip(directions, ("", "_reverse"), strict=False):
+        arrays.update(_direction_arrays(described.weights, suffix))
     return arrays
 
 
@@ -180,8 +180,8 @@ def to_torch_state_dict(layer: Any, *, dtype: Any = None) -> dict[str, Any]:
 def to_torch_module(layer: Any, *, dtype: Any = None) -> Any:
     """The ``batch_first`` torch module equivalent to ``layer``, weights loaded, in eval mode."""
     torch = import_torch()
-    spec = reference_layer(layer)
-    directions = _directions(spec)
+    described = reference_layer(layer)
+    directions = _directions(described)
     first = directions[0]
     cell = first.cell
     options: dict[str, Any] = {
@@ -193,7 +193,7 @@ def to_torch_module(layer: Any, *, dtype: Any = None) -> Any:
     }
     if cell.kind == "simple_rnn":
         options["nonlinearity"] = cell.activation
-    state = to_torch_state_dict(spec, dtype=dtype)
+    state = to_torch_state_dict(described, dtype=dtype)
     module = getattr(torch.nn, TORCH_MODULES[cell.kind])(**options)
     module = module.to(dtype=next(iter(state.values())).dtype)
     module.load_state_dict(state)
@@ -226,13 +226,13 @@ def run_torch(
     :func:`to_torch_module`.
     """
     torch = import_torch()
-    spec = reference_layer(layer)
-    directions = _directions(spec)
+    described = reference_layer(layer)
+    directions = _directions(described)
     names = ("forward", "backward")[: len(directions)]
-    module = module if module is not None else to_torch_module(spec)
+    module = module if module is not None else to_torch_module(described)
     dtype = next(module.parameters()).dtype
     x = np.asarray(inputs)
-    if isinstance(spec, RecurrentSpec) and spec.go_backwards:
+    if isinstance(described, RecurrentLayer) and described.go_backwards:
         x = x[:, ::-1]
     kind = directions[0].cell.kind
     hx: Any = None
@@ -278,7 +278,7 @@ class TorchCheck:
 
 
 def compare_torch(
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     reference: Sequence[LayerResult],
     x: Array,
     *,
@@ -303,17 +303,17 @@ def compare_torch(
     rows = list(chunks) if chunks else [slice(0, len(x))]
     comparisons: list[Comparison] = []
     current: Any = np.asarray(x)
-    for index, spec in enumerate(layers):
-        if isinstance(spec, RecurrentSpec | BidirectionalSpec):
+    for index, described in enumerate(layers):
+        if isinstance(described, RecurrentLayer | BidirectionalLayer):
             if index and reference[index - 1].mask is not None:
                 raise UnsupportedModelError(
-                    f"layer {spec.name!r} receives a mask; torch modules take none"
+                    f"layer {described.name!r} receives a mask; torch modules take none"
                 )
-            module = to_torch_module(spec, dtype=getattr(torch, dtype))
+            module = to_torch_module(described, dtype=getattr(torch, dtype))
             runs = []
             states: dict[str, dict[str, Array]] | None = None
             for row in rows:
-                ran = run_torch(spec, current[row], initial_states=states, module=module)
+                ran = run_torch(described, current[row], initial_states=states, module=module)
                 runs.append(ran)
                 if len(rows) > 1:
                     states = {d: r.final_states for d, r in ran.items()}
@@ -325,7 +325,7 @@ def compare_torch(
                         expected.outputs,
                         sequence,
                         tolerances["hidden"],
-                        layer=spec.name,
+                        layer=described.name,
                         quantity="hidden",
                         axes=("row", "timestep", "unit"),
                         direction=direction,
@@ -339,7 +339,7 @@ def compare_torch(
                             value,
                             got,
                             tolerances["cell" if state == "cell" else "hidden"],
-                            layer=spec.name,
+                            layer=described.name,
                             quantity=f"final {state}",
                             axes=("row", "unit"),
                             direction=direction,
@@ -348,7 +348,7 @@ def compare_torch(
         current = reference[index].output
     return TorchCheck(
         comparisons=tuple(comparisons),
-        layer_names=tuple(spec.name for spec in layers),
+        layer_names=tuple(described.name for described in layers),
         layer_classes=dict(layer_classes or {}),
         dtype=dtype,
         torch_version=str(torch.__version__),

@@ -20,12 +20,12 @@ from pytest_rnnparity.golden.format import Golden, GoldenArray, golden_array
 from pytest_rnnparity.model import environment
 from pytest_rnnparity.reference.types import (
     GATES,
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellWeights,
-    DenseSpec,
-    LayerSpec,
-    MaskingSpec,
-    RecurrentSpec,
+    DenseLayer,
+    MaskingLayer,
+    RecurrentLayer,
+    ReferenceLayer,
 )
 from pytest_rnnparity.spec import GoldenOptions
 
@@ -47,7 +47,7 @@ def array_hash(arrays: Iterable[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def weights_hash(layers: Sequence[LayerSpec]) -> str:
+def weights_hash(layers: Sequence[ReferenceLayer]) -> str:
     """sha256 of every weight the reference used, layer by layer, gate by gate."""
     arrays: list[np.ndarray] = []
 
@@ -62,32 +62,32 @@ def weights_hash(layers: Sequence[LayerSpec]) -> str:
                 arrays.extend(np.asarray(part[gate]) for gate in GATES[weights.kind])
 
     for layer in layers:
-        if isinstance(layer, RecurrentSpec):
+        if isinstance(layer, RecurrentLayer):
             cell(layer.weights)
-        elif isinstance(layer, BidirectionalSpec):
+        elif isinstance(layer, BidirectionalLayer):
             cell(layer.forward.weights)
             cell(layer.backward.weights)
-        elif isinstance(layer, DenseSpec):
+        elif isinstance(layer, DenseLayer):
             arrays.append(layer.kernel)
             if layer.bias is not None:
                 arrays.append(layer.bias)
     return array_hash(arrays)
 
 
-def _keras_default_name(spec: LayerSpec) -> str:
+def _keras_default_name(layer: ReferenceLayer) -> str:
     """The name Keras gives such a layer in a fresh session (``gru``, ``simple_rnn``...)."""
-    if isinstance(spec, RecurrentSpec):
-        return {"gru": "gru", "lstm": "lstm", "simple_rnn": "simple_rnn"}[spec.cell.kind]
-    if isinstance(spec, BidirectionalSpec):
+    if isinstance(layer, RecurrentLayer):
+        return {"gru": "gru", "lstm": "lstm", "simple_rnn": "simple_rnn"}[layer.cell.kind]
+    if isinstance(layer, BidirectionalLayer):
         return "bidirectional"
-    if isinstance(spec, DenseSpec):
-        return "time_distributed" if spec.time_distributed else "dense"
-    if isinstance(spec, MaskingSpec):
+    if isinstance(layer, DenseLayer):
+        return "time_distributed" if layer.time_distributed else "dense"
+    if isinstance(layer, MaskingLayer):
         return "masking"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", spec.class_name).lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", layer.class_name).lower()
 
 
-def stable_layer_names(layers: Sequence[LayerSpec]) -> list[str]:
+def stable_layer_names(layers: Sequence[ReferenceLayer]) -> list[str]:
     """Layer names for golden arrays that do not depend on what ran before.
 
     Keras numbers automatic names per process (``gru``, then ``gru_1``...), so a

@@ -16,14 +16,14 @@ from pytest_rnnparity.errors import UnsupportedModelError
 from pytest_rnnparity.model.weights import layer_cell_weights
 from pytest_rnnparity.reference.activations import get_activation
 from pytest_rnnparity.reference.types import (
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellConfig,
     CellKind,
-    DenseSpec,
-    IdentitySpec,
-    LayerSpec,
-    MaskingSpec,
-    RecurrentSpec,
+    DenseLayer,
+    IdentityLayer,
+    MaskingLayer,
+    RecurrentLayer,
+    ReferenceLayer,
 )
 
 RECURRENT_LAYERS: dict[str, CellKind] = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}
@@ -55,8 +55,8 @@ SUPPORTED_LAYERS = [
 ]
 
 
-def describe_model(model: Any, *, keras_major: int = 3) -> tuple[LayerSpec, ...]:
-    """The layers of ``model`` as reference specs, in call order.
+def describe_model(model: Any, *, keras_major: int = 3) -> tuple[ReferenceLayer, ...]:
+    """The layers of ``model`` as reference layers, in call order.
 
     ``model`` must be a ``Sequential`` or functional model with one input, one output
     and a single chain of supported layers.
@@ -70,8 +70,8 @@ def describe_model(model: Any, *, keras_major: int = 3) -> tuple[LayerSpec, ...]
     )
 
 
-def describe_layer(layer: Any, *, keras_major: int = 3) -> LayerSpec:
-    """One Keras layer as a reference spec (see :func:`describe_model`)."""
+def describe_layer(layer: Any, *, keras_major: int = 3) -> ReferenceLayer:
+    """One Keras layer as a reference layer (see :func:`describe_model`)."""
     class_name = type(layer).__name__
     if class_name in RECURRENT_LAYERS or class_name == "RNN":
         return _recurrent(layer, keras_major=keras_major)
@@ -88,9 +88,9 @@ def describe_layer(layer: Any, *, keras_major: int = 3) -> LayerSpec:
             )
         return _dense(inner, keras_major=keras_major, name=layer.name, time_distributed=True)
     if class_name == "Masking":
-        return MaskingSpec(name=layer.name, mask_value=float(layer.mask_value))
+        return MaskingLayer(name=layer.name, mask_value=float(layer.mask_value))
     if class_name in IDENTITY_LAYERS:
-        return IdentitySpec(name=layer.name, class_name=class_name)
+        return IdentityLayer(name=layer.name, class_name=class_name)
     raise UnsupportedModelError(
         f"layer '{layer.name}' ({class_name}) is not supported; supported layers: "
         + ", ".join(SUPPORTED_LAYERS)
@@ -153,7 +153,7 @@ def _cell_config(layer: Any, cell: Any, kind: CellKind, keras_major: int) -> Cel
     )
 
 
-def _recurrent(layer: Any, *, keras_major: int) -> RecurrentSpec:
+def _recurrent(layer: Any, *, keras_major: int) -> RecurrentLayer:
     class_name = type(layer).__name__
     cell = layer.cell
     cell_class = type(cell).__name__
@@ -168,7 +168,7 @@ def _recurrent(layer: Any, *, keras_major: int) -> RecurrentSpec:
         kind = RECURRENT_LAYERS[class_name]
     if getattr(layer, "time_major", False):
         raise UnsupportedModelError(f"layer '{layer.name}': time_major=True is not supported")
-    return RecurrentSpec(
+    return RecurrentLayer(
         name=layer.name,
         cell=_cell_config(layer, cell, kind, keras_major),
         weights=layer_cell_weights(layer, kind),
@@ -180,7 +180,7 @@ def _recurrent(layer: Any, *, keras_major: int) -> RecurrentSpec:
     )
 
 
-def _bidirectional(layer: Any, *, keras_major: int) -> BidirectionalSpec:
+def _bidirectional(layer: Any, *, keras_major: int) -> BidirectionalLayer:
     forward = _recurrent(layer.forward_layer, keras_major=keras_major)
     backward = _recurrent(layer.backward_layer, keras_major=keras_major)
     if not backward.go_backwards or forward.go_backwards:
@@ -188,7 +188,7 @@ def _bidirectional(layer: Any, *, keras_major: int) -> BidirectionalSpec:
             f"layer '{layer.name}': a Bidirectional whose forward layer runs backwards "
             "is not supported"
         )
-    return BidirectionalSpec(
+    return BidirectionalLayer(
         name=layer.name,
         forward=forward,
         backward=backward,
@@ -200,10 +200,10 @@ def _bidirectional(layer: Any, *, keras_major: int) -> BidirectionalSpec:
 
 def _dense(
     layer: Any, *, keras_major: int, name: str | None = None, time_distributed: bool = False
-) -> DenseSpec:
+) -> DenseLayer:
     config = layer.get_config()
     arrays = layer.get_weights()
-    return DenseSpec(
+    return DenseLayer(
         name=name or layer.name,
         kernel=np.asarray(arrays[0]),
         bias=np.asarray(arrays[1]) if len(arrays) > 1 else None,

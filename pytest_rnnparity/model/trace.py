@@ -35,9 +35,9 @@ from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     Array,
-    BidirectionalSpec,
-    LayerSpec,
-    RecurrentSpec,
+    BidirectionalLayer,
+    RecurrentLayer,
+    ReferenceLayer,
     recurrent_directions,
 )
 
@@ -68,24 +68,24 @@ class KerasLayerOutputs:
     directions: dict[str, KerasDirection] = field(default_factory=dict)
 
 
-def _directions(layer: Any, spec: LayerSpec) -> list[tuple[str, Any, RecurrentSpec]]:
-    if isinstance(spec, RecurrentSpec):
-        return [("forward", layer, spec)]
-    if isinstance(spec, BidirectionalSpec):
+def _directions(layer: Any, described: ReferenceLayer) -> list[tuple[str, Any, RecurrentLayer]]:
+    if isinstance(described, RecurrentLayer):
+        return [("forward", layer, described)]
+    if isinstance(described, BidirectionalLayer):
         return [
-            ("forward", layer.forward_layer, spec.forward),
-            ("backward", layer.backward_layer, spec.backward),
+            ("forward", layer.forward_layer, described.forward),
+            ("backward", layer.backward_layer, described.backward),
         ]
     return []
 
 
-def _probe_suffices(spec: RecurrentSpec) -> bool:
+def _probe_suffices(layer: RecurrentLayer) -> bool:
     """True when the layer's own output can be read off its probe.
 
     With ``return_sequences=False`` and ``zero_output_for_mask`` Keras' last output
     at a masked final step is not the probe's last step, so the layer runs itself.
     """
-    return spec.return_sequences or not spec.zero_output_for_mask
+    return layer.return_sequences or not layer.zero_output_for_mask
 
 
 #: Initializers a probe is built with: its weights are overwritten with the layer's
@@ -106,16 +106,22 @@ class TraceModel:
     """A functional model over the user's layers plus probes; see the module docstring."""
 
     def __init__(
-        self, model: Any, specs: Sequence[LayerSpec], *, run_eagerly: bool | None = None
+        self,
+        model: Any,
+        described_layers: Sequence[ReferenceLayer],
+        *,
+        run_eagerly: bool | None = None,
     ) -> None:
         self.keras = keras_module(model)
         self.major = keras_major(self.keras)
-        self.specs = tuple(specs)
+        self.described_layers = tuple(described_layers)
         #: True: always eager; False: a graph whenever the backend is TensorFlow;
         #: None: a graph from ``GRAPH_FROM_STEPS`` recurrent steps per call.
         self.run_eagerly = run_eagerly
         self._graph: Any = None
-        self._recurrent_directions = sum(len(recurrent_directions(spec)) for spec in self.specs)
+        self._recurrent_directions = sum(
+            len(recurrent_directions(described)) for described in self.described_layers
+        )
         layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
         input_shape = tuple(model.inputs[0].shape)
         self.batch_size: int | None = input_shape[0]
@@ -129,40 +135,41 @@ class TraceModel:
         self._layout: list[tuple[str, int, list[tuple[str, str, int]]]] = []
         pending: list[tuple[Any, Any]] = []
         tensor = inputs
-        for layer, spec in zip(layers, self.specs, strict=True):
+        for layer, described in zip(layers, self.described_layers, strict=True):
             probes: list[tuple[str, str, int]] = []
-            for direction, sublayer, sub_spec in _directions(layer, spec):
+            for direction, sublayer, direction_layer in _directions(layer, described):
                 probe = _probe(sublayer, f"rnnparity_{direction}_probe")
                 probe_outputs = probe(tensor)
                 pending.append((probe, sublayer))
-                probes.append((direction, sub_spec.cell.kind, len(outputs)))
+                probes.append((direction, direction_layer.cell.kind, len(outputs)))
                 outputs.extend(probe_outputs)
-            if isinstance(spec, RecurrentSpec) and _probe_suffices(spec):
+            if isinstance(described, RecurrentLayer) and _probe_suffices(described):
                 # The probe ran the layer's own loop; its last step (or whole sequence)
                 # is what the layer returns, so the layer is not run a second time.
                 sequence = outputs[probes[0][2]]
-                if spec.return_sequences:
-                    self._layout.append((spec.name, probes[0][2], probes))
+                if described.return_sequences:
+                    self._layout.append((described.name, probes[0][2], probes))
                     tensor = sequence
                 else:
-                    self._layout.append((spec.name, len(outputs), probes))
+                    self._layout.append((described.name, len(outputs), probes))
                     tensor = sequence[:, -1, :]
                     outputs.append(tensor)
                 continue
             result = layer(tensor)
-            merge_none = isinstance(spec, BidirectionalSpec) and spec.merge_mode is None
+            merge_none = isinstance(described, BidirectionalLayer) and described.merge_mode is None
             if isinstance(result, (list, tuple)):
                 main = list(result[:2]) if merge_none else [result[0]]
             else:
                 main = [result]
-            self._layout.append((spec.name, len(outputs), probes))
+            self._layout.append((described.name, len(outputs), probes))
             outputs.extend(main)
             tensor = main[0]
         self.model = self.keras.Model(inputs, outputs, name="rnnparity_trace")
         for probe, sublayer in pending:
             probe.set_weights(sublayer.get_weights())
         self._merge_none = [
-            isinstance(spec, BidirectionalSpec) and spec.merge_mode is None for spec in self.specs
+            isinstance(described, BidirectionalLayer) and described.merge_mode is None
+            for described in self.described_layers
         ]
 
     def reset_states(self) -> None:

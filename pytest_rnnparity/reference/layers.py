@@ -22,15 +22,15 @@ from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     TRACE_NAMES,
     Array,
-    BidirectionalSpec,
-    DenseSpec,
-    IdentitySpec,
+    BidirectionalLayer,
+    DenseLayer,
+    IdentityLayer,
     LayerResult,
-    LayerSpec,
-    MaskingSpec,
+    MaskingLayer,
     MergeMode,
-    RecurrentSpec,
+    RecurrentLayer,
     RecurrentTrace,
+    ReferenceLayer,
 )
 
 BoolArray = NDArray[np.bool_]
@@ -76,7 +76,7 @@ def check_mask(mask: ArrayLike | None, batch: int, timesteps: int, layer: str) -
 
 
 def run_recurrent(
-    spec: RecurrentSpec,
+    layer: RecurrentLayer,
     inputs: ArrayLike,
     *,
     mask: ArrayLike | None = None,
@@ -99,12 +99,12 @@ def run_recurrent(
       cell computed and Keras discarded;
     * ``outputs`` repeats the previous step's output, which is zero before the first
       unmasked step even when the initial state is not; or it is zero when
-      ``spec.zero_output_for_mask``.
+      ``layer.zero_output_for_mask``.
 
     Parameters
     ----------
-    spec : RecurrentSpec
-        The layer; ``spec.go_backwards`` processes the sequence last step first.
+    layer : RecurrentLayer
+        The layer; ``layer.go_backwards`` processes the sequence last step first.
     inputs : array, shape (B, T, F)
     mask : array, shape (B, T), optional
         True (nonzero) where a step is used, in input time order.
@@ -134,17 +134,17 @@ def run_recurrent(
         If an activation is not supported.
     """
     compute_dtype = resolve_dtype(dtype)
-    cell = spec.cell
-    fused = fuse_weights(cell, spec.weights, dtype=compute_dtype)
+    cell = layer.cell
+    fused = fuse_weights(cell, layer.weights, dtype=compute_dtype)
     features = fused.kernel.shape[0]
-    x = _sequence(inputs, compute_dtype, features, spec.name)
+    x = _sequence(inputs, compute_dtype, features, layer.name)
     batch, timesteps, _ = x.shape
-    step_mask = check_mask(mask, batch, timesteps, spec.name)
-    states = _initial_state(initial_state, cell.kind, batch, cell.units, compute_dtype, spec.name)
+    step_mask = check_mask(mask, batch, timesteps, layer.name)
+    states = _initial_state(initial_state, cell.kind, batch, cell.units, compute_dtype, layer.name)
     step = make_step(cell, fused, keras_major=keras_major)
 
     matrix_x = project_inputs(x, fused.kernel, fused.input_bias)
-    if spec.go_backwards:
+    if layer.go_backwards:
         matrix_x = matrix_x[:, ::-1]
         if step_mask is not None:
             step_mask = step_mask[:, ::-1]
@@ -172,7 +172,7 @@ def run_recurrent(
             new_states = tuple(
                 np.where(keep, new, old) for new, old in zip(new_states, states, strict=True)
             )
-            fallback = zero_output if spec.zero_output_for_mask else previous_output
+            fallback = zero_output if layer.zero_output_for_mask else previous_output
             output = np.where(keep, output, fallback)
         carried = dict(zip(state_names, new_states, strict=True))
         for name in trace_names:
@@ -193,7 +193,7 @@ def run_recurrent(
 
 
 def run_bidirectional(
-    spec: BidirectionalSpec,
+    wrapper: BidirectionalLayer,
     inputs: ArrayLike,
     *,
     mask: ArrayLike | None = None,
@@ -215,7 +215,7 @@ def run_bidirectional(
 
     Parameters
     ----------
-    spec : BidirectionalSpec
+    wrapper : BidirectionalLayer
     inputs : array, shape (B, T, F)
     mask : array, shape (B, T), optional
     initial_states : mapping, optional
@@ -231,23 +231,23 @@ def run_bidirectional(
         ``merge_mode=None``. ``directions`` holds both traces, each in its own
         processing order. ``mask`` is passed on only with ``return_sequences``.
     """
-    forward, backward = spec.forward, spec.backward
+    forward, backward = wrapper.forward, wrapper.backward
     if forward.go_backwards == backward.go_backwards:
         raise ValueError(
-            f"layer {spec.name!r}: the forward and backward layers must differ in "
+            f"layer {wrapper.name!r}: the forward and backward layers must differ in "
             f"go_backwards, both have go_backwards={forward.go_backwards}"
         )
-    if not forward.return_sequences == backward.return_sequences == spec.return_sequences:
+    if not forward.return_sequences == backward.return_sequences == wrapper.return_sequences:
         raise ValueError(
-            f"layer {spec.name!r}: return_sequences must be the same for the wrapper "
-            f"({spec.return_sequences}), the forward ({forward.return_sequences}) "
+            f"layer {wrapper.name!r}: return_sequences must be the same for the wrapper "
+            f"({wrapper.return_sequences}), the forward ({forward.return_sequences}) "
             f"and the backward ({backward.return_sequences}) layer"
         )
-    states = _direction_states(initial_states, DIRECTIONS, spec.name)
+    states = _direction_states(initial_states, DIRECTIONS, wrapper.name)
     x = np.asarray(inputs, dtype=resolve_dtype(dtype))
     directions = {
         direction: run_recurrent(
-            replace(layer, zero_output_for_mask=spec.return_sequences),
+            replace(layer, zero_output_for_mask=wrapper.return_sequences),
             x,
             mask=mask,
             initial_state=states.get(direction),
@@ -258,14 +258,14 @@ def run_bidirectional(
         for direction, layer in zip(DIRECTIONS, (forward, backward), strict=True)
     }
     y, y_rev = directions["forward"].outputs, directions["backward"].outputs
-    if spec.return_sequences:
+    if wrapper.return_sequences:
         y_rev = y_rev[:, ::-1]
     else:
         y, y_rev = y[:, -1], y_rev[:, -1]
     return LayerResult(
-        name=spec.name,
-        output=merge_directions(y, y_rev, spec.merge_mode),
-        mask=_passed_on(mask, spec.return_sequences),
+        name=wrapper.name,
+        output=merge_directions(y, y_rev, wrapper.merge_mode),
+        mask=_passed_on(mask, wrapper.return_sequences),
         directions=directions,
     )
 
@@ -288,7 +288,7 @@ def merge_directions(y: Array, y_rev: Array, merge_mode: MergeMode) -> Array | t
 
 
 def run_dense(
-    spec: DenseSpec,
+    layer: DenseLayer,
     inputs: ArrayLike,
     *,
     mask: ArrayLike | None = None,
@@ -299,7 +299,7 @@ def run_dense(
 
     Parameters
     ----------
-    spec : DenseSpec
+    layer : DenseLayer
         ``kernel`` ``(in, out)``, ``bias`` ``(out,)`` or None.
     inputs : array, shape (..., in)
         At least 2-D; ``(B, T, in)`` for ``TimeDistributed``.
@@ -312,31 +312,31 @@ def run_dense(
         ``output`` of shape ``(..., out)``.
     """
     compute_dtype = resolve_dtype(dtype)
-    kernel = np.asarray(spec.kernel, dtype=compute_dtype)
+    kernel = np.asarray(layer.kernel, dtype=compute_dtype)
     if kernel.ndim != 2:
-        raise ValueError(f"layer {spec.name!r}: kernel must be 2-D, got shape {kernel.shape}")
+        raise ValueError(f"layer {layer.name!r}: kernel must be 2-D, got shape {kernel.shape}")
     x = np.asarray(inputs, dtype=compute_dtype)
-    min_rank = 3 if spec.time_distributed else 2
+    min_rank = 3 if layer.time_distributed else 2
     if x.ndim < min_rank or x.shape[-1] != kernel.shape[0]:
-        expected = "(batch, timesteps, " if spec.time_distributed else "(batch, ..., "
+        expected = "(batch, timesteps, " if layer.time_distributed else "(batch, ..., "
         raise ValueError(
-            f"layer {spec.name!r}: expected inputs of shape {expected}{kernel.shape[0]}), "
+            f"layer {layer.name!r}: expected inputs of shape {expected}{kernel.shape[0]}), "
             f"got shape {x.shape}"
         )
     output = (x.reshape(-1, kernel.shape[0]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
-    if spec.bias is not None:
-        bias = np.asarray(spec.bias, dtype=compute_dtype)
+    if layer.bias is not None:
+        bias = np.asarray(layer.bias, dtype=compute_dtype)
         if bias.shape != (kernel.shape[1],):
             raise ValueError(
-                f"layer {spec.name!r}: bias must have shape ({kernel.shape[1]},), got {bias.shape}"
+                f"layer {layer.name!r}: bias must have shape ({kernel.shape[1]},), got {bias.shape}"
             )
         output = output + bias
-    output = get_activation(spec.activation, keras_major=keras_major)(output)
-    return LayerResult(name=spec.name, output=output, mask=_mask_for(mask, x, spec.name))
+    output = get_activation(layer.activation, keras_major=keras_major)(output)
+    return LayerResult(name=layer.name, output=output, mask=_mask_for(mask, x, layer.name))
 
 
 def run_masking(
-    spec: MaskingSpec, inputs: ArrayLike, *, dtype: DTypeLike = "float32"
+    layer: MaskingLayer, inputs: ArrayLike, *, dtype: DTypeLike = "float32"
 ) -> LayerResult:
     """Run ``Masking``: a step is masked when all its features equal ``mask_value``.
 
@@ -359,16 +359,16 @@ def run_masking(
     x = np.asarray(inputs, dtype=compute_dtype)
     if x.ndim != 3:
         raise ValueError(
-            f"layer {spec.name!r}: expected inputs of shape (batch, timesteps, features), "
+            f"layer {layer.name!r}: expected inputs of shape (batch, timesteps, features), "
             f"got shape {x.shape}"
         )
-    mask = np.any(x != compute_dtype.type(spec.mask_value), axis=-1)
+    mask = np.any(x != compute_dtype.type(layer.mask_value), axis=-1)
     output = np.where(mask[..., np.newaxis], x, compute_dtype.type(0))
-    return LayerResult(name=spec.name, output=output, mask=mask)
+    return LayerResult(name=layer.name, output=output, mask=mask)
 
 
 def run_identity(
-    spec: IdentitySpec,
+    layer: IdentityLayer,
     inputs: ArrayLike,
     *,
     mask: ArrayLike | None = None,
@@ -376,11 +376,11 @@ def run_identity(
 ) -> LayerResult:
     """Run a layer that is the identity at inference (``Dropout``, ``InputLayer``, ...)."""
     x = np.asarray(inputs, dtype=resolve_dtype(dtype))
-    return LayerResult(name=spec.name, output=x, mask=_mask_for(mask, x, spec.name))
+    return LayerResult(name=layer.name, output=x, mask=_mask_for(mask, x, layer.name))
 
 
 def run_layer(
-    spec: LayerSpec,
+    layer: ReferenceLayer,
     inputs: ArrayLike,
     *,
     mask: ArrayLike | None = None,
@@ -396,10 +396,10 @@ def run_layer(
     A recurrent layer's ``output`` is the full sequence ``(B, T, units)`` with
     ``return_sequences`` (in processing order), else the last output ``(B, units)``.
     """
-    if isinstance(spec, RecurrentSpec):
-        states = _direction_states(initial_states, DIRECTIONS[:1], spec.name)
+    if isinstance(layer, RecurrentLayer):
+        states = _direction_states(initial_states, DIRECTIONS[:1], layer.name)
         trace = run_recurrent(
-            spec,
+            layer,
             inputs,
             mask=mask,
             initial_state=states.get("forward"),
@@ -407,16 +407,16 @@ def run_layer(
             hidden_only=hidden_only,
             keras_major=keras_major,
         )
-        output = trace.outputs if spec.return_sequences else trace.outputs[:, -1]
+        output = trace.outputs if layer.return_sequences else trace.outputs[:, -1]
         return LayerResult(
-            name=spec.name,
+            name=layer.name,
             output=output,
-            mask=_passed_on(mask, spec.return_sequences),
+            mask=_passed_on(mask, layer.return_sequences),
             directions={"forward": trace},
         )
-    if isinstance(spec, BidirectionalSpec):
+    if isinstance(layer, BidirectionalLayer):
         return run_bidirectional(
-            spec,
+            layer,
             inputs,
             mask=mask,
             initial_states=initial_states,
@@ -425,12 +425,12 @@ def run_layer(
             keras_major=keras_major,
         )
     if initial_states:
-        raise ValueError(f"layer {spec.name!r} is not recurrent and takes no initial states")
-    if isinstance(spec, DenseSpec):
-        return run_dense(spec, inputs, mask=mask, dtype=dtype, keras_major=keras_major)
-    if isinstance(spec, MaskingSpec):
-        return run_masking(spec, inputs, dtype=dtype)
-    return run_identity(spec, inputs, mask=mask, dtype=dtype)
+        raise ValueError(f"layer {layer.name!r} is not recurrent and takes no initial states")
+    if isinstance(layer, DenseLayer):
+        return run_dense(layer, inputs, mask=mask, dtype=dtype, keras_major=keras_major)
+    if isinstance(layer, MaskingLayer):
+        return run_masking(layer, inputs, dtype=dtype)
+    return run_identity(layer, inputs, mask=mask, dtype=dtype)
 
 
 def _sequence(inputs: ArrayLike, dtype: np.dtype[np.floating], features: int, layer: str) -> Array:

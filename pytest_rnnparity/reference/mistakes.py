@@ -3,7 +3,7 @@
 A port of a Keras GRU/LSTM to C, an FPGA, a microcontroller or PyTorch that disagrees
 with Keras usually makes one or more of a few well-known mistakes. Each :class:`Mistake`
 here rewrites how the reference computes a layer so that it makes that mistake: most
-rewrite the per-gate weights or the cell's options (:class:`~.types.RecurrentSpec`),
+rewrite the per-gate weights or the cell's options (:class:`~.types.RecurrentLayer`),
 three change the time loop (:class:`Variant`): the update convention, whether the state
 is carried from one window (row of the batch) into the next, and which Keras
 generation's ``hard_sigmoid`` is used. :func:`run_variant` runs the result.
@@ -62,7 +62,7 @@ from pytest_rnnparity.reference.types import (
     TRACE_NAMES,
     Array,
     CellWeights,
-    RecurrentSpec,
+    RecurrentLayer,
     RecurrentTrace,
 )
 
@@ -82,7 +82,7 @@ class Setting:
 
 @dataclass(frozen=True)
 class Variant:
-    """How to run one direction of a layer: its spec and the options of the time loop.
+    """How to run one direction of a layer: its description and the options of the time loop.
 
     ``layer`` carries the (possibly rewritten) weights and cell options;
     ``inverted_update`` computes a GRU's ``h = (1 - z) * h_tm1 + z * hh``;
@@ -90,13 +90,13 @@ class Variant:
     ``keras_major`` chooses the generation of ``hard_sigmoid``.
     """
 
-    layer: RecurrentSpec
+    layer: RecurrentLayer
     inverted_update: bool = False
     carry_state: bool = False
     keras_major: int = 3
 
     @classmethod
-    def of(cls, layer: RecurrentSpec, setting: Setting) -> Variant:
+    def of(cls, layer: RecurrentLayer, setting: Setting) -> Variant:
         """The variant that computes what Keras computes (no mistake)."""
         return cls(layer=layer, carry_state=setting.stateful, keras_major=setting.keras_major)
 
@@ -112,7 +112,7 @@ class Mistake:
 
     name: str
     explanation: str
-    applies: Callable[[RecurrentSpec, Setting], bool]
+    applies: Callable[[RecurrentLayer, Setting], bool]
     apply: Callable[[Variant], Variant]
     cost: int = 1
 
@@ -206,24 +206,24 @@ def _reset_after(variant: Variant) -> Variant:
 # ------------------------------------------------------------------- applicability
 
 
-def _kind(*kinds: str) -> Callable[[RecurrentSpec, Setting], bool]:
+def _kind(*kinds: str) -> Callable[[RecurrentLayer, Setting], bool]:
     return lambda layer, _setting: layer.cell.kind in kinds
 
 
-def _gru_reset_after(with_bias: bool) -> Callable[[RecurrentSpec, Setting], bool]:
-    def applies(layer: RecurrentSpec, _setting: Setting) -> bool:
+def _gru_reset_after(with_bias: bool) -> Callable[[RecurrentLayer, Setting], bool]:
+    def applies(layer: RecurrentLayer, _setting: Setting) -> bool:
         cell = layer.cell
         return cell.kind == "gru" and cell.reset_after and (cell.use_bias or not with_bias)
 
     return applies
 
 
-def _square_kernel(layer: RecurrentSpec, _setting: Setting) -> bool:
+def _square_kernel(layer: RecurrentLayer, _setting: Setting) -> bool:
     return layer.weights.features == layer.weights.units > 1
 
 
-def _uses_hard_sigmoid(major: int) -> Callable[[RecurrentSpec, Setting], bool]:
-    def applies(layer: RecurrentSpec, setting: Setting) -> bool:
+def _uses_hard_sigmoid(major: int) -> Callable[[RecurrentLayer, Setting], bool]:
+    def applies(layer: RecurrentLayer, setting: Setting) -> bool:
         names = (layer.cell.activation, layer.cell.recurrent_activation)
         is_major = (setting.keras_major >= 3) == (major >= 3)
         return is_major and "hard_sigmoid" in names
@@ -340,7 +340,7 @@ MISTAKE_NAMES: tuple[str, ...] = tuple(MISTAKES_BY_NAME)
 REDUNDANT: frozenset[tuple[str, str]] = frozenset({("reset_before", "drop_recurrent_bias")})
 
 
-def applicable(layer: RecurrentSpec, setting: Setting) -> tuple[Mistake, ...]:
+def applicable(layer: RecurrentLayer, setting: Setting) -> tuple[Mistake, ...]:
     """The mistakes that can be made on ``layer`` under ``setting``, in catalogue order."""
     return tuple(mistake for mistake in MISTAKES if mistake.applies(layer, setting))
 
@@ -351,7 +351,7 @@ def is_redundant(names: Sequence[str]) -> bool:
     return any(first in chosen and second in chosen for first, second in REDUNDANT)
 
 
-def apply_mistakes(layer: RecurrentSpec, setting: Setting, names: Sequence[str]) -> Variant:
+def apply_mistakes(layer: RecurrentLayer, setting: Setting, names: Sequence[str]) -> Variant:
     """The variant of ``layer`` that makes the named mistakes (applied in catalogue order).
 
     Raises

@@ -16,15 +16,15 @@ from pytest_rnnparity.reference.layers import (
 )
 from pytest_rnnparity.reference.types import (
     Array,
-    BidirectionalSpec,
+    BidirectionalLayer,
     LayerResult,
-    LayerSpec,
-    RecurrentSpec,
+    RecurrentLayer,
+    ReferenceLayer,
 )
 
 
 def run_reference(
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     x: ArrayLike,
     *,
     mask: ArrayLike | None = None,
@@ -42,7 +42,7 @@ def run_reference(
 
     Parameters
     ----------
-    layers : sequence of LayerSpec
+    layers : sequence of ReferenceLayer
         The chain, first layer first; names must be unique.
     x : array, shape (B, T, F)
         The model input (``(B, F)`` only if no layer needs a time axis).
@@ -80,7 +80,7 @@ def run_reference(
         raise ValueError(f"layer names must be unique; repeated: {', '.join(duplicates)}")
     states = dict(initial_states or {})
     recurrent = {
-        layer.name for layer in layers if isinstance(layer, RecurrentSpec | BidirectionalSpec)
+        layer.name for layer in layers if isinstance(layer, RecurrentLayer | BidirectionalLayer)
     }
     unknown = sorted(set(states) - recurrent)
     if unknown:

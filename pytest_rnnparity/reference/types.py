@@ -80,7 +80,7 @@ class CellConfig:
 
 
 @dataclass(frozen=True)
-class RecurrentSpec:
+class RecurrentLayer:
     """One recurrent layer (GRU, LSTM, SimpleRNN) as the reference runs it."""
 
     name: str
@@ -94,19 +94,19 @@ class RecurrentSpec:
 
 
 @dataclass(frozen=True)
-class BidirectionalSpec:
+class BidirectionalLayer:
     """A ``Bidirectional`` wrapper: ``backward`` runs with ``go_backwards=True``."""
 
     name: str
-    forward: RecurrentSpec
-    backward: RecurrentSpec
+    forward: RecurrentLayer
+    backward: RecurrentLayer
     merge_mode: MergeMode = "concat"
     return_sequences: bool = False
     return_state: bool = False
 
 
 @dataclass(frozen=True)
-class DenseSpec:
+class DenseLayer:
     """``Dense`` or ``TimeDistributed(Dense)``: ``activation(x @ kernel + bias)``, last axis."""
 
     name: str
@@ -117,7 +117,7 @@ class DenseSpec:
 
 
 @dataclass(frozen=True)
-class MaskingSpec:
+class MaskingLayer:
     """``Masking``: a step is masked when all its features equal ``mask_value``."""
 
     name: str
@@ -125,22 +125,22 @@ class MaskingSpec:
 
 
 @dataclass(frozen=True)
-class IdentitySpec:
+class IdentityLayer:
     """A layer that is the identity at inference (``Dropout``, ``InputLayer``, ...)."""
 
     name: str
     class_name: str
 
 
-LayerSpec = RecurrentSpec | BidirectionalSpec | DenseSpec | MaskingSpec | IdentitySpec
+ReferenceLayer = RecurrentLayer | BidirectionalLayer | DenseLayer | MaskingLayer | IdentityLayer
 
 
-def recurrent_directions(spec: LayerSpec) -> list[tuple[str, RecurrentSpec]]:
-    """``[("forward", spec)]``, both directions of a ``Bidirectional``, or ``[]``."""
-    if isinstance(spec, RecurrentSpec):
-        return [("forward", spec)]
-    if isinstance(spec, BidirectionalSpec):
-        return [("forward", spec.forward), ("backward", spec.backward)]
+def recurrent_directions(layer: ReferenceLayer) -> list[tuple[str, RecurrentLayer]]:
+    """``[("forward", layer)]``, both directions of a ``Bidirectional``, or ``[]``."""
+    if isinstance(layer, RecurrentLayer):
+        return [("forward", layer)]
+    if isinstance(layer, BidirectionalLayer):
+        return [("forward", layer.forward), ("backward", layer.backward)]
     return []
 
 

@@ -34,10 +34,10 @@ from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     Array,
     CellWeights,
-    DenseSpec,
-    IdentitySpec,
-    MaskingSpec,
-    RecurrentSpec,
+    DenseLayer,
+    IdentityLayer,
+    MaskingLayer,
+    RecurrentLayer,
     RecurrentTrace,
     recurrent_directions,
 )
@@ -111,7 +111,7 @@ class RecurrentView:
     layer: str
     class_name: str
     direction: str
-    spec: RecurrentSpec
+    spec: RecurrentLayer
     trace: RecurrentTrace
     inputs: Array
     input_reversed: bool
@@ -186,10 +186,10 @@ def recurrent_views(run: SpecRun) -> list[RecurrentView]:
                     source=source,
                 )
             )
-        if isinstance(spec, RecurrentSpec) and spec.go_backwards and spec.return_sequences:
+        if isinstance(spec, RecurrentLayer) and spec.go_backwards and spec.return_sequences:
             # Keras returns the sequence in processing order: the next layer reads it reversed.
             reversed_input = not reversed_input
-        if not isinstance(spec, MaskingSpec | IdentitySpec):
+        if not isinstance(spec, MaskingLayer | IdentityLayer):
             reads_features = False
             source = spec.name
         current = result.output
@@ -318,8 +318,8 @@ def model_section(run: SpecRun) -> str:
     return "\n".join(lines)
 
 
-def _equations(spec: RecurrentSpec) -> list[str]:
-    cell = spec.cell
+def _equations(layer: RecurrentLayer) -> list[str]:
+    cell = layer.cell
     act = cell.activation or "linear"
     rec = cell.recurrent_activation or "linear"
     bias = cell.use_bias
@@ -437,7 +437,7 @@ def weights_section(run: SpecRun) -> str:
             )
         )
     for spec in run.parity.layers:
-        if isinstance(spec, DenseSpec):
+        if isinstance(spec, DenseLayer):
             rows: list[tuple[str, Array]] = [("W", spec.kernel)]
             if spec.bias is not None:
                 rows.append(("b", spec.bias))

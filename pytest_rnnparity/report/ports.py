@@ -15,9 +15,13 @@ from pytest_rnnparity.check.torch_port import TorchCheck
 from pytest_rnnparity.report.diagnosis import diagnosis_lines
 from pytest_rnnparity.report.parity import QUANTITY_TITLES, error_table, mismatch_lines
 
-#: How each compared quantity is named in a failure's headline.
-TITLES: Mapping[str, str] = {
-    **QUANTITY_TITLES,
+#: How each quantity a port is compared on is named in a failure's headline. A port is
+#: compared on states and gates (never on a layer's output), so here "output" is the
+#: LSTM's output gate o, which Keras' trace names ``output``.
+TRACE_TITLES: Mapping[str, str] = {
+    "hidden": QUANTITY_TITLES["hidden"],
+    "final hidden": QUANTITY_TITLES["final hidden"],
+    "final cell": QUANTITY_TITLES["final cell"],
     "cell": "cell state (every timestep)",
     "update": "update gate z (every timestep)",
     "reset": "reset gate r (every timestep)",
@@ -50,7 +54,7 @@ def port_failure_message(
     position = ""
     if first.layer in layer_names:
         position = f", layer {list(layer_names).index(first.layer) + 1} of {len(layer_names)}"
-    title = TITLES.get(first.quantity, first.quantity)
+    title = TRACE_TITLES.get(first.quantity, first.quantity)
     direction = "" if first.direction in (None, "forward") else f", {first.direction} direction"
     layer_class = layer_classes.get(first.layer, "?")
     return "\n".join(

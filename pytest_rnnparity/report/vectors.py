@@ -59,11 +59,11 @@ from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,
     Array,
-    BidirectionalSpec,
-    DenseSpec,
+    BidirectionalLayer,
+    DenseLayer,
     LayerResult,
-    LayerSpec,
-    MaskingSpec,
+    MaskingLayer,
+    ReferenceLayer,
     recurrent_directions,
 )
 
@@ -104,7 +104,7 @@ def _initial_states(
 
 
 def build_vectors(
-    layers: Sequence[LayerSpec],
+    layers: Sequence[ReferenceLayer],
     reference: Sequence[LayerResult],
     inputs: Array,
     *,
@@ -154,17 +154,17 @@ def build_vectors(
         entry: dict[str, Any] = {"name": spec.name, "class": classes.get(spec.name, "")}
         if not isinstance(result.output, tuple):
             put(f"{name}/output", np.asarray(result.output)[rows])
-        if isinstance(spec, DenseSpec):
+        if isinstance(spec, DenseLayer):
             entry.update(
                 activation=spec.activation or "linear", time_distributed=spec.time_distributed
             )
             put(f"{name}/kernel", spec.kernel)
             if spec.bias is not None:
                 put(f"{name}/bias", spec.bias)
-        elif isinstance(spec, MaskingSpec):
+        elif isinstance(spec, MaskingLayer):
             entry["mask_value"] = spec.mask_value
         directions = recurrent_directions(spec)
-        if isinstance(spec, BidirectionalSpec):
+        if isinstance(spec, BidirectionalLayer):
             entry["merge_mode"] = spec.merge_mode
         if directions:
             entry["directions"] = {}

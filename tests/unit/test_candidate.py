@@ -35,11 +35,11 @@ from pytest_rnnparity.errors import (
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.mistakes import Setting
 from pytest_rnnparity.reference.types import (
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellWeights,
-    DenseSpec,
-    LayerSpec,
-    MaskingSpec,
+    DenseLayer,
+    MaskingLayer,
+    ReferenceLayer,
 )
 from pytest_rnnparity.report.diagnosis import diagnosis_sentence
 from pytest_rnnparity.report.ports import candidate_message
@@ -111,13 +111,15 @@ def test_load_errors(tmp_path: Path, reference: str, body: str | None, message: 
 # ----------------------------------------------------------------------------- running
 
 
-def gru_chain() -> tuple[list[LayerSpec], np.ndarray]:
+def gru_chain() -> tuple[list[ReferenceLayer], np.ndarray]:
     gru = layer("gru", features=3)
-    dense = DenseSpec("dense", kernel=np.ones((4, 1), "float32"), bias=None)
+    dense = DenseLayer("dense", kernel=np.ones((4, 1), "float32"), bias=None)
     return [gru, dense], inputs(batch=6, timesteps=3, features=3)
 
 
-def check(function: Any, layers: list[LayerSpec], x: np.ndarray, **options: Any) -> CandidateCheck:
+def check(
+    function: Any, layers: list[ReferenceLayer], x: np.ndarray, **options: Any
+) -> CandidateCheck:
     reference = run_reference(layers, x)
     return compare_candidate(
         function,
@@ -195,7 +197,7 @@ def test_a_later_layer_gets_the_reference_output_of_the_layer_before() -> None:
 def test_bidirectional_calls_the_candidate_per_direction_in_processing_order() -> None:
     forward = layer("gru", features=3)
     backward = layer("gru", features=3, seed=9, go_backwards=True)
-    bi = BidirectionalSpec("bi", forward, backward, return_sequences=True)
+    bi = BidirectionalLayer("bi", forward, backward, return_sequences=True)
     x = inputs(features=3)
     calls: list[np.ndarray] = []
 
@@ -213,7 +215,7 @@ def test_bidirectional_calls_the_candidate_per_direction_in_processing_order() -
 def test_a_broken_backward_direction_is_diagnosed_as_such() -> None:
     forward = layer("gru", features=3)
     backward = layer("gru", features=3, seed=9, go_backwards=True)
-    bi = BidirectionalSpec("bi", forward, backward, return_sequences=True)
+    bi = BidirectionalLayer("bi", forward, backward, return_sequences=True)
     x = inputs(features=3)
 
     def broken_backward(weights: CellWeights, inputs: np.ndarray, state: Any) -> Any:
@@ -236,7 +238,7 @@ def test_a_stateful_layers_candidate_carries_the_state() -> None:
     x = inputs(features=3)
     reference = run_reference([spec], x[:1])  # the first window alone, from zeros
     carried = partial(port, stateful=True)
-    layers: list[LayerSpec] = [spec]
+    layers: list[ReferenceLayer] = [spec]
     from dataclasses import replace
 
     from pytest_rnnparity.check.parity import run_reference_chunks
@@ -316,8 +318,8 @@ def test_the_candidate_gets_copies_and_zero_states() -> None:
 
 def test_layer_selection() -> None:
     gru = layer("gru", features=3)
-    dense = DenseSpec("dense", kernel=np.ones((4, 1)), bias=None)
-    layers: list[LayerSpec] = [gru, dense]
+    dense = DenseLayer("dense", kernel=np.ones((4, 1)), bias=None)
+    layers: list[ReferenceLayer] = [gru, dense]
     assert select_layer(layers, None) == 0
     assert select_layer(layers, "cell") == 0
     with pytest.raises(UnsupportedModelError, match=r"^the model has no layer 'gru'; its layers"):
@@ -333,11 +335,11 @@ def test_layer_selection() -> None:
 
 
 def test_a_masked_layer_cannot_be_checked() -> None:
-    masking = MaskingSpec("masking")
+    masking = MaskingLayer("masking")
     gru = layer("gru", features=3)
     x = inputs(features=3)
     x[:, 0] = 0
-    layers: list[LayerSpec] = [masking, gru]
+    layers: list[ReferenceLayer] = [masking, gru]
     with pytest.raises(UnsupportedModelError, match="receives a mask"):
         candidate_targets(layers, run_reference(layers, x), x)
 

@@ -20,7 +20,7 @@ from pytest_rnnparity.check.diagnosis import (
 )
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.reference.mistakes import Setting
-from pytest_rnnparity.reference.types import STATE_NAMES, RecurrentSpec
+from pytest_rnnparity.reference.types import STATE_NAMES, RecurrentLayer
 from pytest_rnnparity.report.diagnosis import (
     diagnosis_lines,
     diagnosis_sentence,
@@ -32,11 +32,11 @@ REPO = Path(__file__).resolve().parents[2]
 TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)
 
 
-def zeros(spec: RecurrentSpec, batch: int) -> dict[str, np.ndarray]:
+def zeros(spec: RecurrentLayer, batch: int) -> dict[str, np.ndarray]:
     return {name: np.zeros((batch, spec.cell.units)) for name in STATE_NAMES[spec.cell.kind]}
 
 
-def observed(spec: RecurrentSpec, x: np.ndarray, **options: Any) -> np.ndarray:
+def observed(spec: RecurrentLayer, x: np.ndarray, **options: Any) -> np.ndarray:
     return port(spec.weights, x, zeros(spec, len(x)), **options)
 
 
@@ -304,13 +304,13 @@ def test_join_clauses() -> None:
 # ---------------------------------------------------------------- Keras, diagnosed
 
 
-def _swapped(spec: RecurrentSpec) -> RecurrentSpec:
+def _swapped(spec: RecurrentLayer) -> RecurrentLayer:
     from pytest_rnnparity.reference.mistakes import apply_mistakes
 
     return apply_mistakes(spec, Setting(), ["swap_zr"]).layer  # an involution
 
 
-def _with_recurrent_bias(spec: RecurrentSpec) -> RecurrentSpec:
+def _with_recurrent_bias(spec: RecurrentLayer) -> RecurrentLayer:
     from dataclasses import replace
 
     bias = {gate: np.full(4, 0.3, "float32") for gate in "zrh"}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pytest_rnnparity.check.spec_run import SpecRun
-from pytest_rnnparity.reference.types import CellConfig, CellWeights, RecurrentSpec, RecurrentTrace
+from pytest_rnnparity.reference.types import CellConfig, CellWeights, RecurrentLayer, RecurrentTrace
 from pytest_rnnparity.report.explain import RecurrentView, day_span, explain_text, format_vector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def _view(*, go_backwards: bool, input_reversed: bool, steps: int = 4) -> Recurr
         kernel={"h": np.zeros((1, 1))},
         recurrent_kernel={"h": np.zeros((1, 1))},
     )
-    spec = RecurrentSpec(
+    spec = RecurrentLayer(
         name="rnn",
         cell=CellConfig(kind="simple_rnn", units=1),
         weights=weights,

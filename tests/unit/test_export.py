@@ -19,11 +19,11 @@ from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.cli.main import main
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellKind,
-    DenseSpec,
-    LayerSpec,
-    MaskingSpec,
+    DenseLayer,
+    MaskingLayer,
+    ReferenceLayer,
 )
 from pytest_rnnparity.report.vectors import (
     LAYOUT,
@@ -45,8 +45,8 @@ needs_cc = pytest.mark.skipif(CC is None, reason="no C compiler (cc) on PATH")
 def cell_vectors(kind: CellKind, *, reset_after: bool = True) -> Vectors:
     spec = layer(kind, features=3, units=5, reset_after=reset_after)
     x = inputs(batch=4, timesteps=6, features=3)
-    dense = DenseSpec("dense", kernel=np.full((5, 1), 0.5, "float32"), bias=np.ones(1, "float32"))
-    layers: list[LayerSpec] = [replace(spec, return_sequences=False), dense]
+    dense = DenseLayer("dense", kernel=np.full((5, 1), 0.5, "float32"), bias=np.ones(1, "float32"))
+    layers: list[ReferenceLayer] = [replace(spec, return_sequences=False), dense]
     return build_vectors(
         layers,
         run_reference(layers, x),
@@ -94,7 +94,9 @@ def test_the_layout_of_a_gru_and_dense() -> None:
 def test_bidirectional_inputs_and_traces_are_in_processing_order() -> None:
     forward = layer("gru", features=3)
     backward = layer("gru", features=3, seed=4, go_backwards=True)
-    layers: list[LayerSpec] = [BidirectionalSpec("bi", forward, backward, return_sequences=True)]
+    layers: list[ReferenceLayer] = [
+        BidirectionalLayer("bi", forward, backward, return_sequences=True)
+    ]
     x = inputs(features=3)
     reference = run_reference(layers, x)
     arrays = build_vectors(layers, reference, x, dtype="float32", tolerance=TOLERANCE).arrays
@@ -109,7 +111,7 @@ def test_bidirectional_inputs_and_traces_are_in_processing_order() -> None:
 def test_a_masked_layer_exports_its_mask() -> None:
     x = inputs(features=3)
     x[:2, -1] = 0
-    layers: list[LayerSpec] = [MaskingSpec("masking"), layer("lstm", features=3)]
+    layers: list[ReferenceLayer] = [MaskingLayer("masking"), layer("lstm", features=3)]
     vectors = build_vectors(layers, run_reference(layers, x), x, dtype="float32",
                             tolerance=TOLERANCE)  # fmt: skip
     mask = vectors.arrays["cell/forward/mask"]
@@ -253,11 +255,11 @@ def test_every_kind_of_layer_gives_a_header_that_compiles(tmp_path: Path) -> Non
     backward = layer("gru", features=3, seed=4, go_backwards=True)
     x = inputs(features=3)
     x[0, 0] = 0
-    layers: list[LayerSpec] = [
-        MaskingSpec("masking"),
-        BidirectionalSpec("bi-gru", forward, backward, merge_mode="sum", return_sequences=True),
+    layers: list[ReferenceLayer] = [
+        MaskingLayer("masking"),
+        BidirectionalLayer("bi-gru", forward, backward, merge_mode="sum", return_sequences=True),
         replace(layer("lstm", features=4, seed=2, name="lstm.2"), return_sequences=True),
-        DenseSpec("td", kernel=np.ones((4, 2), "float32"), bias=None, time_distributed=True),
+        DenseLayer("td", kernel=np.ones((4, 2), "float32"), bias=None, time_distributed=True),
     ]
     vectors = build_vectors(layers, run_reference(layers, x), x, dtype="float64",
                             tolerance=Tolerance(1e-10, 1e-9))  # fmt: skip

@@ -18,13 +18,13 @@ from pytest_rnnparity.golden.files import atomic_write_text
 from pytest_rnnparity.golden.format import Golden, dumps, golden_array
 from pytest_rnnparity.golden.orphans import Orphan, find_orphans, golden_relative_dir
 from pytest_rnnparity.reference.types import (
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellConfig,
     CellWeights,
-    DenseSpec,
-    IdentitySpec,
-    MaskingSpec,
-    RecurrentSpec,
+    DenseLayer,
+    IdentityLayer,
+    MaskingLayer,
+    RecurrentLayer,
 )
 
 # -- array_hash ---------------------------------------------------------------------------
@@ -76,8 +76,8 @@ def _gru_weights(seed: int, *, features: int = 3, units: int = 2) -> CellWeights
     )
 
 
-def _gru(name: str, weights: CellWeights, *, go_backwards: bool = False) -> RecurrentSpec:
-    return RecurrentSpec(
+def _gru(name: str, weights: CellWeights, *, go_backwards: bool = False) -> RecurrentLayer:
+    return RecurrentLayer(
         name=name,
         cell=CellConfig(kind="gru", units=weights.units),
         weights=weights,
@@ -85,9 +85,9 @@ def _gru(name: str, weights: CellWeights, *, go_backwards: bool = False) -> Recu
     )
 
 
-def _dense(seed: int) -> DenseSpec:
+def _dense(seed: int) -> DenseLayer:
     rng = np.random.default_rng(seed)
-    return DenseSpec(name="dense", kernel=rng.normal(size=(2, 1)), bias=rng.normal(size=1))
+    return DenseLayer(name="dense", kernel=rng.normal(size=(2, 1)), bias=rng.normal(size=1))
 
 
 def test_weights_hash_covers_every_gate_and_the_dense_head_in_order() -> None:
@@ -111,9 +111,9 @@ def test_weights_hash_ignores_names_and_weightless_layers() -> None:
     plain = weights_hash([_gru("gru", weights), _dense(2)])
     assert plain == weights_hash(
         [
-            MaskingSpec(name="masking"),
+            MaskingLayer(name="masking"),
             _gru("renamed", weights),
-            IdentitySpec(name="dropout", class_name="Dropout"),
+            IdentityLayer(name="dropout", class_name="Dropout"),
             dataclasses.replace(_dense(2), name="head"),
         ]
     )
@@ -145,7 +145,7 @@ def test_weights_hash_changes_with_any_weight() -> None:
 
 def test_weights_hash_of_bidirectional_is_forward_then_backward() -> None:
     forward, backward = _gru_weights(3), _gru_weights(4)
-    layer = BidirectionalSpec(
+    layer = BidirectionalLayer(
         name="bi",
         forward=_gru("forward", forward),
         backward=_gru("backward", backward, go_backwards=True),
@@ -421,32 +421,32 @@ def test_stable_layer_names_do_not_depend_on_earlier_models() -> None:
     from pytest_rnnparity.golden.document import stable_layer_names
     from pytest_rnnparity.model.weights import split_gates
     from pytest_rnnparity.reference.types import (
-        BidirectionalSpec,
+        BidirectionalLayer,
         CellConfig,
-        IdentitySpec,
-        MaskingSpec,
-        RecurrentSpec,
+        IdentityLayer,
+        MaskingLayer,
+        RecurrentLayer,
     )
 
-    def gru(name: str, *, go_backwards: bool = False) -> RecurrentSpec:
+    def gru(name: str, *, go_backwards: bool = False) -> RecurrentLayer:
         weights = split_gates("gru", np.zeros((2, 6)), np.zeros((2, 6)), None)
-        return RecurrentSpec(
+        return RecurrentLayer(
             name=name,
             cell=CellConfig(kind="gru", units=2),
             weights=weights,
             go_backwards=go_backwards,
         )
 
-    dense = DenseSpec(name="dense_7", kernel=np.zeros((2, 1)), bias=None)
+    dense = DenseLayer(name="dense_7", kernel=np.zeros((2, 1)), bias=None)
     layers = [
-        MaskingSpec(name="masking_3"),
-        BidirectionalSpec(
+        MaskingLayer(name="masking_3"),
+        BidirectionalLayer(
             name="bidirectional_2", forward=gru("f"), backward=gru("b", go_backwards=True)
         ),
         gru("gru_12"),
         gru("encoder"),  # a name the user chose is kept
         gru("gru_4"),
-        IdentitySpec(name="dropout_9", class_name="Dropout"),
+        IdentityLayer(name="dropout_9", class_name="Dropout"),
         dense,
     ]
     assert stable_layer_names(layers) == [

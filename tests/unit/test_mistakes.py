@@ -22,7 +22,7 @@ from pytest_rnnparity.reference.mistakes import (
     is_redundant,
     run_variant,
 )
-from pytest_rnnparity.reference.types import CellConfig, CellKind, RecurrentSpec
+from pytest_rnnparity.reference.types import CellConfig, CellKind, RecurrentLayer
 
 GATE_COUNT = {"gru": 3, "lstm": 4, "simple_rnn": 1}
 
@@ -38,7 +38,7 @@ def layer(
     go_backwards: bool = False,
     seed: int = 0,
     name: str = "cell",
-) -> RecurrentSpec:
+) -> RecurrentLayer:
     """A layer with asymmetric, non-zero weights and biases."""
     rng = np.random.default_rng(seed)
     width = GATE_COUNT[kind] * units
@@ -59,7 +59,7 @@ def layer(
         use_bias=use_bias,
         recurrent_activation=None if kind == "simple_rnn" else recurrent_activation,
     )
-    return RecurrentSpec(name, cell, weights, return_sequences=True, go_backwards=go_backwards)
+    return RecurrentLayer(name, cell, weights, return_sequences=True, go_backwards=go_backwards)
 
 
 def inputs(batch: int = 5, timesteps: int = 4, features: int = 4, seed: int = 1) -> np.ndarray:

@@ -13,7 +13,7 @@ from pytest_rnnparity import check_parity
 from pytest_rnnparity.check import parity as parity_module
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.reference import cells
-from pytest_rnnparity.reference.types import CellWeights, RecurrentSpec
+from pytest_rnnparity.reference.types import CellWeights, RecurrentLayer
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -285,7 +285,7 @@ def _with_weights(transform: Callable[[CellWeights], CellWeights]) -> Callable[.
         specs = original(model, **kwargs)
         return tuple(
             dataclasses.replace(s, weights=transform(s.weights))
-            if isinstance(s, RecurrentSpec)
+            if isinstance(s, RecurrentLayer)
             else s
             for s in specs
         )

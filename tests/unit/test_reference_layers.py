@@ -30,14 +30,14 @@ from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,
     TRACE_NAMES,
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellConfig,
     CellKind,
     CellWeights,
-    DenseSpec,
-    IdentitySpec,
-    MaskingSpec,
-    RecurrentSpec,
+    DenseLayer,
+    IdentityLayer,
+    MaskingLayer,
+    RecurrentLayer,
 )
 
 KINDS: tuple[CellKind, ...] = ("gru", "lstm", "simple_rnn")
@@ -60,7 +60,7 @@ def random_spec(
     use_bias: bool = True,
     name: str = "rnn",
     **options: bool,
-) -> RecurrentSpec:
+) -> RecurrentLayer:
     rng = np.random.default_rng(seed)
     gates = GATES[kind]
 
@@ -76,7 +76,7 @@ def random_spec(
         recurrent_bias=per_gate(units) if recurrent_bias else None,
     )
     config = CellConfig(kind, units, use_bias=use_bias, reset_after=reset_after)
-    return RecurrentSpec(name, config, weights, **options)
+    return RecurrentLayer(name, config, weights, **options)
 
 
 def random_inputs(seed: int = 1, shape: tuple[int, ...] = (B, T, F)) -> np.ndarray:
@@ -92,7 +92,7 @@ MASK = np.array(
 )
 
 
-def constant_gru(reset_after: bool, go_backwards: bool = False) -> RecurrentSpec:
+def constant_gru(reset_after: bool, go_backwards: bool = False) -> RecurrentLayer:
     gates = GATES["gru"]
     weights = CellWeights(
         "gru",
@@ -102,7 +102,7 @@ def constant_gru(reset_after: bool, go_backwards: bool = False) -> RecurrentSpec
         recurrent_bias={gate: np.full(3, 0.03) for gate in gates} if reset_after else None,
     )
     config = CellConfig("gru", 3, reset_after=reset_after)
-    return RecurrentSpec("gru", config, weights, go_backwards=go_backwards)
+    return RecurrentLayer("gru", config, weights, go_backwards=go_backwards)
 
 
 @pytest.mark.parametrize(
@@ -309,12 +309,12 @@ def test_use_bias_false(kind: CellKind, reset_after: bool) -> None:
 
 def bidirectional(
     kind: CellKind, merge_mode: str | None, return_sequences: bool
-) -> BidirectionalSpec:
+) -> BidirectionalLayer:
     forward = random_spec(kind, seed=3, name="forward_rnn", return_sequences=return_sequences)
     backward = random_spec(
         kind, seed=4, name="backward_rnn", go_backwards=True, return_sequences=return_sequences
     )
-    return BidirectionalSpec("bi", forward, backward, merge_mode, return_sequences)  # type: ignore[arg-type]
+    return BidirectionalLayer("bi", forward, backward, merge_mode, return_sequences)  # type: ignore[arg-type]
 
 
 MERGES = {
@@ -401,7 +401,7 @@ def test_bidirectional_rejects_two_forward_layers() -> None:
 def test_dense_by_hand() -> None:
     # x = [1, 2]; kernel [[1, -1], [0.5, 2]] -> [1 + 1, -1 + 4] = [2, 3]; + bias [0.5, -4]
     # = [2.5, -1]; relu -> [2.5, 0]
-    spec = DenseSpec("dense", np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([0.5, -4.0]), "relu")
+    spec = DenseLayer("dense", np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([0.5, -4.0]), "relu")
     result = run_dense(spec, np.array([[1.0, 2.0]]), dtype="float64")
     np.testing.assert_array_equal(result.output, [[2.5, 0.0]])
     assert result.mask is None
@@ -410,7 +410,7 @@ def test_dense_by_hand() -> None:
 def test_time_distributed_dense_applies_to_every_step_and_passes_the_mask() -> None:
     rng = np.random.default_rng(5)
     kernel, bias = rng.normal(size=(F, 2)), rng.normal(size=2)
-    spec = DenseSpec("td", kernel, bias, "tanh", time_distributed=True)
+    spec = DenseLayer("td", kernel, bias, "tanh", time_distributed=True)
     x = random_inputs()
     result = run_dense(spec, x, mask=MASK)
     assert result.output.shape == (B, T, 2)
@@ -421,7 +421,7 @@ def test_time_distributed_dense_applies_to_every_step_and_passes_the_mask() -> N
 
 def test_masking_by_hand() -> None:
     x = np.array([[[0.0, 0.0], [1.0, 0.0], [-1.0, -1.0]]])
-    result = run_masking(MaskingSpec("masking", mask_value=-1.0), x, dtype="float64")
+    result = run_masking(MaskingLayer("masking", mask_value=-1.0), x, dtype="float64")
     # Only step 2 has all features equal to -1.
     np.testing.assert_array_equal(result.mask, [[True, True, False]])
     np.testing.assert_array_equal(result.output, [[[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]])
@@ -434,10 +434,10 @@ def test_stacked_return_sequences_and_mask_propagation() -> None:
     first = random_spec("gru", seed=7, name="first", return_sequences=True)
     second = random_spec("lstm", seed=8, name="second", features=UNITS, return_sequences=True)
     third = random_spec("simple_rnn", seed=9, name="third", features=UNITS)
-    dense = DenseSpec("dense", np.random.default_rng(10).normal(size=(UNITS, 2)), None)
+    dense = DenseLayer("dense", np.random.default_rng(10).normal(size=(UNITS, 2)), None)
     layers = [
-        MaskingSpec("masking"),
-        IdentitySpec("dropout", "Dropout"),
+        MaskingLayer("masking"),
+        IdentityLayer("dropout", "Dropout"),
         first,
         second,
         third,
@@ -488,7 +488,7 @@ def test_run_reference_go_backwards_output_is_in_processing_order() -> None:
 def test_run_reference_dtype(dtype: str) -> None:
     layers = [
         bidirectional("gru", "concat", True),
-        DenseSpec("dense", np.ones((2 * UNITS, 1)), np.ones(1), "sigmoid", time_distributed=True),
+        DenseLayer("dense", np.ones((2 * UNITS, 1)), np.ones(1), "sigmoid", time_distributed=True),
     ]
     results = run_reference(layers, random_inputs().astype(np.float64), dtype=dtype)
     assert {r.output.dtype for r in results} == {np.dtype(dtype)}
@@ -547,13 +547,13 @@ def test_run_reference_rejects_bad_names_and_states() -> None:
 
 
 def test_run_reference_rejects_a_layer_after_a_pair_output() -> None:
-    layers = [bidirectional("gru", None, True), IdentitySpec("dropout", "Dropout")]
+    layers = [bidirectional("gru", None, True), IdentityLayer("dropout", "Dropout")]
     with pytest.raises(UnsupportedModelError, match="follows Bidirectional 'bi' with merge_mode"):
         run_reference(layers, random_inputs())
 
 
 def test_dense_rejects_a_feature_mismatch() -> None:
-    spec = DenseSpec("dense", np.ones((3, 2)), None)
+    spec = DenseLayer("dense", np.ones((3, 2)), None)
     with pytest.raises(ValueError, match=r"layer 'dense': expected inputs of shape"):
         run_dense(spec, np.ones((2, 4)))
 

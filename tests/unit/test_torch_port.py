@@ -18,11 +18,11 @@ from pytest_rnnparity.check.torch_port import compare_torch, run_torch, state_di
 from pytest_rnnparity.errors import SpecError, UnsupportedModelError
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.types import (
-    BidirectionalSpec,
+    BidirectionalLayer,
     CellKind,
-    DenseSpec,
-    LayerSpec,
-    MaskingSpec,
+    DenseLayer,
+    MaskingLayer,
+    ReferenceLayer,
 )
 from pytest_rnnparity.report.ports import torch_message
 from pytest_rnnparity.spec import ToleranceLimits, TorchOptions, load_specs
@@ -65,7 +65,7 @@ def test_lstm_weights_keep_keras_order_and_a_zero_recurrent_bias() -> None:
 def test_bidirectional_weights_get_the_reverse_suffix() -> None:
     forward = layer("gru", features=3)
     backward = layer("gru", features=3, seed=2, go_backwards=True)
-    arrays = state_dict_arrays(BidirectionalSpec("bi", forward, backward))
+    arrays = state_dict_arrays(BidirectionalLayer("bi", forward, backward))
     assert sorted(arrays) == sorted(
         f"{kind}_{part}_l0{suffix}"
         for kind in ("weight", "bias")
@@ -122,11 +122,11 @@ def test_both_directions_need_the_same_configuration() -> None:
     forward = layer("gru", units=4)
     backward = layer("gru", units=3, go_backwards=True)
     with pytest.raises(UnsupportedModelError, match="with one configuration, but the forward"):
-        state_dict_arrays(BidirectionalSpec("bi", forward, backward))
+        state_dict_arrays(BidirectionalLayer("bi", forward, backward))
 
 
 def test_only_recurrent_layers_convert() -> None:
-    dense = DenseSpec("dense", kernel=np.ones((2, 1)), bias=None)
+    dense = DenseLayer("dense", kernel=np.ones((2, 1)), bias=None)
     with pytest.raises(UnsupportedModelError) as caught:
         state_dict_arrays(dense)
     assert str(caught.value) == (
@@ -241,7 +241,7 @@ def test_torch_computes_what_the_reference_computes(
 def test_torch_bidirectional_directions_in_processing_order(torch: Any) -> None:
     forward = layer("lstm", features=3)
     backward = layer("lstm", features=3, seed=8, go_backwards=True)
-    bi = BidirectionalSpec("bi", forward, backward, merge_mode="concat", return_sequences=True)
+    bi = BidirectionalLayer("bi", forward, backward, merge_mode="concat", return_sequences=True)
     x = inputs(features=3)
     expected = run_reference([bi], x)[0]
     got = run_torch(bi, x)
@@ -268,8 +268,8 @@ def test_torch_with_initial_states(torch: Any) -> None:
 def test_compare_torch_over_a_chain_and_stateful_batches(torch: Any) -> None:
     gru = replace(layer("gru", features=3, name="gru"), stateful=True)
     lstm = replace(layer("lstm", features=4, name="lstm", seed=4), stateful=True)
-    dense = DenseSpec("dense", kernel=np.ones((4, 1), "float32"), bias=None)
-    layers: list[LayerSpec] = [gru, lstm, dense]
+    dense = DenseLayer("dense", kernel=np.ones((4, 1), "float32"), bias=None)
+    layers: list[ReferenceLayer] = [gru, lstm, dense]
     x = inputs(features=3)
     chunks = [slice(i, i + 1) for i in range(5)]
     reference = run_reference_chunks(
@@ -302,7 +302,7 @@ def test_compare_torch_failure_text(torch: Any) -> None:
 
 
 def test_compare_torch_refuses_masked_layers(torch: Any) -> None:
-    layers: list[LayerSpec] = [MaskingSpec("masking"), layer("gru", features=3)]
+    layers: list[ReferenceLayer] = [MaskingLayer("masking"), layer("gru", features=3)]
     x = inputs(features=3)
     with pytest.raises(UnsupportedModelError, match="receives a mask; torch modules take none"):
         compare_torch(layers, run_reference(layers, x), x, tolerances=TOLERANCES)
