@@ -8,7 +8,7 @@ Notation
 --------
 B : batch size
 L : number of input steps;  L_out : number of output steps
-C : input channels;  filters : output channels
+C : input channels;  F : ``filters``, the output channels
 k, s, d : ``kernel_size``, ``strides``, ``dilation_rate``
 G : ``groups``; input channels ``[g C/G, (g+1) C/G)`` feed filters ``[g F/G, (g+1) F/G)``
 """

@@ -85,7 +85,7 @@ def keras_run(keras: Any) -> KerasRun:
 Close = Callable[..., None]
 
 #: Tolerance (absolute and relative) of a reference against Keras, per dtype.
-TOLERANCE = {"float32": 2e-6, "float64": 1e-13}
+TOLERANCE = {"float32": 1e-6, "float64": 1e-14}
 
 #: Keras' float64 ``gelu`` is ``tf.nn.gelu``, which multiplies by
 #: ``math_ops.cast(0.7071067811865476, float64)``: the Python float becomes a float32
