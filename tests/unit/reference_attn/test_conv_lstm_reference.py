@@ -59,6 +59,7 @@ def weights(layer: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 
 def reference_options(layer: Any) -> dict[str, Any]:
     return {
+        "zero_output_for_mask": layer.zero_output_for_mask,
         "strides": layer.strides,
         "padding": layer.padding,
         "dilation_rate": layer.dilation_rate,
@@ -159,6 +160,24 @@ def test_mask_and_initial_state_match_keras(options: dict[str, Any], dtype: str)
         previous_output = np.zeros_like(outputs[b, t]) if t == 0 else outputs[b, t - 1]
         np.testing.assert_array_equal(cell[b, t], previous_cell)
         np.testing.assert_array_equal(outputs[b, t], previous_output)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True], ids=["repeat", "zero_output"])
+def test_fully_masked_sequence_matches_keras(zero_output_for_mask: bool, dtype: str) -> None:
+    """Keras: a sequence with every step masked outputs zeros and keeps its initial state."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(B, T, 6, C)).astype(dtype)
+    layer = build(1, dtype, (6,), padding="same", zero_output_for_mask=zero_output_for_mask)
+    state = rng.normal(size=(2, B, 6, FILTERS)).astype(dtype)
+    mask = MASK.copy()
+    mask[0] = False
+
+    result = check_against_keras(layer, x, dtype, mask=mask, initial_state=(state[0], state[1]))
+
+    np.testing.assert_array_equal(result.output[0], 0.0)
+    np.testing.assert_array_equal(result.states[0][0], state[0][0])
+    np.testing.assert_array_equal(result.states[1][0], state[1][0])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

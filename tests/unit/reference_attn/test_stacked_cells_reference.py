@@ -233,6 +233,36 @@ def test_masked_single_lstm_stack_where_keras_fails(dtype: str) -> None:
     assert_close(result.states[0][1], c, dtype)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True], ids=["repeat", "zero_output"])
+def test_fully_masked_sequence_matches_keras(zero_output_for_mask: bool, dtype: str) -> None:
+    """Keras: a sequence with every step masked outputs zeros and keeps its initial states."""
+    layer = build("lstm-gru_reset_before-simple", dtype, zero_output_for_mask=zero_output_for_mask)
+    x = np.random.default_rng(6).normal(size=(B, T, F)).astype(dtype)
+    states = random_states(layer, dtype)
+    mask = MASK.copy()
+    mask[1] = False
+
+    sequence, *keras_states = layer(x, mask=mask, initial_state=keras_initial(states))
+    result = run_stacked_cells(
+        reference_cells(layer),
+        x,
+        mask=mask,
+        initial_states=states,
+        return_sequences=True,
+        return_state=True,
+        zero_output_for_mask=zero_output_for_mask,
+        dtype=dtype,
+    )
+
+    assert_close(result.output, sequence, dtype)
+    np.testing.assert_array_equal(result.output[1], 0.0)
+    for k, (expected, actual) in enumerate(zip(keras_states, result.states, strict=True)):
+        for name, expected_state, state in zip(states[k], flatten(expected), actual, strict=True):
+            assert_close(state, expected_state, dtype)
+            np.testing.assert_array_equal(state[1], states[k][name][1])
+
+
 def test_functional_model_returns_one_state_cells_bare() -> None:
     """The same states, but a symbolic model unwraps a GRU's single state."""
     layer = build("gru-lstm", "float32")
