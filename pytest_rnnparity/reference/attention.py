@@ -37,13 +37,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import softmax
-from pytest_rnnparity.reference.layers import check_mask, resolve_dtype
+from pytest_rnnparity.reference.layers import BoolArray, check_mask, resolve_dtype
 from pytest_rnnparity.reference.types import Array
 
-BoolArray = NDArray[np.bool_]
 ScoreMode = Literal["dot", "concat"]
 
 #: What Keras subtracts from masked scores (``Attention._apply_scores``; 65504 in float16).

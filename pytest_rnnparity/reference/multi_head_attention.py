@@ -54,8 +54,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import sigmoid, softmax
-from pytest_rnnparity.reference.attention import AttentionResult, BoolArray, causal_mask
-from pytest_rnnparity.reference.layers import check_mask, resolve_dtype
+from pytest_rnnparity.reference.attention import AttentionResult, causal_mask
+from pytest_rnnparity.reference.layers import BoolArray, check_mask, resolve_dtype
 from pytest_rnnparity.reference.types import Array
 
 #: What the fused path writes into masked logits (``_get_large_negative``; float16 differs).
