@@ -129,10 +129,18 @@ LAYOUTS = {
 }
 
 
+# Dropout only selects the unfused path (it is the identity at inference): one kind is enough.
+PROJECTION_GRID = [
+    pytest.param(kind, layout, path, id=f"{kind}-{layout}-{path}")
+    for kind in ("self", "cross", "cross_key")
+    for layout in LAYOUTS
+    for path in PATHS
+    if path != "dropout" or kind == "cross_key"
+]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("path", list(PATHS))
-@pytest.mark.parametrize("layout", list(LAYOUTS))
-@pytest.mark.parametrize("kind", ["self", "cross", "cross_key"])
+@pytest.mark.parametrize(("kind", "layout", "path"), PROJECTION_GRID)
 def test_projections_match_keras(kind: str, layout: str, path: str, dtype: str) -> None:
     inputs = data(dtype, seed=1)
     query = inputs["query"]
