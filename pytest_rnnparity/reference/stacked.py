@@ -50,6 +50,7 @@ from pytest_rnnparity.reference.types import (
     TRACE_NAMES,
     Array,
     CellConfig,
+    CellKind,
     CellWeights,
     RecurrentTrace,
 )
@@ -169,15 +170,16 @@ def run_stacked_cells(
 
     kinds = [cell.config.kind for cell in stack]
     state_names = [STATE_NAMES[kind] for kind in kinds]
-    # Without a mask the hidden state is both the output and what is passed up.
-    trace_names = [
-        tuple(
-            name
-            for name in (("hidden",) if hidden_only else TRACE_NAMES[kind])
-            if step_mask is not None or name != "hidden"
-        )
-        for kind in kinds
-    ]
+
+    def recorded(kind: CellKind) -> tuple[str, ...]:
+        names = ("hidden",) if hidden_only else TRACE_NAMES[kind]
+        if step_mask is None:
+            # Without a mask the hidden state is the output and what is passed up:
+            # the output array serves as the trace (set after the loop).
+            return tuple(name for name in names if name != "hidden")
+        return names
+
+    trace_names = [recorded(kind) for kind in kinds]
     shapes = [(batch, timesteps, cell.config.units) for cell in stack]
     traces = [
         {name: np.empty(shape, dtype=compute_dtype) for name in names}
