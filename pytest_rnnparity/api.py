@@ -25,7 +25,7 @@ from pytest_rnnparity.check.candidate import (
 from pytest_rnnparity.check.parity import ParityResult, run_parity
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import ParityError
-from pytest_rnnparity.reference.mistakes import Setting
+from pytest_rnnparity.reference.recurrent.mistakes import Setting
 from pytest_rnnparity.report.parity import parity_message
 from pytest_rnnparity.report.ports import candidate_message
 

@@ -47,7 +47,7 @@ from pytest_rnnparity.check.compare import Comparison, compare
 from pytest_rnnparity.check.diagnosis import Diagnosis, diagnose
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import CandidateLoadError, ParityError, UnsupportedModelError
-from pytest_rnnparity.reference.mistakes import Setting
+from pytest_rnnparity.reference.recurrent.mistakes import Setting
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     TRACE_NAMES,

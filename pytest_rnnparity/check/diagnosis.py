@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 
 from pytest_rnnparity.check.compare import exceeds
 from pytest_rnnparity.check.tolerance import Tolerance
-from pytest_rnnparity.reference.mistakes import (
+from pytest_rnnparity.reference.recurrent.mistakes import (
     MISTAKE_NAMES,
     Setting,
     applicable,

@@ -68,7 +68,7 @@ def candidate_check(state: SpecState) -> CandidateCheck:
     from pytest_rnnparity.check.candidate import compare_candidate, load_candidate
     from pytest_rnnparity.check.spec_run import spec_tolerances
     from pytest_rnnparity.errors import CandidateLoadError
-    from pytest_rnnparity.reference.mistakes import Setting
+    from pytest_rnnparity.reference.recurrent.mistakes import Setting
 
     spec = state.spec
     options = spec.candidate

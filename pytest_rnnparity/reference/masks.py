@@ -20,11 +20,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from pytest_rnnparity.reference.types import Array
-
-BoolArray = NDArray[np.bool_]
+from pytest_rnnparity.reference.types import Array, BoolArray
 
 
 class LayerOutput(NamedTuple):
@@ -85,3 +83,22 @@ def or_masks(masks: Sequence[BoolArray | None]) -> BoolArray | None:
     for m in present[1:]:
         result = np.logical_or(result, m)
     return result
+
+
+def check_mask(mask: ArrayLike | None, batch: int, timesteps: int, layer: str) -> BoolArray | None:
+    """Return ``mask`` as a ``(batch, timesteps)`` bool array (nonzero means "use this step").
+
+    Raises
+    ------
+    ValueError
+        If the mask does not have shape ``(batch, timesteps)``.
+    """
+    if mask is None:
+        return None
+    array = np.asarray(mask)
+    if array.shape != (batch, timesteps):
+        raise ValueError(
+            f"layer {layer!r}: mask must have shape (batch, timesteps) = "
+            f"({batch}, {timesteps}), got {array.shape}"
+        )
+    return array.astype(bool, copy=False)

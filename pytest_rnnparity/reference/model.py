@@ -8,18 +8,25 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.errors import UnsupportedModelError
-from pytest_rnnparity.reference.layers import (
-    LayerStates,
-    check_mask,
-    resolve_dtype,
-    run_layer,
+from pytest_rnnparity.reference.layers.core import run_dense, run_identity, run_masking
+from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.recurrent.layers import (
+    direction_states,
+    passed_on,
+    run_bidirectional,
+    run_recurrent,
 )
 from pytest_rnnparity.reference.types import (
+    DIRECTIONS,
     Array,
     BidirectionalLayer,
+    DenseLayer,
     LayerResult,
+    LayerStates,
+    MaskingLayer,
     RecurrentLayer,
     ReferenceLayer,
+    resolve_dtype,
 )
 
 
@@ -116,3 +123,57 @@ def run_reference(
         results.append(result)
         current, current_mask = result.output, result.mask
     return results
+
+
+def run_layer(
+    layer: ReferenceLayer,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    initial_states: LayerStates | None = None,
+    dtype: DTypeLike = "float32",
+    hidden_only: bool = False,
+    keras_major: int = 3,
+) -> LayerResult:
+    """Run any one layer and say which mask it passes on, as Keras would.
+
+    ``initial_states`` (direction -> state name -> array) is only accepted for
+    recurrent layers; a plain recurrent layer has the one direction ``"forward"``.
+    A recurrent layer's ``output`` is the full sequence ``(B, T, units)`` with
+    ``return_sequences`` (in processing order), else the last output ``(B, units)``.
+    """
+    if isinstance(layer, RecurrentLayer):
+        states = direction_states(initial_states, DIRECTIONS[:1], layer.name)
+        trace = run_recurrent(
+            layer,
+            inputs,
+            mask=mask,
+            initial_state=states.get("forward"),
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+        output = trace.outputs if layer.return_sequences else trace.outputs[:, -1]
+        return LayerResult(
+            name=layer.name,
+            output=output,
+            mask=passed_on(mask, layer.return_sequences),
+            directions={"forward": trace},
+        )
+    if isinstance(layer, BidirectionalLayer):
+        return run_bidirectional(
+            layer,
+            inputs,
+            mask=mask,
+            initial_states=initial_states,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+    if initial_states:
+        raise ValueError(f"layer {layer.name!r} is not recurrent and takes no initial states")
+    if isinstance(layer, DenseLayer):
+        return run_dense(layer, inputs, mask=mask, dtype=dtype, keras_major=keras_major)
+    if isinstance(layer, MaskingLayer):
+        return run_masking(layer, inputs, dtype=dtype)
+    return run_identity(layer, inputs, mask=mask, dtype=dtype)

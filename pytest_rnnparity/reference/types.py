@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 Array = NDArray[np.floating]
 CellKind = Literal["gru", "lstm", "simple_rnn"]
@@ -176,3 +176,31 @@ class LayerResult:
     output: Array | tuple[Array, Array]  # a pair only for Bidirectional(merge_mode=None)
     mask: NDArray[np.bool_] | None = None
     directions: Mapping[str, RecurrentTrace] = field(default_factory=dict)
+
+
+BoolArray = NDArray[np.bool_]
+
+
+#: Initial states of one recurrent direction: state name -> ``(batch, units)``.
+StateMap = Mapping[str, ArrayLike]
+
+
+#: Initial states of one layer: direction (``"forward"``/``"backward"``) -> states.
+LayerStates = Mapping[str, StateMap]
+
+
+DIRECTIONS = ("forward", "backward")
+
+
+def resolve_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
+    """Return the computation dtype, which must be float32 or float64.
+
+    Raises
+    ------
+    ValueError
+        For any other dtype.
+    """
+    resolved = np.dtype(dtype)
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved  # type: ignore[return-value]

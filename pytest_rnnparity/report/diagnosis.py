@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from pytest_rnnparity.check.diagnosis import Diagnosis, keras_diagnosis
 from pytest_rnnparity.check.parity import ParityResult
-from pytest_rnnparity.reference.mistakes import explain
+from pytest_rnnparity.reference.recurrent.mistakes import explain
 
 
 def within(max_abs: float) -> str:

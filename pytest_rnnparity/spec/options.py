@@ -165,7 +165,7 @@ def read_candidate(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) ->
         expect = reader.choice((*at, "expect"), ("match", "mismatch"))
     diagnosis = None
     if "diagnosis" in written:
-        from pytest_rnnparity.reference.mistakes import MISTAKE_NAMES
+        from pytest_rnnparity.reference.recurrent.mistakes import MISTAKE_NAMES
 
         diagnosis_at: KeyPath = (*at, "diagnosis")
         if expect != "mismatch":

@@ -264,7 +264,7 @@ class CandidateOptions:
     ``sys.path``; ``layer`` the index in ``model:`` or the Keras name of the layer it
     implements (None: the first recurrent layer). ``expect: mismatch`` makes the item
     pass only when the candidate disagrees, and, with ``diagnosis``, only when exactly
-    those mistakes explain it (see :mod:`pytest_rnnparity.reference.mistakes`).
+    those mistakes explain it (see :mod:`pytest_rnnparity.reference.recurrent.mistakes`).
     """
 
     function: str

@@ -211,8 +211,7 @@ INVERTED_GRU = '''\
 
 import pytest
 
-from pytest_rnnparity.reference import cells
-
+from pytest_rnnparity.reference.recurrent import cells
 _monkeypatch = pytest.MonkeyPatch()
 _gru_step = cells.gru_step
 

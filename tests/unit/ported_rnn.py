@@ -1,6 +1,6 @@
 """A hand-written port of Keras' GRU / LSTM / SimpleRNN that can make each classic mistake.
 
-Written independently of ``pytest_rnnparity.reference.mistakes``, the way a port to C
+Written independently of ``pytest_rnnparity.reference.recurrent.mistakes``, the way a port to C
 would be: it reads Keras' fused arrays (``join_gates``) column block by column block in
 the gate order it believes in, one window and one step at a time. Each keyword of
 :func:`port` switches one mistake on, so the diagnosis can be tested against mistakes

@@ -33,7 +33,7 @@ from pytest_rnnparity.errors import (
     UnsupportedModelError,
 )
 from pytest_rnnparity.reference import run_reference
-from pytest_rnnparity.reference.mistakes import Setting
+from pytest_rnnparity.reference.recurrent.mistakes import Setting
 from pytest_rnnparity.reference.types import (
     BidirectionalLayer,
     CellWeights,

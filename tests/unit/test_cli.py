@@ -288,7 +288,7 @@ def test_explain_shows_the_failure_and_exits_1_when_parity_fails(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("keras")
-    from pytest_rnnparity.reference import cells
+    from pytest_rnnparity.reference.recurrent import cells
 
     original = cells.gru_step
 

@@ -19,7 +19,7 @@ from pytest_rnnparity.check.diagnosis import (
     diagnose,
 )
 from pytest_rnnparity.check.tolerance import Tolerance
-from pytest_rnnparity.reference.mistakes import Setting
+from pytest_rnnparity.reference.recurrent.mistakes import Setting
 from pytest_rnnparity.reference.types import STATE_NAMES, RecurrentLayer
 from pytest_rnnparity.report.diagnosis import (
     diagnosis_lines,
@@ -305,7 +305,7 @@ def test_join_clauses() -> None:
 
 
 def _swapped(spec: RecurrentLayer) -> RecurrentLayer:
-    from pytest_rnnparity.reference.mistakes import apply_mistakes
+    from pytest_rnnparity.reference.recurrent.mistakes import apply_mistakes
 
     return apply_mistakes(spec, Setting(), ["swap_zr"]).layer  # an involution
 

@@ -10,8 +10,8 @@ import pytest
 from pytest_rnnparity.model.weights import split_gates
 from pytest_rnnparity.reference import run_recurrent
 from pytest_rnnparity.reference.activations import get_activation
-from pytest_rnnparity.reference.cells import gru_step
-from pytest_rnnparity.reference.mistakes import (
+from pytest_rnnparity.reference.recurrent.cells import gru_step
+from pytest_rnnparity.reference.recurrent.mistakes import (
     MISTAKE_NAMES,
     MISTAKES,
     Setting,
@@ -205,7 +205,7 @@ def test_inverted_update_feeds_the_wrong_state_into_the_next_step() -> None:
     spec = CONFIGS["gru"]
     x = inputs(batch=1, timesteps=2)
     got = run_variant(apply_mistakes(spec, Setting(), ["inverted_update"]), x)
-    from pytest_rnnparity.reference.cells import fuse_weights, project_inputs
+    from pytest_rnnparity.reference.recurrent.cells import fuse_weights, project_inputs
 
     fused = fuse_weights(spec.cell, spec.weights, dtype=np.float64)
     matrix_x = project_inputs(x.astype(np.float64), fused.kernel, fused.input_bias)

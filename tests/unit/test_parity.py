@@ -12,7 +12,7 @@ import pytest
 from pytest_rnnparity import check_parity
 from pytest_rnnparity.check import parity as parity_module
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
-from pytest_rnnparity.reference import cells
+from pytest_rnnparity.reference.recurrent import cells
 from pytest_rnnparity.reference.types import CellWeights, RecurrentLayer
 
 keras = pytest.importorskip("keras")

@@ -91,7 +91,7 @@ keras_only = pytest.mark.keras
 
 def _inverted_update(original: Any) -> Any:
     """The notebook's update rule, h = (1 - z) * h_tm1 + z * hh, put into the reference."""
-    from pytest_rnnparity.reference import cells
+    from pytest_rnnparity.reference.recurrent import cells
 
     def step(*args: Any, **kwargs: Any) -> Any:
         right = original(*args, **kwargs)
@@ -132,7 +132,7 @@ def test_failure_plots_show_where_keras_and_the_reference_part(
     keras = pytest.importorskip("keras")
     pytest.importorskip("matplotlib")
     from pytest_rnnparity import check_parity
-    from pytest_rnnparity.reference import cells
+    from pytest_rnnparity.reference.recurrent import cells
     from pytest_rnnparity.report.plots import failure_plots
 
     monkeypatch.setattr(cells, "gru_step", _inverted_update(cells.gru_step))
@@ -163,7 +163,7 @@ def test_pytest_names_the_failure_plots_in_the_report(
 ) -> None:
     pytest.importorskip("keras")
     pytest.importorskip("matplotlib")
-    from pytest_rnnparity.reference import cells
+    from pytest_rnnparity.reference.recurrent import cells
 
     monkeypatch.setattr(cells, "gru_step", _inverted_update(cells.gru_step))
     pytester.makeini("[pytest]\n")
@@ -186,7 +186,7 @@ def test_without_matplotlib_the_report_says_which_extra_to_install(
     ran_a_spec_once: None, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("keras")
-    from pytest_rnnparity.reference import cells
+    from pytest_rnnparity.reference.recurrent import cells
 
     monkeypatch.setattr(cells, "gru_step", _inverted_update(cells.gru_step))
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:

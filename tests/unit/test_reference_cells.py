@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pytest_rnnparity.reference.activations import get_activation
-from pytest_rnnparity.reference.cells import (
+from pytest_rnnparity.reference.recurrent.cells import (
     fuse_weights,
     gru_step,
     lstm_step,

@@ -25,7 +25,7 @@ from pytest_rnnparity.reference import (
     run_recurrent,
     run_reference,
 )
-from pytest_rnnparity.reference.cells import fuse_weights
+from pytest_rnnparity.reference.recurrent.cells import fuse_weights
 from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,

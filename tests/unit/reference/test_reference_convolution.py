@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.convolution import conv1d, same_padding
+from pytest_rnnparity.reference.layers.convolution import conv1d, same_padding
 
 DTYPES = ["float32", "float64"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pytest_rnnparity.errors import UnsupportedModelError
-from pytest_rnnparity.reference.core import activation, embedding
+from pytest_rnnparity.reference.layers.core import activation, embedding
 
 DTYPES = ["float32", "float64"]
 

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.core import activation, embedding
+from pytest_rnnparity.reference.layers.core import activation, embedding
+from pytest_rnnparity.reference.layers.merging import add, concatenate, maximum, multiply
+from pytest_rnnparity.reference.layers.normalization import layer_normalization
+from pytest_rnnparity.reference.layers.pooling import global_average_pooling1d, global_max_pooling1d
 from pytest_rnnparity.reference.masks import or_masks
-from pytest_rnnparity.reference.merging import add, concatenate, maximum, multiply
-from pytest_rnnparity.reference.normalization import layer_normalization
-from pytest_rnnparity.reference.pooling import global_average_pooling1d, global_max_pooling1d
 
 #: Right, left, mixed padding and a fully padded row; the second input pads differently.
 IDS_1 = np.array([[4, 2, 7, 0, 0], [0, 0, 3, 1, 5], [6, 0, 2, 0, 9], [0, 0, 0, 0, 0]])

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.normalization import batch_normalization, layer_normalization
+from pytest_rnnparity.reference.layers.normalization import batch_normalization, layer_normalization
 
 DTYPES = ["float32", "float64"]
 MASK = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [0, 0, 0, 0, 0]], dtype=bool)

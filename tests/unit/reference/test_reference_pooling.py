@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.pooling import (
+from pytest_rnnparity.reference.layers.pooling import (
     average_pooling1d,
     global_average_pooling1d,
     global_max_pooling1d,

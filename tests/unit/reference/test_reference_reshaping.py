@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference import reshaping
+from pytest_rnnparity.reference.layers import reshaping
 from pytest_rnnparity.reference.masks import LayerOutput
 
 DTYPES = ["float32", "float64"]

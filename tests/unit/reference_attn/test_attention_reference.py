@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.attention import additive_attention, attention, causal_mask
+from pytest_rnnparity.reference.layers.attention import additive_attention, attention, causal_mask
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.conv_lstm import conv_lstm, convolve
+from pytest_rnnparity.reference.recurrent.conv_lstm import conv_lstm, convolve
 from pytest_rnnparity.reference.types import TRACE_NAMES
 
 keras = pytest.importorskip("keras")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.multi_head_attention import (
+from pytest_rnnparity.reference.layers.multi_head_attention import (
     MultiHeadAttentionWeights,
     multi_head_attention,
 )

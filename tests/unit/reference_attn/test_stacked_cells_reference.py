@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity.reference.stacked import StackedCell, run_stacked_cells
+from pytest_rnnparity.reference.recurrent.stacked import StackedCell, run_stacked_cells
 from pytest_rnnparity.reference.types import GATES, STATE_NAMES, CellConfig, CellKind, CellWeights
 
 keras = pytest.importorskip("keras")

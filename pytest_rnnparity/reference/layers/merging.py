@@ -30,9 +30,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from pytest_rnnparity.reference.layers import resolve_dtype
-from pytest_rnnparity.reference.masks import BoolArray, LayerOutput, or_masks
-from pytest_rnnparity.reference.types import Array
+from pytest_rnnparity.reference.masks import LayerOutput, or_masks
+from pytest_rnnparity.reference.types import Array, BoolArray, resolve_dtype
 
 #: A merge mask argument: one mask (or None) per input, or None for no masks at all.
 Masks = Sequence[ArrayLike | None] | None

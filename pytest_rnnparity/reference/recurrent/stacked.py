@@ -43,16 +43,24 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from pytest_rnnparity.reference.cells import FusedWeights, fuse_weights, make_step, project_inputs
-from pytest_rnnparity.reference.layers import BoolArray, StateMap, check_mask, resolve_dtype
+from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.recurrent.cells import (
+    FusedWeights,
+    fuse_weights,
+    make_step,
+    project_inputs,
+)
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     TRACE_NAMES,
     Array,
+    BoolArray,
     CellConfig,
     CellKind,
     CellWeights,
     RecurrentTrace,
+    StateMap,
+    resolve_dtype,
 )
 
 

@@ -10,69 +10,28 @@ computation dtype once, at the start of each layer: ``"float32"`` mirrors Keras,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike
 
-from pytest_rnnparity.reference.activations import get_activation
-from pytest_rnnparity.reference.cells import fuse_weights, make_step, project_inputs
+from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.recurrent.cells import fuse_weights, make_step, project_inputs
 from pytest_rnnparity.reference.types import (
+    DIRECTIONS,
     STATE_NAMES,
     TRACE_NAMES,
     Array,
     BidirectionalLayer,
-    DenseLayer,
-    IdentityLayer,
+    BoolArray,
     LayerResult,
-    MaskingLayer,
+    LayerStates,
     MergeMode,
     RecurrentLayer,
     RecurrentTrace,
-    ReferenceLayer,
+    StateMap,
+    resolve_dtype,
 )
-
-BoolArray = NDArray[np.bool_]
-#: Initial states of one recurrent direction: state name -> ``(batch, units)``.
-StateMap = Mapping[str, ArrayLike]
-#: Initial states of one layer: direction (``"forward"``/``"backward"``) -> states.
-LayerStates = Mapping[str, StateMap]
-
-DIRECTIONS = ("forward", "backward")
-
-
-def resolve_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
-    """Return the computation dtype, which must be float32 or float64.
-
-    Raises
-    ------
-    ValueError
-        For any other dtype.
-    """
-    resolved = np.dtype(dtype)
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    return resolved  # type: ignore[return-value]
-
-
-def check_mask(mask: ArrayLike | None, batch: int, timesteps: int, layer: str) -> BoolArray | None:
-    """Return ``mask`` as a ``(batch, timesteps)`` bool array (nonzero means "use this step").
-
-    Raises
-    ------
-    ValueError
-        If the mask does not have shape ``(batch, timesteps)``.
-    """
-    if mask is None:
-        return None
-    array = np.asarray(mask)
-    if array.shape != (batch, timesteps):
-        raise ValueError(
-            f"layer {layer!r}: mask must have shape (batch, timesteps) = "
-            f"({batch}, {timesteps}), got {array.shape}"
-        )
-    return array.astype(bool, copy=False)
 
 
 def run_recurrent(
@@ -243,7 +202,7 @@ def run_bidirectional(
             f"({wrapper.return_sequences}), the forward ({forward.return_sequences}) "
             f"and the backward ({backward.return_sequences}) layer"
         )
-    states = _direction_states(initial_states, DIRECTIONS, wrapper.name)
+    states = direction_states(initial_states, DIRECTIONS, wrapper.name)
     x = np.asarray(inputs, dtype=resolve_dtype(dtype))
     directions = {
         direction: run_recurrent(
@@ -265,7 +224,7 @@ def run_bidirectional(
     return LayerResult(
         name=wrapper.name,
         output=merge_directions(y, y_rev, wrapper.merge_mode),
-        mask=_passed_on(mask, wrapper.return_sequences),
+        mask=passed_on(mask, wrapper.return_sequences),
         directions=directions,
     )
 
@@ -285,152 +244,6 @@ def merge_directions(y: Array, y_rev: Array, merge_mode: MergeMode) -> Array | t
     raise ValueError(
         f"merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
     )
-
-
-def run_dense(
-    layer: DenseLayer,
-    inputs: ArrayLike,
-    *,
-    mask: ArrayLike | None = None,
-    dtype: DTypeLike = "float32",
-    keras_major: int = 3,
-) -> LayerResult:
-    """Run ``Dense`` (or ``TimeDistributed(Dense)``): ``activation(x @ kernel + bias)``.
-
-    Parameters
-    ----------
-    layer : DenseLayer
-        ``kernel`` ``(in, out)``, ``bias`` ``(out,)`` or None.
-    inputs : array, shape (..., in)
-        At least 2-D; ``(B, T, in)`` for ``TimeDistributed``.
-    mask : array, shape (B, T), optional
-        Passed on unchanged, as Keras does; it does not change the values.
-
-    Returns
-    -------
-    LayerResult
-        ``output`` of shape ``(..., out)``.
-    """
-    compute_dtype = resolve_dtype(dtype)
-    kernel = np.asarray(layer.kernel, dtype=compute_dtype)
-    if kernel.ndim != 2:
-        raise ValueError(f"layer {layer.name!r}: kernel must be 2-D, got shape {kernel.shape}")
-    x = np.asarray(inputs, dtype=compute_dtype)
-    min_rank = 3 if layer.time_distributed else 2
-    if x.ndim < min_rank or x.shape[-1] != kernel.shape[0]:
-        expected = "(batch, timesteps, " if layer.time_distributed else "(batch, ..., "
-        raise ValueError(
-            f"layer {layer.name!r}: expected inputs of shape {expected}{kernel.shape[0]}), "
-            f"got shape {x.shape}"
-        )
-    output = (x.reshape(-1, kernel.shape[0]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
-    if layer.bias is not None:
-        bias = np.asarray(layer.bias, dtype=compute_dtype)
-        if bias.shape != (kernel.shape[1],):
-            raise ValueError(
-                f"layer {layer.name!r}: bias must have shape ({kernel.shape[1]},), got {bias.shape}"
-            )
-        output = output + bias
-    output = get_activation(layer.activation, keras_major=keras_major)(output)
-    return LayerResult(name=layer.name, output=output, mask=_mask_for(mask, x, layer.name))
-
-
-def run_masking(
-    layer: MaskingLayer, inputs: ArrayLike, *, dtype: DTypeLike = "float32"
-) -> LayerResult:
-    """Run ``Masking``: a step is masked when all its features equal ``mask_value``.
-
-    ``mask = any(x != mask_value, axis=-1)``; the output is ``x`` with masked steps set
-    to zero. Any incoming mask is replaced, as in Keras. The comparison is made in
-    the computation dtype, so a float64 run masks the same steps as float32 only
-    when ``mask_value`` and the padding are exactly representable in float32 (0, -1,
-    ...).
-
-    Parameters
-    ----------
-    inputs : array, shape (B, T, F)
-
-    Returns
-    -------
-    LayerResult
-        ``output`` ``(B, T, F)`` and the new ``mask`` ``(B, T)``.
-    """
-    compute_dtype = resolve_dtype(dtype)
-    x = np.asarray(inputs, dtype=compute_dtype)
-    if x.ndim != 3:
-        raise ValueError(
-            f"layer {layer.name!r}: expected inputs of shape (batch, timesteps, features), "
-            f"got shape {x.shape}"
-        )
-    mask = np.any(x != compute_dtype.type(layer.mask_value), axis=-1)
-    output = np.where(mask[..., np.newaxis], x, compute_dtype.type(0))
-    return LayerResult(name=layer.name, output=output, mask=mask)
-
-
-def run_identity(
-    layer: IdentityLayer,
-    inputs: ArrayLike,
-    *,
-    mask: ArrayLike | None = None,
-    dtype: DTypeLike = "float32",
-) -> LayerResult:
-    """Run a layer that is the identity at inference (``Dropout``, ``InputLayer``, ...)."""
-    x = np.asarray(inputs, dtype=resolve_dtype(dtype))
-    return LayerResult(name=layer.name, output=x, mask=_mask_for(mask, x, layer.name))
-
-
-def run_layer(
-    layer: ReferenceLayer,
-    inputs: ArrayLike,
-    *,
-    mask: ArrayLike | None = None,
-    initial_states: LayerStates | None = None,
-    dtype: DTypeLike = "float32",
-    hidden_only: bool = False,
-    keras_major: int = 3,
-) -> LayerResult:
-    """Run any one layer and say which mask it passes on, as Keras would.
-
-    ``initial_states`` (direction -> state name -> array) is only accepted for
-    recurrent layers; a plain recurrent layer has the one direction ``"forward"``.
-    A recurrent layer's ``output`` is the full sequence ``(B, T, units)`` with
-    ``return_sequences`` (in processing order), else the last output ``(B, units)``.
-    """
-    if isinstance(layer, RecurrentLayer):
-        states = _direction_states(initial_states, DIRECTIONS[:1], layer.name)
-        trace = run_recurrent(
-            layer,
-            inputs,
-            mask=mask,
-            initial_state=states.get("forward"),
-            dtype=dtype,
-            hidden_only=hidden_only,
-            keras_major=keras_major,
-        )
-        output = trace.outputs if layer.return_sequences else trace.outputs[:, -1]
-        return LayerResult(
-            name=layer.name,
-            output=output,
-            mask=_passed_on(mask, layer.return_sequences),
-            directions={"forward": trace},
-        )
-    if isinstance(layer, BidirectionalLayer):
-        return run_bidirectional(
-            layer,
-            inputs,
-            mask=mask,
-            initial_states=initial_states,
-            dtype=dtype,
-            hidden_only=hidden_only,
-            keras_major=keras_major,
-        )
-    if initial_states:
-        raise ValueError(f"layer {layer.name!r} is not recurrent and takes no initial states")
-    if isinstance(layer, DenseLayer):
-        return run_dense(layer, inputs, mask=mask, dtype=dtype, keras_major=keras_major)
-    if isinstance(layer, MaskingLayer):
-        return run_masking(layer, inputs, dtype=dtype)
-    return run_identity(layer, inputs, mask=mask, dtype=dtype)
 
 
 def _sequence(inputs: ArrayLike, dtype: np.dtype[np.floating], features: int, layer: str) -> Array:
@@ -469,7 +282,7 @@ def _initial_state(
     return states
 
 
-def _direction_states(
+def direction_states(
     given: LayerStates | None, directions: tuple[str, ...], layer: str
 ) -> LayerStates:
     if not given:
@@ -483,16 +296,7 @@ def _direction_states(
     return given
 
 
-def _mask_for(mask: ArrayLike | None, x: Array, layer: str) -> BoolArray | None:
-    """The incoming mask checked against ``x`` (B, T, ...), passed on unchanged."""
-    if mask is None:
-        return None
-    if x.ndim < 3:
-        raise ValueError(f"layer {layer!r}: a mask needs inputs with a time axis, got {x.shape}")
-    return check_mask(mask, x.shape[0], x.shape[1], layer)
-
-
-def _passed_on(mask: ArrayLike | None, return_sequences: bool) -> BoolArray | None:
+def passed_on(mask: ArrayLike | None, return_sequences: bool) -> BoolArray | None:
     """What a recurrent layer passes on: its input mask, only with ``return_sequences``."""
     if mask is None or not return_sequences:
         return None

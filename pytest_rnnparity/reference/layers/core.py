@@ -16,8 +16,16 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import get_activation
-from pytest_rnnparity.reference.layers import resolve_dtype
-from pytest_rnnparity.reference.masks import LayerOutput, leading_mask
+from pytest_rnnparity.reference.masks import LayerOutput, check_mask, leading_mask
+from pytest_rnnparity.reference.types import (
+    Array,
+    BoolArray,
+    DenseLayer,
+    IdentityLayer,
+    LayerResult,
+    MaskingLayer,
+    resolve_dtype,
+)
 
 
 def embedding(
@@ -124,3 +132,104 @@ def activation(
     x = np.asarray(inputs, dtype=resolve_dtype(dtype))
     passed_on = leading_mask(mask, x, "Activation")
     return LayerOutput(get_activation(activation, keras_major=keras_major)(x), passed_on)
+
+
+def run_dense(
+    layer: DenseLayer,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
+) -> LayerResult:
+    """Run ``Dense`` (or ``TimeDistributed(Dense)``): ``activation(x @ kernel + bias)``.
+
+    Parameters
+    ----------
+    layer : DenseLayer
+        ``kernel`` ``(in, out)``, ``bias`` ``(out,)`` or None.
+    inputs : array, shape (..., in)
+        At least 2-D; ``(B, T, in)`` for ``TimeDistributed``.
+    mask : array, shape (B, T), optional
+        Passed on unchanged, as Keras does; it does not change the values.
+
+    Returns
+    -------
+    LayerResult
+        ``output`` of shape ``(..., out)``.
+    """
+    compute_dtype = resolve_dtype(dtype)
+    kernel = np.asarray(layer.kernel, dtype=compute_dtype)
+    if kernel.ndim != 2:
+        raise ValueError(f"layer {layer.name!r}: kernel must be 2-D, got shape {kernel.shape}")
+    x = np.asarray(inputs, dtype=compute_dtype)
+    min_rank = 3 if layer.time_distributed else 2
+    if x.ndim < min_rank or x.shape[-1] != kernel.shape[0]:
+        expected = "(batch, timesteps, " if layer.time_distributed else "(batch, ..., "
+        raise ValueError(
+            f"layer {layer.name!r}: expected inputs of shape {expected}{kernel.shape[0]}), "
+            f"got shape {x.shape}"
+        )
+    output = (x.reshape(-1, kernel.shape[0]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
+    if layer.bias is not None:
+        bias = np.asarray(layer.bias, dtype=compute_dtype)
+        if bias.shape != (kernel.shape[1],):
+            raise ValueError(
+                f"layer {layer.name!r}: bias must have shape ({kernel.shape[1]},), got {bias.shape}"
+            )
+        output = output + bias
+    output = get_activation(layer.activation, keras_major=keras_major)(output)
+    return LayerResult(name=layer.name, output=output, mask=_mask_for(mask, x, layer.name))
+
+
+def run_masking(
+    layer: MaskingLayer, inputs: ArrayLike, *, dtype: DTypeLike = "float32"
+) -> LayerResult:
+    """Run ``Masking``: a step is masked when all its features equal ``mask_value``.
+
+    ``mask = any(x != mask_value, axis=-1)``; the output is ``x`` with masked steps set
+    to zero. Any incoming mask is replaced, as in Keras. The comparison is made in
+    the computation dtype, so a float64 run masks the same steps as float32 only
+    when ``mask_value`` and the padding are exactly representable in float32 (0, -1,
+    ...).
+
+    Parameters
+    ----------
+    inputs : array, shape (B, T, F)
+
+    Returns
+    -------
+    LayerResult
+        ``output`` ``(B, T, F)`` and the new ``mask`` ``(B, T)``.
+    """
+    compute_dtype = resolve_dtype(dtype)
+    x = np.asarray(inputs, dtype=compute_dtype)
+    if x.ndim != 3:
+        raise ValueError(
+            f"layer {layer.name!r}: expected inputs of shape (batch, timesteps, features), "
+            f"got shape {x.shape}"
+        )
+    mask = np.any(x != compute_dtype.type(layer.mask_value), axis=-1)
+    output = np.where(mask[..., np.newaxis], x, compute_dtype.type(0))
+    return LayerResult(name=layer.name, output=output, mask=mask)
+
+
+def run_identity(
+    layer: IdentityLayer,
+    inputs: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    dtype: DTypeLike = "float32",
+) -> LayerResult:
+    """Run a layer that is the identity at inference (``Dropout``, ``InputLayer``, ...)."""
+    x = np.asarray(inputs, dtype=resolve_dtype(dtype))
+    return LayerResult(name=layer.name, output=x, mask=_mask_for(mask, x, layer.name))
+
+
+def _mask_for(mask: ArrayLike | None, x: Array, layer: str) -> BoolArray | None:
+    """The incoming mask checked against ``x`` (B, T, ...), passed on unchanged."""
+    if mask is None:
+        return None
+    if x.ndim < 3:
+        raise ValueError(f"layer {layer!r}: a mask needs inputs with a time axis, got {x.shape}")
+    return check_mask(mask, x.shape[0], x.shape[1], layer)

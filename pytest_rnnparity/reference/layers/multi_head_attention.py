@@ -54,9 +54,9 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import sigmoid, softmax
-from pytest_rnnparity.reference.attention import AttentionResult, causal_mask
-from pytest_rnnparity.reference.layers import BoolArray, check_mask, resolve_dtype
-from pytest_rnnparity.reference.types import Array
+from pytest_rnnparity.reference.layers.attention import AttentionResult, causal_mask
+from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.types import Array, BoolArray, resolve_dtype
 
 #: What the fused path writes into masked logits (``_get_large_negative``; float16 differs).
 FUSED_MASK_VALUE = -0.7 * 3.38953e38

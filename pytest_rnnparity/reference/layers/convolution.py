@@ -19,9 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import get_activation
-from pytest_rnnparity.reference.layers import resolve_dtype
 from pytest_rnnparity.reference.masks import LayerOutput, steps_mask
-from pytest_rnnparity.reference.types import Array
+from pytest_rnnparity.reference.types import Array, resolve_dtype
 
 PADDINGS = ("valid", "same", "causal")
 

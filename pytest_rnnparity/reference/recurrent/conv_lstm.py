@@ -53,9 +53,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import get_activation
-from pytest_rnnparity.reference.cells import LSTMStep
-from pytest_rnnparity.reference.layers import BoolArray, StateMap, check_mask, resolve_dtype
-from pytest_rnnparity.reference.types import STATE_NAMES, TRACE_NAMES, Array, RecurrentTrace
+from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.recurrent.cells import LSTMStep
+from pytest_rnnparity.reference.types import (
+    STATE_NAMES,
+    TRACE_NAMES,
+    Array,
+    BoolArray,
+    RecurrentTrace,
+    StateMap,
+    resolve_dtype,
+)
 
 Padding = Literal["valid", "same"]
 DataFormat = Literal["channels_last", "channels_first"]

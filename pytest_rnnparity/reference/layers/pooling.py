@@ -23,10 +23,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from pytest_rnnparity.reference.convolution import same_padding, window_option
-from pytest_rnnparity.reference.layers import resolve_dtype
+from pytest_rnnparity.reference.layers.convolution import same_padding, window_option
 from pytest_rnnparity.reference.masks import LayerOutput, steps_mask
-from pytest_rnnparity.reference.types import Array
+from pytest_rnnparity.reference.types import Array, resolve_dtype
 
 
 def max_pooling1d(

@@ -54,8 +54,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from pytest_rnnparity.reference.cells import fuse_weights, make_step, project_inputs
-from pytest_rnnparity.reference.layers import resolve_dtype
+from pytest_rnnparity.reference.recurrent.cells import fuse_weights, make_step, project_inputs
 from pytest_rnnparity.reference.types import (
     GATES,
     STATE_NAMES,
@@ -64,6 +63,7 @@ from pytest_rnnparity.reference.types import (
     CellWeights,
     RecurrentLayer,
     RecurrentTrace,
+    resolve_dtype,
 )
 
 

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from pytest_rnnparity.reference.layers import resolve_dtype
 from pytest_rnnparity.reference.masks import LayerOutput, leading_mask
-from pytest_rnnparity.reference.types import Array
+from pytest_rnnparity.reference.types import Array, resolve_dtype
 
 
 def flatten(

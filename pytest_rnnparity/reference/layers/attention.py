@@ -40,8 +40,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.reference.activations import softmax
-from pytest_rnnparity.reference.layers import BoolArray, check_mask, resolve_dtype
-from pytest_rnnparity.reference.types import Array
+from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.types import Array, BoolArray, resolve_dtype
 
 ScoreMode = Literal["dot", "concat"]
 
