@@ -150,13 +150,16 @@ def check_candidate(
     parity = check_parity(model, x, atol=atol, rtol=rtol, dtype=dtype, tolerances=tolerances)
     check = compare_candidate(
         function,
-        parity.layers,
+        parity.chain("a candidate check"),
         parity.reference,
         np.asarray(parity.inputs, dtype=dtype),
         name=name or shown,
         tolerances=tolerances_of(parity.comparisons),
         layer=layer,
-        setting=Setting(stateful=stateful_model(parity.layers), keras_major=parity.keras_major),
+        setting=Setting(
+            stateful=stateful_model(parity.chain("a candidate check")),
+            keras_major=parity.keras_major,
+        ),
         layer_classes=parity.layer_classes,
         dtype=dtype,
         with_diagnosis=with_diagnosis,

@@ -30,7 +30,7 @@ import numpy as np
 from pytest_rnnparity.check.parity import ParityResult, compare_layers
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import PathError
-from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
+from pytest_rnnparity.model.capture import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.spec import ExecutionPath, Spec
 
 #: What a backend needs importable, and how to get it. Keras 3's numpy backend
@@ -123,21 +123,20 @@ def load_outputs(file: Path, names: Sequence[str]) -> list[KerasLayerOutputs]:
 def compute_outputs(
     spec: Spec, *, root: Path, overrides: Mapping[str, Any], run_eagerly: bool | None = None
 ) -> list[KerasLayerOutputs]:
-    """Build the spec's model with ``overrides`` and read every layer's Keras outputs.
+    """Build the spec's model with ``overrides`` and read every layer call's Keras outputs.
 
-    ``run_eagerly`` as :class:`TraceModel` takes it (None: by sequence length).
+    ``run_eagerly`` as :class:`~pytest_rnnparity.model.capture.ModelCapture` takes it
+    (None: by sequence length).
     """
-    from pytest_rnnparity.check.parity import batch_chunks, keras_outputs
+    from pytest_rnnparity.check.parity import keras_runs, model_inputs, row_chunks
     from pytest_rnnparity.check.spec_run import prepare
-    from pytest_rnnparity.model.keras_version import keras_major, keras_module
-    from pytest_rnnparity.model.reference_layers import describe_model
-    from pytest_rnnparity.model.trace import TraceModel
+    from pytest_rnnparity.model.capture import ModelCapture, concat_batches, keras_outputs
 
     _, windows, model = prepare(spec, root=root, overrides=overrides)
-    layers = describe_model(model, keras_major=keras_major(keras_module(model)))
-    trace_model = TraceModel(model, layers, run_eagerly=run_eagerly)
-    x = np.asarray(windows.x)
-    return keras_outputs(trace_model, x, batch_chunks(len(x), trace_model.batch_size))
+    capture = ModelCapture(model, run_eagerly=run_eagerly)
+    inputs = model_inputs(capture, windows.x)
+    runs = keras_runs(capture, inputs, [None] * len(inputs), row_chunks(capture, len(inputs[0])))
+    return concat_batches([keras_outputs(capture, run) for run in runs])
 
 
 def run_path(

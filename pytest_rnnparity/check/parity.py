@@ -1,11 +1,24 @@
-"""Parity: run Keras and the NumPy reference side by side and compare every step.
+"""Parity: run the user's model and the NumPy reference, and compare every layer call.
 
-Data flow: model -> :func:`describe_model` (reference layers, per-gate weights)
--> :class:`TraceModel` (Keras outputs of every layer, every step of every recurrent
-layer, final states) and, on a second thread beside it (:mod:`.side_by_side`),
-:func:`run_reference` (the independent pass with gate traces) -> :func:`compare`
-per layer and quantity -> :class:`ParityResult`. The text of a failure is
-:func:`pytest_rnnparity.report.parity.parity_message`.
+Data flow: model -> :class:`~pytest_rnnparity.model.capture.ModelCapture` (the user's own
+graph run call by call: every tensor, the mask and initial states each recurrent call
+got, a probe's view of the steps it hides) and, where it needs no Keras value, on a
+second thread beside it (:mod:`.side_by_side`), the reference's end-to-end pass
+(:func:`~pytest_rnnparity.reference.graph.run_graph`) -> for each recurrent call, the
+reference run in isolation on exactly what Keras fed it -> :func:`compare` -> a
+:class:`ParityResult`. Two verdicts:
+
+* **in isolation**, each recurrent call: the probe against the layer's own output
+  (a probe that disagrees is a failure that says so), then every step's hidden state
+  and the final states against the reference run on the call's own inputs, mask and
+  initial states: a fault is localized to one call even in a model the reference
+  cannot compute end to end;
+* **end to end**, each call the reference computes: its output against the
+  reference's own pass from the model's inputs. A call with no reference (a custom
+  layer, an op) is opaque: the pass takes Keras' output there and every report names
+  it.
+
+The text of a failure is :func:`pytest_rnnparity.report.parity.parity_message`.
 """
 
 from __future__ import annotations
@@ -19,22 +32,38 @@ import numpy as np
 from pytest_rnnparity.check.compare import Comparison, compare
 from pytest_rnnparity.check.side_by_side import side_by_side
 from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
-from pytest_rnnparity.model.keras_version import keras_major, keras_module
-from pytest_rnnparity.model.reference_layers import describe_model
-from pytest_rnnparity.model.trace import KerasLayerOutputs, TraceModel, concat_batches
+from pytest_rnnparity.errors import UnsupportedModelError
+from pytest_rnnparity.model.capture import (
+    CaptureRun,
+    KerasDirection,
+    KerasLayerOutputs,
+    ModelCapture,
+    concat_batches,
+    keras_outputs,
+)
 from pytest_rnnparity.reference import run_reference
+from pytest_rnnparity.reference.graph import GraphCall, GraphRun, run_call, run_graph
+from pytest_rnnparity.reference.recurrent.layers import merge_directions
 from pytest_rnnparity.reference.types import (
+    STATE_NAMES,
     Array,
+    BidirectionalLayer,
+    BoolArray,
+    DescribedLayer,
     LayerResult,
+    LayerStates,
+    OpaqueLayer,
+    RecurrentLayer,
     RecurrentTrace,
     ReferenceLayer,
     recurrent_directions,
 )
 from pytest_rnnparity.spec import ToleranceGroup, ToleranceLimits
 
-ComparedQuantity = Literal["hidden", "final hidden", "final cell", "output"]
+ComparedQuantity = Literal["probe", "hidden", "final hidden", "final cell", "output"]
 #: The tolerance group each compared quantity is held to.
 TOLERANCE_GROUP: dict[str, ToleranceGroup] = {
+    "probe": "output",
     "hidden": "hidden",
     "final hidden": "hidden",
     "final cell": "cell",
@@ -46,23 +75,37 @@ TOLERANCE_GROUP: dict[str, ToleranceGroup] = {
 class ParityResult:
     """Everything a parity check computed.
 
-    ``comparisons`` is in chain order: for each layer, each direction's per-step
-    hidden states, its final states, then the layer's output. ``reference`` holds the
-    reference pass (with gate traces), ``keras`` the Keras outputs it was compared to.
+    ``layers``, ``reference``, ``keras`` and ``isolated`` are aligned, one entry per
+    layer call of the model in the order Keras runs them (a shared layer once per
+    call): the call as the reference sees it (an :class:`OpaqueLayer` when it has no
+    reference), the reference's end-to-end result (Keras' own output for an opaque
+    call), what Keras returned and its probe read, and the reference run on the call's
+    own Keras inputs (recurrent calls; None otherwise). ``comparisons`` is in that
+    order too: for each recurrent call the probe, each direction's hidden state at
+    every step and its final states (in isolation), then each call's output (end to
+    end). ``opaque`` names the calls that were not computed independently.
     """
 
     comparisons: tuple[Comparison, ...]
     inputs: Array
     reference: tuple[LayerResult, ...]
     keras: tuple[KerasLayerOutputs, ...]
-    layers: tuple[ReferenceLayer, ...]
+    layers: tuple[DescribedLayer, ...]
     layer_classes: dict[str, str]
     dtype: str
     keras_version: str
-    #: Whether Keras ran eagerly (else as one ``tf.function`` graph); see :class:`TraceModel`.
+    #: Whether Keras ran eagerly (else as one ``tf.function`` graph).
     run_eagerly: bool = True
     #: The generation of the Keras that ran: 2 (tf.keras) or 3.
     keras_major: int = 3
+    #: Every model input, in the order the model lists them (``inputs`` is the first).
+    model_inputs: tuple[Array, ...] = ()
+    #: The reference in isolation on each recurrent call's own inputs (None elsewhere).
+    isolated: tuple[LayerResult | None, ...] = ()
+    #: The model's own outputs, as Keras computed them.
+    model_outputs: tuple[Array, ...] = ()
+    #: The graph: which tensors each call read and wrote.
+    calls: tuple[GraphCall, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -72,21 +115,49 @@ class ParityResult:
     def failures(self) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if not c.ok)
 
+    @property
+    def opaque(self) -> tuple[OpaqueLayer, ...]:
+        """The calls the reference did not compute (their outputs are Keras')."""
+        return tuple(layer for layer in self.layers if isinstance(layer, OpaqueLayer))
+
+    def chain(self, purpose: str) -> tuple[ReferenceLayer, ...]:
+        """The layers, when the reference computes every one of them in a single chain.
+
+        Raises
+        ------
+        UnsupportedModelError
+            Naming the first opaque call and ``purpose`` (what needs the chain).
+        """
+        layers = []
+        for index, layer in enumerate(self.layers):
+            if isinstance(layer, OpaqueLayer):
+                raise UnsupportedModelError(
+                    f"{purpose} needs every layer computed by the reference; "
+                    f"'{layer.name}' ({layer.class_name}) is not: {layer.reason}"
+                )
+            if (
+                self.calls
+                and index
+                and self.calls[index].inputs != self.calls[index - 1].outputs[:1]
+            ):
+                raise UnsupportedModelError(
+                    f"{purpose} needs a single chain of layers; '{layer.name}' does not take "
+                    "the output of the layer before it"
+                )
+            layers.append(layer)
+        return tuple(layers)
+
     def max_errors(self) -> dict[tuple[str, str], float]:
         """Largest absolute error per (layer, quantity label)."""
         return {(c.layer, c.label): c.max_abs for c in self.comparisons}
 
-
-def _layer_classes(model: Any) -> dict[str, str]:
-    classes = {}
-    for layer in model.layers:
-        name = type(layer).__name__
-        if name == "Bidirectional":
-            name = f"Bidirectional({type(layer.forward_layer).__name__})"
-        elif name == "TimeDistributed":
-            name = f"TimeDistributed({type(layer.layer).__name__})"
-        classes[layer.name] = name
-    return classes
+    def __repr__(self) -> str:
+        verdict = "ok" if self.ok else f"{len(self.failures)} of {len(self.comparisons)} failed"
+        return (
+            f"ParityResult({verdict}, {len(self.layers)} layer calls, "
+            f"{len(self.opaque)} opaque, max abs error "
+            f"{max((c.max_abs for c in self.comparisons), default=0.0):.1e})"
+        )
 
 
 def batch_chunks(n: int, batch_size: int | None) -> list[slice]:
@@ -172,82 +243,379 @@ def run_reference_chunks(
     return concat_results(results)
 
 
-def _compare_layer(
-    layer: ReferenceLayer,
-    reference: LayerResult,
-    keras: KerasLayerOutputs,
-    tolerances: Mapping[str, Tolerance],
-) -> list[Comparison]:
-    comparisons = []
-    for direction, _ in recurrent_directions(layer):
-        ref = reference.directions[direction]
-        got = keras.directions[direction]
-        comparisons.append(
-            compare(
-                ref.outputs,
-                got.sequence,
-                tolerances["hidden"],
-                layer=layer.name,
-                quantity="hidden",
-                axes=("row", "timestep", "unit"),
-                direction=direction,
-                time_axis=1,
+# -- the model's inputs ----------------------------------------------------------------
+
+
+def model_inputs(capture: ModelCapture, x: Any) -> list[Array]:
+    """``x`` as ``model(x)`` takes it (an array, a list, a dict by input name), per input.
+
+    Raises
+    ------
+    ValueError
+        Naming the model's input and both shapes, when ``x`` does not fit it.
+    """
+    specs = capture.input_specs
+    names = [_input_name(spec) for spec in specs]
+    if isinstance(x, Mapping):
+        unknown = sorted(set(map(str, x)) - set(names))
+        missing = [name for name in names if name not in x]
+        if unknown or missing:
+            raise ValueError(
+                f"x is a dict by input name; the model's inputs are {', '.join(names)}"
+                + (f"; not an input: {', '.join(unknown)}" if unknown else "")
+                + (f"; missing: {', '.join(missing)}" if missing else "")
             )
+        arrays = [np.asarray(x[name]) for name in names]
+    elif isinstance(x, (list, tuple)) and len(specs) > 1:
+        if len(x) != len(specs):
+            raise ValueError(
+                f"the model has {len(specs)} inputs ({', '.join(names)}), x has {len(x)} arrays"
+            )
+        arrays = [np.asarray(value) for value in x]
+    else:
+        if len(specs) > 1:
+            raise ValueError(
+                f"the model has {len(specs)} inputs ({', '.join(names)}): pass a list or a "
+                "dict by input name"
+            )
+        arrays = [np.asarray(x)]
+    for array, spec, name in zip(arrays, specs, names, strict=True):
+        _check_shape(array, spec, name)
+    rows = {len(array) for array in arrays}
+    if len(rows) > 1:
+        raise ValueError(f"the model's inputs have different numbers of rows: {sorted(rows)}")
+    return arrays
+
+
+def model_masks(capture: ModelCapture, mask: Any, arrays: Sequence[Array]) -> list[Array | None]:
+    """``mask`` (None, one array, a list or a dict by input name) as one mask per input."""
+    names = [_input_name(spec) for spec in capture.input_specs]
+    if mask is None:
+        return [None] * len(names)
+    if isinstance(mask, Mapping):
+        masks = [None if mask.get(name) is None else np.asarray(mask[name]) for name in names]
+    elif isinstance(mask, (list, tuple)) and len(names) > 1:
+        masks = [None if m is None else np.asarray(m) for m in mask]
+    else:
+        masks = [np.asarray(mask)] + [None] * (len(names) - 1)
+    if len(masks) != len(names):
+        raise ValueError(f"the model has {len(names)} inputs, mask has {len(masks)} entries")
+    for m, array, name in zip(masks, arrays, names, strict=True):
+        if m is not None and tuple(m.shape) != tuple(array.shape[:2]):
+            raise ValueError(
+                f"the mask of input '{name}' must have shape (batch, timesteps) = "
+                f"{tuple(array.shape[:2])}, got {tuple(m.shape)}"
+            )
+    return [None if m is None else m.astype(bool) for m in masks]
+
+
+def _input_name(spec: Any) -> str:
+    name = str(getattr(spec, "name", "input"))
+    return name.split(":")[0]
+
+
+def _check_shape(array: Array, spec: Any, name: str) -> None:
+    """Every axis but the batch must fit (a stateful model's batches are cut to its size)."""
+    expected = tuple(None if d is None else int(d) for d in spec.shape)
+    shown = "(" + ", ".join("None" if d is None else str(d) for d in expected) + ")"
+    fits = array.ndim == len(expected) and all(
+        want is None or got == want or axis == 0
+        for axis, (got, want) in enumerate(zip(array.shape, expected, strict=False))
+    )
+    if not fits:
+        raise ValueError(
+            f"the model's input '{name}' expects shape {shown}, but x has shape "
+            f"{tuple(array.shape)}"
         )
-        for state, value in ref.final_states.items():
-            quantity = f"final {state}"
-            comparisons.append(
-                compare(
-                    value,
-                    got.final_states[state],
-                    tolerances[TOLERANCE_GROUP[quantity]],
-                    layer=layer.name,
-                    quantity=quantity,
-                    axes=("row", "unit"),
-                    direction=direction,
+
+
+# -- running Keras and the reference -----------------------------------------------------
+
+
+def row_chunks(capture: ModelCapture, rows: int) -> list[slice]:
+    """One slice of every row, or batches of the fixed batch size for a stateful model."""
+    return batch_chunks(rows, capture.batch_size if capture.stateful else None)
+
+
+def keras_runs(
+    capture: ModelCapture,
+    inputs: Sequence[Array],
+    masks: Sequence[Array | None],
+    chunks: Sequence[slice],
+) -> list[CaptureRun]:
+    """Run the model batch by batch; the states of stateful layers are put back afterwards."""
+    capture.set_probe_weights()
+    saved = capture.states()
+    try:
+        return [
+            capture([x[chunk] for x in inputs], [None if m is None else m[chunk] for m in masks])
+            for chunk in chunks
+        ]
+    finally:
+        capture.restore_states(saved)
+
+
+def _end_to_end(
+    capture: ModelCapture,
+    inputs: Sequence[Array],
+    masks: Sequence[Array | None],
+    chunks: Sequence[slice],
+    keras: Sequence[CaptureRun] | None,
+    start_states: Mapping[str, LayerStates],
+    *,
+    dtype: str,
+    hidden_only: bool,
+) -> list[GraphRun]:
+    """The reference from the model's inputs, batch by batch, stateful calls carrying over."""
+    runs = []
+    states: dict[str, LayerStates] = dict(start_states)
+    stateful = set(start_states)
+    for index, chunk in enumerate(chunks):
+        given: dict[int, Array] = {
+            key: x[chunk] for key, x in zip(capture.input_ids, inputs, strict=True)
+        }
+        given_masks: dict[int, BoolArray | None] = {
+            key: None if m is None else m[chunk].astype(bool)
+            for key, m in zip(capture.input_ids, masks, strict=True)
+        }
+        given.update(capture.constants)
+        if keras is not None:
+            run = keras[index]
+            for call in capture.graph:
+                if call.opaque:
+                    for out in call.outputs:
+                        given[out] = run.values[out]
+                        mask = run.masks.get(out)
+                        given_masks[out] = None if mask is None else mask.astype(bool)
+        result = run_graph(
+            capture.graph,
+            given,
+            given_masks=given_masks,
+            states=states,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=capture.major,
+        )
+        runs.append(result)
+        for name in stateful:
+            finals = result.results[name].directions
+            states[name] = {d: dict(trace.final_states) for d, trace in finals.items()}
+    return runs
+
+
+def _isolated(
+    capture: ModelCapture,
+    keras: Sequence[CaptureRun],
+    end_to_end: Sequence[GraphRun],
+    *,
+    dtype: str,
+    hidden_only: bool,
+) -> list[list[LayerResult | None]]:
+    """Each recurrent call run by the reference on exactly what Keras fed it, per batch."""
+    runs = []
+    for run, e2e in zip(keras, end_to_end, strict=True):
+        per_call: list[LayerResult | None] = []
+        for call in capture.graph:
+            layer = call.layer
+            if layer is None or not recurrent_directions(layer):
+                per_call.append(None)
+                continue
+            values = run.calls[call.name]
+            reused = _same_inputs(call, values, e2e)
+            if reused is not None:
+                per_call.append(reused)
+                continue
+            per_call.append(
+                run_call(
+                    call,
+                    values.inputs,
+                    mask=None if values.mask is None else np.asarray(values.mask, dtype=bool),
+                    initial_state=values.initial_state,
+                    dtype=dtype,
+                    hidden_only=hidden_only,
+                    keras_major=capture.major,
                 )
             )
-    outputs = reference.output if isinstance(reference.output, tuple) else (reference.output,)
+        runs.append(per_call)
+    return runs
+
+
+def _same_inputs(call: GraphCall, values: Any, e2e: GraphRun) -> LayerResult | None:
+    """The end-to-end result when it ran on exactly the call's Keras inputs (no rerun)."""
+    result = e2e.results.get(call.name)
+    if result is None or values.initial_state:
+        return None
+    for tensor, keras_value in zip(call.inputs, values.inputs, strict=True):
+        mine = e2e.values.get(tensor)
+        if mine is None or mine.shape != keras_value.shape:
+            return None
+        if not np.array_equal(mine, np.asarray(keras_value).astype(mine.dtype)):
+            return None
+    mask = e2e.masks.get(call.inputs[0]) if call.implicit_mask else None
+    keras_mask = values.mask
+    if (mask is None) != (keras_mask is None):
+        return None
+    if mask is not None and not np.array_equal(
+        np.asarray(mask, bool), np.asarray(keras_mask, bool)
+    ):
+        return None
+    return result
+
+
+def _opaque_result(call: GraphCall, keras_run: Sequence[CaptureRun]) -> LayerResult:
+    """An opaque call's "reference" result: Keras' own output (the pass took it from there)."""
+    outputs = [np.concatenate([run.values[call.outputs[0]] for run in keras_run])]
+    masks = [run.masks.get(call.outputs[0]) for run in keras_run]
+    present = [m for m in masks if m is not None]
+    mask = np.concatenate(present).astype(bool) if len(present) == len(masks) else None
+    return LayerResult(name=call.name, output=outputs[0], mask=mask)
+
+
+# -- comparing -------------------------------------------------------------------------
+
+
+def probe_outputs(layer: ReferenceLayer, directions: Mapping[str, KerasDirection]) -> list[Array]:
+    """What the real call must return if its probe is right, in Keras' order."""
+    if isinstance(layer, RecurrentLayer):
+        sequence = directions["forward"].sequence
+        outputs = [sequence if layer.return_sequences else sequence[:, -1]]
+    elif isinstance(layer, BidirectionalLayer):
+        y, y_rev = directions["forward"].sequence, directions["backward"].sequence
+        if layer.return_sequences:
+            y_rev = y_rev[:, ::-1]
+        else:
+            y, y_rev = y[:, -1], y_rev[:, -1]
+        merged = merge_directions(y, y_rev, layer.merge_mode)
+        outputs = list(merged) if isinstance(merged, tuple) else [merged]
+    else:
+        return []
+    if layer.return_state:
+        for direction, described in recurrent_directions(layer):
+            finals = directions[direction].final_states
+            outputs.extend(finals[name] for name in STATE_NAMES[described.cell.kind])
+    return outputs
+
+
+def _axes(array: Array) -> tuple[tuple[str, ...], int | None]:
+    if np.ndim(array) == 3:
+        return ("row", "timestep", "unit"), 1
+    return ("row", "unit", "axis 2", "axis 3")[: max(np.ndim(array), 1)], None
+
+
+def _compare_call(
+    call: GraphCall,
+    described: DescribedLayer,
+    keras: KerasLayerOutputs,
+    keras_outputs_all: Sequence[Array],
+    isolated: LayerResult | None,
+    end_to_end: LayerResult,
+    tolerances: Mapping[str, Tolerance],
+) -> list[Comparison]:
+    if isinstance(described, OpaqueLayer):
+        return []
+    comparisons: list[Comparison] = []
+    probed = any(d.probed for d in keras.directions.values())
+    if isolated is not None and probed:
+        expected = probe_outputs(described, keras.directions)
+        for index, (derived, real) in enumerate(zip(expected, keras_outputs_all, strict=False)):
+            axes, time_axis = _axes(derived)
+            comparisons.append(
+                compare(
+                    real,
+                    derived,
+                    tolerances["output"],
+                    layer=call.name,
+                    quantity="probe",
+                    axes=axes,
+                    direction=_probe_direction(described, index),
+                    time_axis=time_axis,
+                )
+            )
+    if isolated is not None:
+        for direction, _ in recurrent_directions(described):
+            ref = isolated.directions[direction]
+            got = keras.directions[direction]
+            comparisons.append(
+                compare(
+                    ref.outputs,
+                    got.sequence,
+                    tolerances["hidden"],
+                    layer=call.name,
+                    quantity="hidden",
+                    axes=("row", "timestep", "unit"),
+                    direction=direction,
+                    time_axis=1,
+                )
+            )
+            for state, value in ref.final_states.items():
+                quantity = f"final {state}"
+                comparisons.append(
+                    compare(
+                        value,
+                        got.final_states[state],
+                        tolerances[TOLERANCE_GROUP[quantity]],
+                        layer=call.name,
+                        quantity=quantity,
+                        axes=("row", "unit"),
+                        direction=direction,
+                    )
+                )
+    outputs = end_to_end.output if isinstance(end_to_end.output, tuple) else (end_to_end.output,)
     got_outputs = keras.output if isinstance(keras.output, tuple) else (keras.output,)
     for index, (ref_out, got_out) in enumerate(zip(outputs, got_outputs, strict=True)):
-        axes = ("row", "timestep", "unit") if np.ndim(ref_out) == 3 else ("row", "unit")
+        axes, time_axis = _axes(ref_out)
         comparisons.append(
             compare(
                 ref_out,
                 got_out,
                 tolerances["output"],
-                layer=layer.name,
+                layer=call.name,
                 quantity="output",
-                axes=axes[: np.ndim(ref_out)],
+                axes=axes,
                 direction=None if len(outputs) == 1 else ("forward", "backward")[index],
-                time_axis=1 if np.ndim(ref_out) == 3 else None,
+                time_axis=time_axis,
             )
         )
     return comparisons
 
 
-def keras_outputs(
-    trace_model: TraceModel, x: Array, chunks: Sequence[slice], *, mask: Array | None = None
-) -> list[KerasLayerOutputs]:
-    """Every layer's Keras outputs for ``x``, batch by batch after resetting states."""
-    trace_model.reset_states()
-    keras_input = x.astype(trace_model.input_dtype, copy=False)
-    return concat_batches(
-        [trace_model(keras_input[c], mask=None if mask is None else mask[c]) for c in chunks]
-    )
+def _probe_direction(layer: ReferenceLayer, index: int) -> str | None:
+    """How the ``index``-th output of a recurrent call is labelled in the probe check."""
+    pair = isinstance(layer, BidirectionalLayer) and layer.merge_mode is None
+    main = 2 if pair else 1
+    if index < main:
+        return ("forward", "backward")[index] if pair else None
+    names = [
+        f"{direction} {state}" if isinstance(layer, BidirectionalLayer) else state
+        for direction, described in recurrent_directions(layer)
+        for state in STATE_NAMES[described.cell.kind]
+    ]
+    return f"returned {names[index - main]}"
 
 
 def compare_layers(
-    layers: Sequence[ReferenceLayer],
+    layers: Sequence[DescribedLayer],
     reference: Sequence[LayerResult],
     keras_results: Sequence[KerasLayerOutputs],
     tolerances: Mapping[str, Tolerance],
 ) -> list[Comparison]:
-    """All comparisons, layer by layer (matched by position in the chain)."""
+    """Each call's steps, final states and output against one reference (matched by position).
+
+    For another execution path of the same model, compared with the main run's
+    end-to-end reference.
+    """
     comparisons: list[Comparison] = []
     for layer, ref, got in zip(layers, reference, keras_results, strict=True):
-        comparisons.extend(_compare_layer(layer, ref, got, tolerances))
+        if isinstance(layer, OpaqueLayer):
+            continue
+        call = GraphCall(name=got.name, layer=layer, inputs=(), outputs=())
+        isolated = ref if recurrent_directions(layer) else None
+        main = list(got.output) if isinstance(got.output, tuple) else [got.output]
+        comparisons.extend(_compare_call(call, layer, got, main, isolated, ref, tolerances))
     return comparisons
+
+
+# -- the check ---------------------------------------------------------------------------
 
 
 def run_parity(
@@ -262,45 +630,83 @@ def run_parity(
     hidden_only: bool = False,
     run_eagerly: bool | None = None,
 ) -> ParityResult:
-    """Run Keras and the reference side by side and compare them; never raises ParityError.
+    """Run the model and the reference and compare them; never raises ParityError.
 
     The arguments are those of :func:`pytest_rnnparity.check_parity`, which raises with
     the report's text on a mismatch.
     """
-    keras = keras_module(model)
-    major = keras_major(keras)
-    layers = describe_model(model, keras_major=major)
-    trace_model = TraceModel(model, layers, run_eagerly=run_eagerly)
-    x_array = np.asarray(x)
-    mask_array = None if mask is None else np.asarray(mask, dtype=bool)
-    chunks = batch_chunks(len(x_array), trace_model.batch_size)
-    reference, keras_results = side_by_side(
-        lambda: run_reference_chunks(
-            layers,
-            x_array,
-            chunks,
-            mask=mask_array,
-            dtype=dtype,
-            hidden_only=hidden_only,
-            keras_major=major,
-        ),
-        lambda: keras_outputs(trace_model, x_array, chunks, mask=mask_array),
-    )
+    capture = ModelCapture(model, run_eagerly=run_eagerly)
+    inputs = model_inputs(capture, x)
+    masks = model_masks(capture, mask, inputs)
+    chunks = row_chunks(capture, len(inputs[0]))
+    start = capture.start_states()
+
+    def end_to_end(keras: Sequence[CaptureRun] | None) -> list[GraphRun]:
+        return _end_to_end(
+            capture, inputs, masks, chunks, keras, start, dtype=dtype, hidden_only=hidden_only
+        )
+
+    if capture.needs_keras_values:
+        runs = keras_runs(capture, inputs, masks, chunks)
+        e2e_runs = end_to_end(runs)
+    else:
+        e2e_runs, runs = side_by_side(
+            lambda: end_to_end(None), lambda: keras_runs(capture, inputs, masks, chunks)
+        )
+    isolated_runs = _isolated(capture, runs, e2e_runs, dtype=dtype, hidden_only=hidden_only)
+
+    keras_per_call = concat_batches([keras_outputs(capture, run) for run in runs])
+    reference: list[LayerResult] = []
+    isolated: list[LayerResult | None] = []
+    for index, call in enumerate(capture.graph):
+        if call.opaque:
+            reference.append(_opaque_result(call, runs))
+        else:
+            reference.append(concat_results([[run.results[call.name]] for run in e2e_runs])[0])
+        pieces = [per_call[index] for per_call in isolated_runs]
+        present = [p for p in pieces if p is not None]
+        isolated.append(concat_results([[p] for p in present])[0] if present else None)
+
     compute_dtypes = {str(getattr(layer, "compute_dtype", "float32")) for layer in model.layers}
     resolved = resolve_tolerances(
         dtypes=[dtype, *compute_dtypes],
         limits=[ToleranceLimits(atol=atol, rtol=rtol)],
         per_group=tolerances,
     )
+    comparisons: list[Comparison] = []
+    for index, (call, described) in enumerate(zip(capture.graph, capture.described, strict=True)):
+        all_outputs = [
+            np.concatenate([run.calls[call.name].outputs[i] for run in runs])
+            for i in range(len(call.outputs))
+        ]
+        comparisons.extend(
+            _compare_call(
+                call,
+                described,
+                keras_per_call[index],
+                all_outputs,
+                isolated[index],
+                reference[index],
+                resolved,
+            )
+        )
+    model_outputs = tuple(
+        np.concatenate([run.model_outputs[i] for run in runs])
+        for i in range(len(capture.output_ids))
+    )
     return ParityResult(
-        comparisons=tuple(compare_layers(layers, reference, keras_results, resolved)),
-        inputs=x_array,
+        comparisons=tuple(comparisons),
+        inputs=inputs[0],
         reference=tuple(reference),
-        keras=tuple(keras_results),
-        layers=layers,
-        layer_classes=_layer_classes(model),
+        keras=tuple(keras_per_call),
+        layers=capture.described,
+        layer_classes={call.name: call.class_name for call in capture.graph},
         dtype=dtype,
-        keras_version=str(keras.__version__),
-        run_eagerly=trace_model.runs_eagerly(x_array.shape[1]),
-        keras_major=major,
+        keras_version=str(capture.keras.__version__),
+        run_eagerly=capture.runs_eagerly(int(inputs[0].shape[1]) if inputs[0].ndim >= 3 else 1),
+        keras_major=capture.major,
+        model_inputs=tuple(inputs),
+        isolated=tuple(isolated),
+        model_outputs=model_outputs,
+        calls=capture.graph,
     )

@@ -83,7 +83,7 @@ def candidate_check(state: SpecState) -> CandidateCheck:
     try:
         return compare_candidate(
             function,
-            parity.layers,
+            parity.chain("a candidate check"),
             parity.reference,
             parity.inputs,
             name=options.function,
@@ -151,7 +151,7 @@ def _torch_test(state: SpecState, outcome: TorchOutcome) -> Any:
             raise pytest.skip.Exception(str(error), _use_item_location=True) from None
         parity = state.run().parity
         check = compare_torch(
-            parity.layers,
+            parity.chain("the torch item"),
             parity.reference,
             parity.inputs,
             tolerances=spec_tolerances(spec, spec.torch.tolerance),

@@ -23,9 +23,9 @@ from pytest_rnnparity.reference.types import (
     BidirectionalLayer,
     CellWeights,
     DenseLayer,
+    DescribedLayer,
     MaskingLayer,
     RecurrentLayer,
-    ReferenceLayer,
 )
 from pytest_rnnparity.spec import GoldenOptions
 
@@ -47,7 +47,7 @@ def array_hash(arrays: Iterable[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def weights_hash(layers: Sequence[ReferenceLayer]) -> str:
+def weights_hash(layers: Sequence[DescribedLayer]) -> str:
     """sha256 of every weight the reference used, layer by layer, gate by gate."""
     arrays: list[np.ndarray] = []
 
@@ -74,7 +74,7 @@ def weights_hash(layers: Sequence[ReferenceLayer]) -> str:
     return array_hash(arrays)
 
 
-def _keras_default_name(layer: ReferenceLayer) -> str:
+def _keras_default_name(layer: DescribedLayer) -> str:
     """The name Keras gives such a layer in a fresh session (``gru``, ``simple_rnn``...)."""
     if isinstance(layer, RecurrentLayer):
         return {"gru": "gru", "lstm": "lstm", "simple_rnn": "simple_rnn"}[layer.cell.kind]
@@ -87,7 +87,7 @@ def _keras_default_name(layer: ReferenceLayer) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", layer.class_name).lower()
 
 
-def stable_layer_names(layers: Sequence[ReferenceLayer]) -> list[str]:
+def stable_layer_names(layers: Sequence[DescribedLayer]) -> list[str]:
     """Layer names for golden arrays that do not depend on what ran before.
 
     Keras numbers automatic names per process (``gru``, then ``gru_1``...), so a

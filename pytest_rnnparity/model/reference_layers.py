@@ -70,9 +70,42 @@ def describe_model(model: Any, *, keras_major: int = 3) -> tuple[ReferenceLayer,
     )
 
 
+def keras_class_name(layer: Any) -> str:
+    """The Keras class a layer is, or derives from: ``GRU`` for ``class MyGRU(GRU)``.
+
+    A subclass is described as the Keras layer it extends, and so checked against that
+    layer's equations: if it computes something else, parity says so. A class that
+    derives from no layer the reference knows keeps its own name (and stays opaque).
+    """
+    known = {*RECURRENT_LAYERS, "RNN", "Bidirectional", "Dense", "TimeDistributed", "Masking"}
+    known |= IDENTITY_LAYERS
+    for cls in type(layer).__mro__:
+        module = getattr(cls, "__module__", "")
+        if cls.__name__ in known and module.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
+            return cls.__name__
+    return type(layer).__name__
+
+
+def describe_layer_or_none(layer: Any, *, keras_major: int = 3) -> ReferenceLayer | None:
+    """:func:`describe_layer`, or None when the reference does not implement the layer."""
+    try:
+        return describe_layer(layer, keras_major=keras_major)
+    except UnsupportedModelError:
+        return None
+
+
+def unsupported_reason(layer: Any, *, keras_major: int = 3) -> str | None:
+    """Why the reference does not compute ``layer``, or None when it does."""
+    try:
+        describe_layer(layer, keras_major=keras_major)
+    except UnsupportedModelError as error:
+        return str(error)
+    return None
+
+
 def describe_layer(layer: Any, *, keras_major: int = 3) -> ReferenceLayer:
     """One Keras layer as a reference layer (see :func:`describe_model`)."""
-    class_name = type(layer).__name__
+    class_name = keras_class_name(layer)
     if class_name in RECURRENT_LAYERS or class_name == "RNN":
         return _recurrent(layer, keras_major=keras_major)
     if class_name == "Bidirectional":
@@ -130,11 +163,30 @@ def _activation_name(layer: Any, config: dict[str, Any], key: str, keras_major: 
     if value is None:
         value = "linear"
     if not isinstance(value, str):
+        live = getattr(getattr(layer, "cell", layer), key, None)
+        shown = _shown_activation(live if callable(live) else value)
         raise UnsupportedModelError(
-            f"layer '{layer.name}': {key} {value!r} is not a built-in activation"
+            f"layer '{layer.name}': {key} {shown} is not a built-in activation"
         )
     get_activation(value, keras_major=keras_major)  # raises UnsupportedModelError early
     return value
+
+
+def _shown_activation(value: Any) -> str:
+    """A serialized custom activation as a person reads it, never its bytecode."""
+    if isinstance(value, dict):
+        class_name = str(value.get("class_name", ""))
+        if class_name == "__lambda__":
+            return "a lambda"
+        inner = value.get("config")
+        name = inner.get("name") if isinstance(inner, dict) else inner
+        if isinstance(name, str):
+            return repr(name)
+        return repr(class_name) if class_name else "a custom function"
+    name = getattr(value, "__name__", None)
+    if name == "<lambda>":
+        return "a lambda"
+    return repr(name) if isinstance(name, str) else f"a {type(value).__name__}"
 
 
 def _cell_config(layer: Any, cell: Any, kind: CellKind, keras_major: int) -> CellConfig:
@@ -154,7 +206,7 @@ def _cell_config(layer: Any, cell: Any, kind: CellKind, keras_major: int) -> Cel
 
 
 def _recurrent(layer: Any, *, keras_major: int) -> RecurrentLayer:
-    class_name = type(layer).__name__
+    class_name = keras_class_name(layer)
     cell = layer.cell
     cell_class = type(cell).__name__
     if class_name == "RNN":

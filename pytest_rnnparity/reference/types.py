@@ -135,7 +135,24 @@ class IdentityLayer:
 ReferenceLayer = RecurrentLayer | BidirectionalLayer | DenseLayer | MaskingLayer | IdentityLayer
 
 
-def recurrent_directions(layer: ReferenceLayer) -> list[tuple[str, RecurrentLayer]]:
+@dataclass(frozen=True)
+class OpaqueLayer:
+    """A layer call the reference does not compute: its outputs are taken from Keras.
+
+    ``reason`` says why (a custom layer, an op, an option the reference lacks); every
+    report names such a layer as "not computed independently".
+    """
+
+    name: str
+    class_name: str
+    reason: str
+
+
+#: A model's layer call as a check sees it: computed by the reference, or opaque.
+DescribedLayer = ReferenceLayer | OpaqueLayer
+
+
+def recurrent_directions(layer: ReferenceLayer | OpaqueLayer) -> list[tuple[str, RecurrentLayer]]:
     """``[("forward", layer)]``, both directions of a ``Bidirectional``, or ``[]``."""
     if isinstance(layer, RecurrentLayer):
         return [("forward", layer)]

@@ -41,7 +41,7 @@ from pytest_rnnparity.reference.types import (
     RecurrentTrace,
     recurrent_directions,
 )
-from pytest_rnnparity.report.parity import error_table, parity_message
+from pytest_rnnparity.report.parity import checked_lines, error_table, parity_message
 
 __all__ = [
     "DEFAULT_SEQUENCES",
@@ -689,11 +689,11 @@ def verdict_section(run: SpecRun) -> str:
     """Whether Keras computes what the equations say, with the largest error per check."""
     parity = run.parity
     lines = _title("PARITY VERDICT")
-    checks = len(parity.comparisons)
     if parity.ok:
+        first, *rest = checked_lines(parity)
         lines += [
-            f"OK: Keras and the {parity.dtype} reference agree in {checks} of {checks} checks:",
-            "every timestep of every recurrent layer, the final states, every layer's output.",
+            f"OK: {first}",
+            *rest,
             "",
             *error_table(parity.comparisons, parity.layer_classes),
         ]

@@ -6,12 +6,15 @@ Nothing here imports pytest or keras; every line is asserted verbatim in
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from pytest_rnnparity.check.compare import Comparison
 from pytest_rnnparity.check.parity import ParityResult
+from pytest_rnnparity.reference.types import OpaqueLayer
 
 QUANTITY_TITLES = {
+    "probe": "the layer's own output against its probe",
     "hidden": "hidden state (every timestep)",
     "final hidden": "final hidden state",
     "final cell": "final cell state",
@@ -36,8 +39,20 @@ def describe_index(comparison: Comparison) -> str:
     return ", ".join(f"{axis} {parts[axis]}" for axis in order)
 
 
+#: What a failed probe check means, printed under it.
+PROBE_HINT = (
+    "The probe (a copy of the layer built from its config with return_sequences and "
+    "return_state, given its weights and fed the same inputs, mask and initial states) "
+    "does not compute what the layer returned: the layer's call does something its "
+    "config does not say (a subclass, a patched call, state the copy cannot see). Its "
+    "per-step values below are the copy's, not the layer's."
+)
+
+
 def where_hint(comparison: Comparison) -> str | None:
     """A one-line hint from *when* a per-step quantity first disagrees."""
+    if comparison.quantity == "probe":
+        return PROBE_HINT
     if comparison.first is None or "timestep" not in comparison.axes:
         return None
     step = comparison.first.index[comparison.axes.index("timestep")]
@@ -106,31 +121,89 @@ def parity_failure_message(
     *,
     layer_classes: dict[str, str],
     reference_dtype: str,
+    layer_names: Sequence[str] | None = None,
+    opaque: Sequence[OpaqueLayer] = (),
 ) -> str:
-    """The message of a ParityError: the first failing comparison, then the table."""
+    """The message of a ParityError: the first failing comparison, then the table.
+
+    ``layer_names`` lists every layer call (for "layer 2 of 5"; default: the compared
+    ones); ``opaque`` the calls the reference did not compute, named at the end.
+    """
     failed = [c for c in comparisons if not c.ok]
     if not failed:
         raise ValueError("parity_failure_message needs at least one failed comparison")
     first = failed[0]
-    names = list(dict.fromkeys(c.layer for c in comparisons))
+    names = list(layer_names or dict.fromkeys(c.layer for c in comparisons))
     position = f"layer {names.index(first.layer) + 1} of {len(names)}"
     title = QUANTITY_TITLES.get(first.quantity, first.quantity)
     direction = "" if first.direction in (None, "forward") else f", {first.direction} direction"
+    expected_name, actual_name = (
+        ("layer", "probe")
+        if first.quantity == "probe"
+        else (
+            "reference",
+            "Keras",
+        )
+    )
     lines = [
         f"Keras and the {reference_dtype} reference disagree in "
         f"{len(failed)} of {len(comparisons)} checks.",
         f"First: layer '{first.layer}' ({layer_classes.get(first.layer, '?')}, {position}), "
         f"{title}{direction}",
-        *mismatch_lines(first, expected_name="reference", actual_name="Keras"),
+        *mismatch_lines(first, expected_name=expected_name, actual_name=actual_name),
         "",
         "Largest errors per layer:",
         *("  " + line for line in error_table(comparisons, layer_classes)),
+        *opaque_lines(opaque),
     ]
     return "\n".join(lines)
+
+
+def opaque_lines(opaque: Sequence[OpaqueLayer]) -> list[str]:
+    """The calls that were not computed independently, each with why (nothing if none)."""
+    if not opaque:
+        return []
+    return [
+        "Not computed independently (the end-to-end pass took Keras' output there):",
+        *(f"  '{layer.name}' ({layer.class_name}): {layer.reason}" for layer in opaque),
+    ]
 
 
 def parity_message(result: ParityResult) -> str:
     """The text of a failed :class:`~pytest_rnnparity.check.parity.ParityResult`."""
     return parity_failure_message(
-        result.comparisons, layer_classes=result.layer_classes, reference_dtype=result.dtype
+        result.comparisons,
+        layer_classes=result.layer_classes,
+        reference_dtype=result.dtype,
+        layer_names=[layer.name for layer in result.layers],
+        opaque=result.opaque,
     )
+
+
+def checked_lines(result: ParityResult) -> list[str]:
+    """What a parity check compared, and how: the lines a passing report starts with."""
+    probed = [c.layer for c in result.comparisons if c.quantity == "probe"]
+    lines = [
+        f"Keras and the {result.dtype} reference agree in {len(result.comparisons)} of "
+        f"{len(result.comparisons)} checks:"
+        if result.ok
+        else f"Keras and the {result.dtype} reference disagree in {len(result.failures)} of "
+        f"{len(result.comparisons)} checks:",
+        *textwrap.wrap(
+            "every timestep and the final states of every recurrent layer call, in "
+            "isolation (the reference run on what Keras fed the call), and every layer's "
+            "output, end to end.",
+            width=88,
+        ),
+    ]
+    recurrent = [c.layer for c in result.comparisons if c.quantity == "hidden"]
+    if probed:
+        lines += textwrap.wrap(
+            f"Read by a probe, itself checked against the layer's own output: "
+            f"{', '.join(sorted(set(probed)))} (a Bidirectional, a subclass or a patched "
+            "call; a stock layer is read from its own call).",
+            width=88,
+        )
+    if not recurrent:
+        lines[1:] = ["every layer's output, end to end (the model has no recurrent layer call)."]
+    return lines + opaque_lines(result.opaque)

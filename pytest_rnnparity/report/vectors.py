@@ -234,7 +234,7 @@ def vectors_of_run(run: SpecRun, *, sequences: int | None = None) -> Vectors:
     largest = max((c.max_abs for c in parity.comparisons), default=0.0)
     environment = capture()
     return build_vectors(
-        parity.layers,
+        parity.chain("exporting test vectors"),
         parity.reference,
         parity.inputs,
         dtype=spec.dtype,

@@ -331,17 +331,18 @@ def test_a_keras_mismatch_is_diagnosed(
     """The reference is right and Keras makes the mistake (here: by its weights)."""
     keras = pytest.importorskip("keras")
     from pytest_rnnparity import check_parity
-    from pytest_rnnparity.check import parity as parity_module
     from pytest_rnnparity.check.diagnosis import keras_diagnosis
+    from pytest_rnnparity.model import capture as capture_module
+    from pytest_rnnparity.reference.types import RecurrentLayer
     from pytest_rnnparity.report.diagnosis import keras_diagnosis_lines
 
-    describe = parity_module.describe_model
+    describe = capture_module.describe_layer_or_none
 
-    def described(model: Any, **options: Any) -> Any:
-        layers = describe(model, **options)
-        return (reference_of(layers[0]), *layers[1:])
+    def described(layer: Any, **options: Any) -> Any:
+        result = describe(layer, **options)
+        return reference_of(result) if isinstance(result, RecurrentLayer) else result
 
-    monkeypatch.setattr(parity_module, "describe_model", described)
+    monkeypatch.setattr(capture_module, "describe_layer_or_none", described)
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.GRU(4), keras.layers.Dense(1)])
     rng = np.random.default_rng(2)
     weights = [rng.uniform(-0.6, 0.6, w.shape) for w in model.get_weights()]

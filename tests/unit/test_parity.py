@@ -12,8 +12,11 @@ import pytest
 from pytest_rnnparity import check_parity
 from pytest_rnnparity.check import parity as parity_module
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
+from pytest_rnnparity.model import capture as capture_module
+from pytest_rnnparity.reference import graph as graph_module
 from pytest_rnnparity.reference.recurrent import cells
 from pytest_rnnparity.reference.types import CellWeights, RecurrentLayer
+from pytest_rnnparity.report.parity import checked_lines
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -235,38 +238,47 @@ def test_functional_single_chain_is_supported() -> None:
     assert check_parity(model, inputs()).ok
 
 
-def test_branching_functional_model_is_refused() -> None:
+def test_a_branching_model_is_checked_and_its_opaque_merge_named() -> None:
     x_in = keras.Input((6, 3))
     a = keras.layers.GRU(4, name="left")(x_in)
     b = keras.layers.GRU(4, name="right")(x_in)
-    model = keras.Model(x_in, keras.layers.Add(name="add")([a, b]))
-    with pytest.raises(UnsupportedModelError) as excinfo:
-        check_parity(model, inputs())
-    assert str(excinfo.value) == (
-        "layer 'right': only a single chain of layers is supported, but this layer does not "
-        "take exactly the previous layer's output (a branch)"
-    )
+    model = randomize(keras.Model(x_in, keras.layers.Add(name="add")([a, b])))
+    result = check_parity(model, inputs())
+    assert result.ok
+    assert [layer.name for layer in result.layers] == ["left", "right", "add"]
+    assert [(layer.name, layer.class_name) for layer in result.opaque] == [("add", "Add")]
+    assert {c.layer for c in result.comparisons} == {"left", "right"}
+    # the model's own output, not a reconstruction
+    np.testing.assert_array_equal(result.model_outputs[0], model(inputs()).numpy())
 
 
-def test_unsupported_layer_is_named() -> None:
-    model = sequential(keras.layers.Conv1D(2, 3, name="conv"), keras.layers.GRU(2))
-    with pytest.raises(
-        UnsupportedModelError,
-        match=(
-            r"^layer 'conv' \(Conv1D\) is not supported; "
-            r"supported layers: GRU, LSTM, SimpleRNN, Bidirectional"
-        ),
-    ):
-        check_parity(model, inputs())
+def test_an_unsupported_layer_is_opaque_and_named() -> None:
+    model = randomize(sequential(keras.layers.Conv1D(2, 3, name="conv"), keras.layers.GRU(2)))
+    result = check_parity(model, inputs())
+    assert result.ok
+    (conv,) = result.opaque
+    assert (conv.name, conv.class_name) == ("conv", "Conv1D")
+    assert conv.reason.startswith("layer 'conv' (Conv1D) is not supported; supported layers: GRU")
+    # the GRU is checked on the inputs Keras' Conv1D fed it
+    assert [c.quantity for c in result.comparisons if c.layer == model.layers[1].name] == [
+        "hidden",
+        "final hidden",
+        "output",
+    ]
+    assert checked_lines(result)[-2:] == [
+        "Not computed independently (the end-to-end pass took Keras' output there):",
+        f"  'conv' (Conv1D): {conv.reason}",
+    ]
 
 
 @pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`")
-def test_unsupported_activation_is_named() -> None:
+def test_a_recurrent_layer_the_reference_cannot_compute_is_refused_never_opaque() -> None:
     model = sequential(keras.layers.GRU(2, activation=lambda t: t * 2.0, name="custom"))
-    with pytest.raises(
-        UnsupportedModelError, match=r"^layer 'custom': activation .* is not a built-in activation"
-    ):
+    with pytest.raises(UnsupportedModelError) as excinfo:
         check_parity(model, inputs())
+    assert str(excinfo.value) == (
+        "layer 'custom': activation a lambda is not a built-in activation"
+    )
 
 
 # -- the classic mistakes are caught and located -------------------------------------------
@@ -279,16 +291,14 @@ def _swap(mapping: Any, a: str, b: str) -> dict[str, Any]:
 
 
 def _with_weights(transform: Callable[[CellWeights], CellWeights]) -> Callable[..., Any]:
-    original = parity_module.describe_model
+    """A describer that hands the reference the layer's weights with a mistake in them."""
+    original = capture_module.describe_layer_or_none
 
-    def describe(model: Any, **kwargs: Any) -> Any:
-        specs = original(model, **kwargs)
-        return tuple(
-            dataclasses.replace(s, weights=transform(s.weights))
-            if isinstance(s, RecurrentLayer)
-            else s
-            for s in specs
-        )
+    def describe(layer: Any, **kwargs: Any) -> Any:
+        described = original(layer, **kwargs)
+        if isinstance(described, RecurrentLayer):
+            return dataclasses.replace(described, weights=transform(described.weights))
+        return described
 
     return describe
 
@@ -325,7 +335,9 @@ def _gru_model() -> Any:
 
 @pytest.mark.parametrize("mistake", sorted(WEIGHT_MISTAKES))
 def test_weight_layout_mistakes_are_caught(mistake: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parity_module, "describe_model", _with_weights(WEIGHT_MISTAKES[mistake]))
+    monkeypatch.setattr(
+        capture_module, "describe_layer_or_none", _with_weights(WEIGHT_MISTAKES[mistake])
+    )
     with pytest.raises(ParityError) as excinfo:
         check_parity(_gru_model(), inputs())
     message = str(excinfo.value)
@@ -380,21 +392,17 @@ def test_inverted_update_convention_is_caught(monkeypatch: pytest.MonkeyPatch) -
 
 def test_state_carried_across_windows_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The notebook's third bug: each window starts from the previous window's state."""
-    original = parity_module.run_reference
+    original = graph_module.run_layer
 
-    def carry(layers: Any, x: Any, **kwargs: Any) -> Any:
-        rows, states = [], None
+    def carry(layer: Any, x: Any, **kwargs: Any) -> Any:
+        rows, states = [], kwargs.pop("initial_states", None)
         for i in range(len(x)):
-            result = original(layers, x[i : i + 1], **{**kwargs, "initial_states": states})
-            states = {
-                r.name: {d: t.final_states for d, t in r.directions.items()}
-                for r in result
-                if r.directions
-            }
-            rows.append(result)
-        return parity_module.concat_results(rows)
+            result = original(layer, x[i : i + 1], **{**kwargs, "initial_states": states})
+            states = {d: t.final_states for d, t in result.directions.items()} or None
+            rows.append([result])
+        return parity_module.concat_results(rows)[0]
 
-    monkeypatch.setattr(parity_module, "run_reference", carry)
+    monkeypatch.setattr(graph_module, "run_layer", carry)
     with pytest.raises(ParityError) as excinfo:
         check_parity(_gru_model(), inputs())
     assert "at timestep 0, row 1, unit" in str(excinfo.value)

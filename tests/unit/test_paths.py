@@ -148,7 +148,7 @@ def test_layer_option_path_runs_in_process_against_the_main_reference(
 def test_run_eagerly_path_runs_keras_that_way_in_process(
     spec_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_eagerly: bool
 ) -> None:
-    from pytest_rnnparity.model.trace import TraceModel
+    from pytest_rnnparity.model.capture import ModelCapture
 
     (spec,) = load_specs(spec_file, root=tmp_path)
     main = run_spec(spec, root=tmp_path).parity
@@ -156,13 +156,14 @@ def test_run_eagerly_path_runs_keras_that_way_in_process(
     if reason := skip_reason(path, keras_major=_keras_major(), gpus=0):
         pytest.skip(reason)
     modes: list[bool] = []
-    forward = TraceModel._forward
+    runs_eagerly = ModelCapture.runs_eagerly
 
-    def spy(self: TraceModel, x: np.ndarray, mask: np.ndarray | None, *, eagerly: bool) -> object:
+    def spy(self: ModelCapture, timesteps: int) -> bool:
+        eagerly = runs_eagerly(self, timesteps)
         modes.append(eagerly)
-        return forward(self, x, mask, eagerly=eagerly)
+        return eagerly
 
-    monkeypatch.setattr(TraceModel, "_forward", spy)
+    monkeypatch.setattr(ModelCapture, "runs_eagerly", spy)
     result = run_path(
         spec,
         path,
