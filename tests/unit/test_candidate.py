@@ -11,8 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ported_rnn import port
-from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.candidate import (
     CandidateCheck,
@@ -45,7 +43,9 @@ from pytest_rnnparity.report.diagnosis import diagnosis_sentence
 from pytest_rnnparity.report.ports import candidate_message
 from pytest_rnnparity.spec import CandidateOptions, load_specs
 
-REPO = Path(__file__).resolve().parents[2]
+from .helpers import REPO, inputs, layer
+from .ported_rnn import port
+
 TOLERANCES = {"hidden": Tolerance(1e-6, 1e-5), "cell": Tolerance(1e-6, 1e-5)}
 
 
@@ -702,6 +702,6 @@ def test_pytest_runs_candidate_items(pytester: pytest.Pytester) -> None:
     ],
 )
 def test_the_schema_knows_candidate_and_torch(extra: str, valid: bool) -> None:
-    from test_spec import schema_accepts
+    from .test_spec import schema_accepts
 
     assert schema_accepts(SPEC + extra) is valid

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from ported_rnn import port
-from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.candidate import load_candidate
 from pytest_rnnparity.check.diagnosis import (
@@ -28,7 +25,9 @@ from pytest_rnnparity.report.diagnosis import (
     within,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+from .helpers import REPO, inputs, layer
+from .ported_rnn import port
+
 TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)
 
 

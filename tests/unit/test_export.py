@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.parity import run_reference_chunks
 from pytest_rnnparity.check.tolerance import Tolerance
@@ -35,6 +34,8 @@ from pytest_rnnparity.report.vectors import (
     write_npz,
     write_vectors,
 )
+
+from .helpers import inputs, layer
 
 C_TEST = Path(__file__).parent / "c" / "check_vectors.c"
 TOLERANCE = Tolerance(1e-5, 1e-5)

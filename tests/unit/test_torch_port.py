@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_mistakes import inputs, layer
 
 from pytest_rnnparity.check.parity import run_reference_chunks
 from pytest_rnnparity.check.tolerance import Tolerance
@@ -27,6 +26,8 @@ from pytest_rnnparity.reference.types import (
 from pytest_rnnparity.report.ports import torch_message
 from pytest_rnnparity.spec import ToleranceLimits, TorchOptions, load_specs
 from pytest_rnnparity.spec.torch_support import RESET_AFTER_FALSE, torch_problem
+
+from .helpers import inputs, layer
 
 TOLERANCES = {"hidden": Tolerance(1e-6, 1e-5), "cell": Tolerance(1e-6, 1e-5)}
 
