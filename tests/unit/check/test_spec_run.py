@@ -1,4 +1,4 @@
-"""harness.py: per-quantity tolerances, and the notebook spec run end to end."""
+"""check/spec_run.py: per-quantity tolerances, and the notebook spec run end to end."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.inputs import load_dataset, spec_windows
 from pytest_rnnparity.spec import Spec, load_specs
 
-NOTEBOOK_SPEC = Path(__file__).resolve().parents[2] / "specs" / "power_gru.yaml"
+from ..helpers import REPO
+
+NOTEBOOK_SPEC = REPO / "specs" / "power_gru.yaml"
 
 MODEL = """\
 data:

@@ -1,4 +1,4 @@
-"""compare.py: the tolerance rule, the first mismatch in time order, statistics."""
+"""check/compare.py: the tolerance rule, the first mismatch in time order, statistics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""paths.py: execution paths (layer options in process, other backends in a subprocess)."""
+"""check/execution_paths.py: layer options run in process, other backends in a subprocess."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""diagnose.py: a deliberately broken port for each classic mistake is diagnosed with it."""
+"""check/diagnosis.py: a deliberately broken port for each classic mistake is diagnosed with it."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pytest_rnnparity.report.diagnosis import (
     within,
 )
 
-from .helpers import REPO, inputs, layer
+from ..helpers import REPO, inputs, layer
 from .ported_rnn import port
 
 TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)

@@ -1,4 +1,4 @@
-"""overlap.py: the reference beside Keras on a second thread, errors, BLAS threads."""
+"""check/side_by_side.py: the reference beside Keras on a second thread, errors, BLAS threads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""torch_port.py: Keras weights as torch.nn.GRU / LSTM / RNN state dicts, and torch parity."""
+"""check/torch_port.py: Keras weights as torch.nn.GRU / LSTM / RNN state dicts, and torch parity."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pytest_rnnparity.report.ports import torch_message
 from pytest_rnnparity.spec import ToleranceLimits, TorchOptions, load_specs
 from pytest_rnnparity.spec.torch_support import RESET_AFTER_FALSE, torch_problem
 
-from .helpers import inputs, layer
+from ..helpers import inputs, layer
 
 TOLERANCES = {"hidden": Tolerance(1e-6, 1e-5), "cell": Tolerance(1e-6, 1e-5)}
 

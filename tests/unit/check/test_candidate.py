@@ -1,4 +1,4 @@
-"""candidate.py: a user's implementation against the reference, its spec key and items."""
+"""check/candidate.py: a user's implementation against the reference, its spec key and items."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from pytest_rnnparity.report.diagnosis import diagnosis_sentence
 from pytest_rnnparity.report.ports import candidate_message
 from pytest_rnnparity.spec import CandidateOptions, load_specs
 
-from .helpers import REPO, inputs, layer
+from ..helpers import REPO, inputs, layer
 from .ported_rnn import port
 
 TOLERANCES = {"hidden": Tolerance(1e-6, 1e-5), "cell": Tolerance(1e-6, 1e-5)}
@@ -702,6 +702,6 @@ def test_pytest_runs_candidate_items(pytester: pytest.Pytester) -> None:
     ],
 )
 def test_the_schema_knows_candidate_and_torch(extra: str, valid: bool) -> None:
-    from .test_spec import schema_accepts
+    from ..test_spec import schema_accepts
 
     assert schema_accepts(SPEC + extra) is valid
