@@ -1,4 +1,4 @@
-"""explain.py: the notebook's step-by-step text, verbatim for the notebook spec."""
+"""report/explain.py: the notebook's step-by-step text, verbatim for the notebook spec."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from pytest_rnnparity.check.spec_run import SpecRun
 from pytest_rnnparity.reference.types import CellConfig, CellWeights, RecurrentLayer, RecurrentTrace
 from pytest_rnnparity.report.explain import RecurrentView, day_span, explain_text, format_vector
 
-ROOT = Path(__file__).resolve().parents[2]
-EXPECTED = Path(__file__).with_name("expected") / "explain_power_gru.txt"
+from ..helpers import REPO as ROOT
+from ..helpers import UNIT
+
+EXPECTED = UNIT / "expected" / "explain_power_gru.txt"
 REGENERATE = "python -m pytest_rnnparity explain specs/power_gru.yaml > " + str(
     EXPECTED.relative_to(ROOT)
 )

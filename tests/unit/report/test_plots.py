@@ -1,4 +1,4 @@
-"""plots.py: the explain figures, and the failure figures of ``--rnn-parity-plots``."""
+"""report/plots.py: the explain figures, and the failure figures of ``--rnn-parity-plots``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from pytest_rnnparity.report.plots import describe_paths, safe_name
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..helpers import REPO as ROOT
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 NOTEBOOK_SPEC = """\

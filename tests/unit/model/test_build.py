@@ -1,4 +1,4 @@
-"""build.py: seeded weights, and spec -> Keras model with its layers, options and weights."""
+"""model/build.py: seeded weights, and spec -> Keras model with its layers, options and weights."""
 
 from __future__ import annotations
 

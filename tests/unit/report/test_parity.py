@@ -1,4 +1,4 @@
-"""report.py: the parity failure text, asserted line by line."""
+"""report/parity.py: the parity failure text, asserted line by line."""
 
 from __future__ import annotations
 

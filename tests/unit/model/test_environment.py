@@ -1,4 +1,4 @@
-"""environment.py: what a golden records about the machine, read without importing TensorFlow."""
+"""model/environment.py: what a golden records about the machine, read without TensorFlow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cli.py: explain, validate, new (and schema) as a user runs them."""
+"""cli/main.py: explain, validate, new (and schema) as a user runs them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import pytest
 
 from pytest_rnnparity.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
-EXPECTED = Path(__file__).with_name("expected") / "explain_power_gru.txt"
+from ..helpers import REPO as ROOT
+from ..helpers import UNIT
+
+EXPECTED = UNIT / "expected" / "explain_power_gru.txt"
 
 
 def _without_error_sizes(text: str) -> str:

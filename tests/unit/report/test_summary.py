@@ -1,4 +1,4 @@
-"""reporting.py: item properties, report records and the summary text (pure)."""
+"""report/summary.py: item properties, report records and the summary text (pure)."""
 
 from __future__ import annotations
 

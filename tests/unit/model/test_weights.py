@@ -1,4 +1,4 @@
-"""weights.py: per-gate splitting and exact reassembly."""
+"""model/weights.py: per-gate splitting and exact reassembly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""export.py: test vectors as JSON, npz and a C header that a C unit test reproduces."""
+"""report/vectors.py: test vectors as JSON, npz and a C header that a C unit test reproduces."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ from pytest_rnnparity.report.vectors import (
     write_vectors,
 )
 
-from .helpers import inputs, layer
+from ..helpers import UNIT, inputs, layer
 
-C_TEST = Path(__file__).parent / "c" / "check_vectors.c"
+C_TEST = UNIT / "c" / "check_vectors.c"
 TOLERANCE = Tolerance(1e-5, 1e-5)
 CC = shutil.which("cc")
 needs_cc = pytest.mark.skipif(CC is None, reason="no C compiler (cc) on PATH")
