@@ -1,4 +1,4 @@
-"""reference/mistakes.py: each classic mistake as a transformation of the reference."""
+"""reference/recurrent/mistakes.py: each classic mistake as a transformation of the reference."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pytest_rnnparity.reference.recurrent.mistakes import (
     run_variant,
 )
 
-from .helpers import inputs, layer
+from ...helpers import inputs, layer
 
 CONFIGS = {
     "gru": layer("gru"),
