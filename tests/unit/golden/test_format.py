@@ -1,4 +1,4 @@
-"""golden_format.py: canonical text, size budget, corrupt files, drift report (verbatim)."""
+"""golden/format.py: canonical text, hex arrays, the size budget, corrupt files."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import GoldenError
-from pytest_rnnparity.golden.drift import compare_goldens
 from pytest_rnnparity.golden.format import (
     DATA_LINE,
     HEADER,
     Golden,
-    GoldenArray,
     decode_hex,
     dumps,
     golden_array,
@@ -23,20 +20,10 @@ from pytest_rnnparity.golden.format import (
     loads,
     summarize,
 )
-from pytest_rnnparity.report.drift import drift_message, hash_diagnosis
 
-TOL = Tolerance(atol=1e-6, rtol=1e-5)
+from .helpers import VALID, every_row, golden_with
+
 FIX = "; fix or delete it, then re-record it with --snapshot-update"
-
-
-def _golden(arrays: dict[str, GoldenArray], **meta: str) -> Golden:
-    return Golden(meta={"spec": "power-gru", **meta}, environment={}, arrays=arrays)
-
-
-def _rows(values: np.ndarray, dtype: str = "float64") -> GoldenArray:
-    """Every row kept, no summary."""
-    values = np.asarray(values, dtype=dtype)
-    return GoldenArray(shape=values.shape, dtype=dtype, rows=values)
 
 
 # -- dumps / loads ------------------------------------------------------------------------
@@ -125,21 +112,21 @@ def test_round_trip_is_exact_and_redump_is_byte_identical(dtype: str) -> None:
 def test_floats_use_the_shortest_text_of_their_dtype() -> None:
     single = golden_array(np.array([[0.1, 1 / 3]], dtype=np.float32), rows=1, summaries=False)
     double = golden_array(np.array([[0.1, 1 / 3]], dtype=np.float64), rows=1, summaries=False)
-    assert "row 0: 0.1 0.33333334" in dumps(_golden({"a": single})).splitlines()
-    assert "row 0: 0.1 0.3333333333333333" in dumps(_golden({"a": double})).splitlines()
+    assert "row 0: 0.1 0.33333334" in dumps(golden_with({"a": single})).splitlines()
+    assert "row 0: 0.1 0.3333333333333333" in dumps(golden_with({"a": double})).splitlines()
 
 
 def test_many_float32_values_round_trip_exactly() -> None:
     bits = np.random.default_rng(11).integers(0, 2**32, size=20_000, dtype=np.uint64)
     values = bits.astype(np.uint32).view(np.float32)
     values = values[np.isfinite(values)][:10_000].reshape(100, 100)
-    golden = _golden({"a": golden_array(values, rows=100, summaries=False, max_values=10_000)})
+    golden = golden_with({"a": golden_array(values, rows=100, summaries=False, max_values=10_000)})
     back = loads(dumps(golden), location="g").arrays["a"].rows
     assert back.view(np.uint32).tolist() == values.view(np.uint32).tolist()
 
 
 def test_one_dimensional_array_round_trips() -> None:
-    golden = _golden({"a": golden_array(np.arange(3.0), rows=2, summaries=False)})
+    golden = golden_with({"a": golden_array(np.arange(3.0), rows=2, summaries=False)})
     text = dumps(golden)
     assert dumps(loads(text, location="g")) == text
 
@@ -168,7 +155,7 @@ def _special(dtype: str, size: int) -> np.ndarray:
 def test_hex_round_trip_is_bit_exact(dtype: str, encoding: str) -> None:
     values = _special(dtype, 6 * 30 * 40).reshape(6, 30, 40)
     array = golden_array(values, rows=5, summaries=True, max_values=10_000)
-    text = dumps(_golden({"a": array}))
+    text = dumps(golden_with({"a": array}))
     assert f"encoding = hex {encoding}" in text.splitlines()
     back = loads(text, location="g.golden").arrays["a"]
     assert (back.shape, back.dtype) == ((6, 30, 40), dtype)
@@ -187,7 +174,7 @@ def _array_lines(text: str) -> list[str]:
 
 
 def test_4096_kept_values_stay_text_4097_are_hex() -> None:
-    at_limit = _array_lines(dumps(_golden({"a": _rows(np.arange(4096.0).reshape(64, 64))})))
+    at_limit = _array_lines(dumps(golden_with({"a": every_row(np.arange(4096.0).reshape(64, 64))})))
     assert at_limit[:5] == [
         "[array a]",
         "dtype = float64",
@@ -198,7 +185,7 @@ def test_4096_kept_values_stay_text_4097_are_hex() -> None:
     assert len(at_limit) == 4 + 64
 
     values = np.arange(4097.0).reshape(4097, 1)
-    lines = _array_lines(dumps(_golden({"a": _rows(values)})))
+    lines = _array_lines(dumps(golden_with({"a": every_row(values)})))
     assert lines[:5] == [
         "[array a]",
         "dtype = float64",
@@ -220,19 +207,19 @@ def test_hex_dumps_is_deterministic_and_writes_one_nan() -> None:
     values = _special("float32", 5000).reshape(50, 100)
     odd_nans = values.copy()
     odd_nans.view(np.uint32)[0, 0] = 0xFFC00001  # a negative NaN with a payload
-    one = dumps(_golden({"a": golden_array(values, rows=50, summaries=True, max_values=5000)}))
+    one = dumps(golden_with({"a": golden_array(values, rows=50, summaries=True, max_values=5000)}))
     assert one == dumps(
-        _golden({"a": golden_array(values, rows=50, summaries=True, max_values=5000)})
+        golden_with({"a": golden_array(values, rows=50, summaries=True, max_values=5000)})
     )
     assert one == dumps(
-        _golden({"a": golden_array(odd_nans, rows=50, summaries=True, max_values=5000)})
+        golden_with({"a": golden_array(odd_nans, rows=50, summaries=True, max_values=5000)})
     )
     assert "data: 0000c07f0000807f" in one  # NumPy's nan, then inf
 
 
 def test_hex_golden_with_crlf_line_ends_loads_the_same() -> None:
     values = _special("float32", 5000).reshape(50, 100)
-    text = dumps(_golden({"a": golden_array(values, rows=50, summaries=True, max_values=5000)}))
+    text = dumps(golden_with({"a": golden_array(values, rows=50, summaries=True, max_values=5000)}))
     back = loads(text.replace("\n", "\r\n"), location="g").arrays["a"]
     assert (
         back.rows.tobytes()
@@ -242,7 +229,9 @@ def test_hex_golden_with_crlf_line_ends_loads_the_same() -> None:
 
 def test_float16_stays_text_at_any_size() -> None:
     values = np.zeros((50, 100), dtype=np.float16)
-    text = dumps(_golden({"a": golden_array(values, rows=50, summaries=False, max_values=5000)}))
+    text = dumps(
+        golden_with({"a": golden_array(values, rows=50, summaries=False, max_values=5000)})
+    )
     assert "encoding" not in text
     assert "row 49: " in text
 
@@ -306,7 +295,7 @@ def test_golden_array_keeps_first_timesteps_of_row_zero_when_one_row_is_too_big(
     values = np.arange(5 * 3 * 4, dtype=np.float64).reshape(5, 3, 4)
     array = golden_array(values, rows=3, summaries=False, max_values=9)
     np.testing.assert_array_equal(array.rows, values[:1, :2])
-    text = dumps(_golden({"a": array}))
+    text = dumps(golden_with({"a": array}))
     assert "kept = 1x2" in text.splitlines()
     np.testing.assert_array_equal(loads(text, location="g").arrays["a"].rows, values[:1, :2])
 
@@ -322,7 +311,9 @@ def test_3d_summary_is_per_timestep_over_the_whole_batch() -> None:
     np.testing.assert_array_equal(array.summary[:, 1], values.max(axis=(0, 2)))
     np.testing.assert_array_equal(array.summary[:, 2], values.mean(axis=(0, 2)))
     assert array.summary[2, 1] == 40.0
-    summaries = [line for line in dumps(_golden({"a": array})).splitlines() if "summary" in line]
+    summaries = [
+        line for line in dumps(golden_with({"a": array})).splitlines() if "summary" in line
+    ]
     assert summaries[0].startswith("summary t 0: ")
     assert summaries[2].split()[4] == "40.0"  # the maximum at timestep 2
 
@@ -358,21 +349,6 @@ def test_summarize_makes_no_float64_copy() -> None:
 
 
 # -- corrupt files ------------------------------------------------------------------------
-
-VALID = [
-    HEADER,  # 1
-    "[meta]",  # 2
-    "spec = power-gru",  # 3
-    "[environment]",  # 4
-    "keras = 3.15.1",  # 5
-    "[array keras/dense/output]",  # 6
-    "dtype = float32",  # 7
-    "shape = 2x1",  # 8
-    "kept = 2",  # 9
-    "row 0: 0.5",  # 10
-    "row 1: -0.25",  # 11
-    "summary unit 0: -0.25 0.5 0.125",  # 12
-]
 
 
 def _edit(index: int, line: str | None) -> Callable[[list[str]], list[str]]:
@@ -698,284 +674,3 @@ def test_a_hostile_kept_with_a_little_data_allocates_nothing() -> None:
         "kept 100000x100000 of shape 100000x100000x1000 needs 40000000000000" + FIX
     )
     assert peak < 1_000_000
-
-
-# -- comparison ---------------------------------------------------------------------------
-
-
-def test_compare_within_tolerance_is_ok() -> None:
-    values = np.linspace(-1, 1, 12).reshape(2, 3, 2)
-    recorded = _golden({"a": golden_array(values, rows=2, summaries=True)})
-    current = _golden({"a": golden_array(values + 5e-7, rows=2, summaries=True)})
-    drift = compare_goldens(recorded, current, TOL)
-    assert drift.ok
-    assert [(c.layer, c.quantity) for c in drift.comparisons] == [("a", "rows"), ("a", "summary")]
-
-
-def test_compare_beyond_tolerance_reports_the_first_mismatch_in_time_order() -> None:
-    values = np.zeros((2, 3, 2))
-    moved = values.copy()
-    moved[0, 2, 0] = 1.0  # row 0 but a later timestep
-    moved[1, 1, 1] = 1.0  # the earliest timestep that moved
-    drift = compare_goldens(_golden({"a": _rows(values)}), _golden({"a": _rows(moved)}), TOL)
-    assert not drift.ok
-    (rows,) = drift.comparisons
-    assert rows.axes == ("row", "timestep", "unit")
-    assert rows.first is not None
-    assert rows.first.index == (1, 1, 1)
-    assert rows.n_bad == 2
-
-
-def test_a_2d_array_moves_at_a_row_and_unit_not_a_timestep() -> None:
-    values = np.zeros((3, 4))
-    moved = values.copy()
-    moved[1, 2] = 0.5
-    recorded, current = (
-        _golden({"keras/dense/output": _rows(values)}),
-        _golden({"keras/dense/output": _rows(moved)}),
-    )
-    drift = compare_goldens(recorded, current, TOL)
-    (rows,) = drift.comparisons
-    assert rows.axes == ("row", "unit")
-    message = drift_message(recorded, current, drift, golden_path="g", update_command="u")
-    assert "First: Keras outputs, dense/output, at row 1, unit 2:" in message.splitlines()
-
-
-def test_compare_reports_a_shape_change() -> None:
-    recorded = _golden({"keras/dense/output": _rows(np.zeros((2, 1)))})
-    current = _golden({"keras/dense/output": _rows(np.zeros((3, 1)))})
-    drift = compare_goldens(recorded, current, TOL)
-    (shape,) = drift.comparisons
-    assert not drift.ok
-    assert shape.problem == "shape changed: recorded 2x1, now 3x1"
-
-
-def test_compare_allocates_nothing_for_a_huge_recorded_shape() -> None:
-    text = "\n".join([*VALID[:7], "shape = 99999999999999x1", "kept = 0"]) + "\n"
-    recorded = loads(text, location="g.golden")
-    current = _golden({"keras/dense/output": _rows(np.zeros((2, 1)))})
-    (shape,) = compare_goldens(recorded, current, TOL).comparisons
-    assert shape.problem == "shape changed: recorded 99999999999999x1, now 2x1"
-
-
-def test_compare_reports_a_shape_change_beyond_the_first_axis() -> None:
-    recorded = _golden({"a": _rows(np.zeros((2, 3, 1)))})
-    current = _golden({"a": _rows(np.zeros((2, 4, 1)))})
-    (shape,) = compare_goldens(recorded, current, TOL).comparisons
-    assert not shape.ok
-    assert shape.problem == "shape changed: recorded 2x3x1, now 2x4x1"
-
-
-def test_compare_lists_missing_and_new_arrays() -> None:
-    same = _rows(np.zeros((2, 1)))
-    recorded = _golden({"kept": same, "gone/b": same, "gone/a": same})
-    current = _golden({"kept": same, "new/x": same})
-    drift = compare_goldens(recorded, current, TOL)
-    assert drift.missing == ("gone/a", "gone/b")
-    assert drift.new == ("new/x",)
-    assert all(c.ok for c in drift.comparisons)
-    assert not drift.ok
-
-
-def test_compare_only_the_overlap_of_kept_regions_of_different_size() -> None:
-    values = np.arange(5 * 3 * 2, dtype=np.float64).reshape(5, 3, 2)
-    recorded = golden_array(values, rows=3, summaries=True)  # 3 rows
-    changed = values.copy()
-    changed[2:] += 100.0  # only beyond what the current golden keeps in full
-    current = golden_array(changed, rows=2, summaries=False, max_values=12)  # 2 rows
-    assert (recorded.rows.shape, current.rows.shape) == ((3, 3, 2), (2, 3, 2))
-    drift = compare_goldens(_golden({"a": recorded}), _golden({"a": current}), TOL)
-    assert drift.ok
-    (rows,) = drift.comparisons  # no summary on one side: nothing to compare there
-    assert rows.shape == (2, 3, 2)
-
-    partial = golden_array(values, rows=3, summaries=False, max_values=4)  # 1 row, 2 steps
-    drift = compare_goldens(_golden({"a": recorded}), _golden({"a": partial}), TOL)
-    assert drift.ok
-    assert drift.comparisons[0].shape == (1, 2, 2)
-
-
-# -- hash diagnosis and the drift report --------------------------------------------------
-
-HIDDEN = np.array(
-    [
-        [[0.125, 0.25], [0.375, 0.5], [0.625, 0.75]],
-        [[-0.125, -0.25], [-0.375, -0.5], [-0.625, -0.75]],
-    ]
-)
-
-
-def _drifted_pair() -> tuple[Golden, Golden]:
-    moved = HIDDEN.copy()
-    moved[1, 1, 0] = -0.25  # timestep 1: the first in time order
-    moved[0, 2, 1] = 0.875
-    output = np.array([[0.5], [-0.25]])
-    recorded = Golden(
-        meta={"spec": "power-gru", "weights_hash": "a" * 64, "inputs_hash": "c" * 64},
-        environment={
-            "keras": "3.10.0",
-            "keras_backend": "tensorflow",
-            "numpy": "2.4.6",
-            "tensorflow": "2.19.0",
-        },
-        arrays={
-            "keras/dense/output": golden_array(output, rows=3, summaries=True),
-            "reference/gru/forward/hidden": golden_array(HIDDEN, rows=3, summaries=True),
-        },
-    )
-    current = Golden(
-        meta={"spec": "power-gru", "weights_hash": "b" * 64, "inputs_hash": "c" * 64},
-        environment={
-            "keras": "3.15.1",
-            "keras_backend": "tensorflow",
-            "numpy": "2.4.6",
-            "tensorflow": "2.21.0",
-        },
-        arrays={
-            "keras/dense/output": golden_array(output, rows=3, summaries=True),
-            "reference/gru/forward/hidden": golden_array(moved, rows=3, summaries=True),
-        },
-    )
-    return recorded, current
-
-
-WEIGHTS_LINE = (
-    "The weights changed since the golden was recorded (weights_hash aaaaaaaaaaaa -> "
-    "bbbbbbbbbbbb): this is not numerical drift. With `weights: keras` the layers' "
-    "initializers draw the weights, and they may change between Keras versions; "
-    "`weights: seeded` gives the same weights everywhere."
-)
-
-
-def test_drift_message_verbatim() -> None:
-    recorded, current = _drifted_pair()
-    drift = compare_goldens(recorded, current, TOL)
-    message = drift_message(
-        recorded,
-        current,
-        drift,
-        golden_path="goldens/power_gru/power-gru.golden",
-        update_command="pytest --rnn-parity --snapshot-update specs/power_gru.yaml",
-    )
-    assert message.splitlines() == [
-        "Golden drift: the run no longer matches goldens/power_gru/power-gru.golden.",
-        "Recorded under TensorFlow 2.19.0 / Keras 3.10.0 (tensorflow backend), "
-        "now TensorFlow 2.21.0 / Keras 3.15.1 (tensorflow backend).",
-        "Environment changes: keras: 3.10.0 -> 3.15.1; tensorflow: 2.19.0 -> 2.21.0.",
-        WEIGHTS_LINE,
-        "First: reference trace, gru/forward/hidden, at timestep 1, row 1, unit 0:",
-        "  recorded  -0.375",
-        "  now       -0.25",
-        "  abs error 1.25e-01, rel error 3.33e-01 (tolerance atol=1e-06, rtol=1e-05)",
-        "2 of 4 compared blocks moved:",
-        "  part             array               block    max abs   moved",
-        "  reference trace  gru/forward/hidden  rows     1.25e-01  2/12",
-        "  reference trace  gru/forward/hidden  summary  1.25e-01  3/9",
-        "If the change is expected, re-record: "
-        "pytest --rnn-parity --snapshot-update specs/power_gru.yaml",
-    ]
-
-
-def test_drift_message_for_a_shape_change_and_missing_and_new_arrays() -> None:
-    env = {"keras": "3.15.1", "keras_backend": "tensorflow", "tensorflow": "2.21.0"}
-    recorded = Golden(
-        meta={"spec": "s"},
-        environment=env,
-        arrays={
-            "keras/dense/output": _rows(np.zeros((2, 1))),
-            "reference/gru/forward/cell": _rows(np.zeros((2, 1))),
-        },
-    )
-    current = Golden(
-        meta={"spec": "s"},
-        environment=env,
-        arrays={
-            "keras/dense/output": _rows(np.zeros((3, 1))),
-            "reference/gru/forward/update": _rows(np.zeros((2, 1))),
-        },
-    )
-    drift = compare_goldens(recorded, current, TOL)
-    message = drift_message(recorded, current, drift, golden_path="g.golden", update_command="u")
-    lines = message.splitlines()
-    # The table row's numbers for a shape change (max abs "nan", moved "2/2") are not
-    # pinned: they are a by-product of comparing placeholder arrays.
-    header, table_row = lines.pop(4), lines.pop(4)
-    assert header.split() == ["part", "array", "block", "max", "abs", "moved"]
-    assert table_row.split()[:4] == ["Keras", "outputs", "dense/output", "shape"]
-    assert lines == [
-        "Golden drift: the run no longer matches g.golden.",
-        "Recorded under TensorFlow 2.21.0 / Keras 3.15.1 (tensorflow backend), "
-        "now TensorFlow 2.21.0 / Keras 3.15.1 (tensorflow backend).",
-        "First: Keras outputs, dense/output: shape changed: recorded 2x1, now 3x1.",
-        "1 of 1 compared blocks moved:",
-        "No longer produced: reference/gru/forward/cell.",
-        "Not in the golden: reference/gru/forward/update.",
-        "If the change is expected, re-record: u",
-    ]
-
-
-def test_drift_message_names_the_summary_statistic() -> None:
-    values = np.zeros((4, 2, 1))
-    moved = values.copy()
-    moved[3, 1, 0] = 1.0  # beyond the one kept row: only the summary moves
-    recorded = _golden(
-        {"reference/gru/forward/hidden": golden_array(values, rows=1, summaries=True)}
-    )
-    current = _golden({"reference/gru/forward/hidden": golden_array(moved, rows=1, summaries=True)})
-    drift = compare_goldens(recorded, current, TOL)
-    lines = drift_message(
-        recorded, current, drift, golden_path="g", update_command="u"
-    ).splitlines()
-    assert lines[2:6] == [
-        "First: reference trace, gru/forward/hidden, at max over the batch at timestep 1:",
-        "  recorded  0",
-        "  now       1",
-        "  abs error 1.00e+00, rel error inf (tolerance atol=1e-06, rtol=1e-05)",
-    ]
-
-
-def test_drift_in_a_hex_array_is_located_as_in_text() -> None:
-    def hidden(values: np.ndarray) -> Golden:  # 7,200 values: hex
-        array = golden_array(values, rows=6, summaries=True, max_values=10_000)
-        return _golden({"reference/gru/forward/hidden": array})
-
-    values = np.random.default_rng(4).normal(size=(6, 30, 40)).astype(np.float32)
-    values[4, 17, 9] = 0.25
-    moved = values.copy()
-    moved[4, 17, 9] = 0.375
-    recorded = loads(dumps(hidden(values)), location="g")
-    assert "encoding = hex <f4" in dumps(recorded).splitlines()
-    assert compare_goldens(recorded, hidden(values), TOL).ok
-    current = hidden(moved)
-    drift = compare_goldens(recorded, current, TOL)
-    message = drift_message(recorded, current, drift, golden_path="g", update_command="u")
-    assert message.splitlines()[2:6] == [
-        "First: reference trace, gru/forward/hidden, at timestep 17, row 4, unit 9:",
-        "  recorded  0.25",
-        "  now       0.375",
-        "  abs error 1.25e-01, rel error 5.00e-01 (tolerance atol=1e-06, rtol=1e-05)",
-    ]
-    assert (drift.comparisons[0].quantity, drift.comparisons[0].n_bad) == ("rows", 1)
-
-
-def test_hash_diagnosis_verbatim() -> None:
-    recorded = _golden(
-        {}, weights_hash="0123456789abcdef", inputs_hash="1" * 64, spec_hash="2" * 64
-    )
-    current = _golden({}, weights_hash="fedcba9876543210", inputs_hash="3" * 64, spec_hash="4" * 64)
-    assert hash_diagnosis(recorded, current) == [
-        "The weights changed since the golden was recorded (weights_hash 0123456789ab -> "
-        "fedcba987654): this is not numerical drift. With `weights: keras` the layers' "
-        "initializers draw the weights, and they may change between Keras versions; "
-        "`weights: seeded` gives the same weights everywhere.",
-        "The inputs changed since the golden was recorded (inputs_hash 111111111111 -> "
-        "333333333333): the data or its scaling changed, not the numerics.",
-        "The spec changed since the golden was recorded (spec_hash 222222222222 -> "
-        "444444444444); if that was intended, re-record the golden.",
-    ]
-
-
-def test_hash_diagnosis_is_silent_for_equal_or_unrecorded_hashes() -> None:
-    recorded = _golden({}, weights_hash="a" * 64, inputs_hash="b" * 64)
-    current = _golden({}, weights_hash="a" * 64, spec_hash="c" * 64)
-    assert hash_diagnosis(recorded, current) == []
