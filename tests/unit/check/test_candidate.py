@@ -702,6 +702,6 @@ def test_pytest_runs_candidate_items(pytester: pytest.Pytester) -> None:
     ],
 )
 def test_the_schema_knows_candidate_and_torch(extra: str, valid: bool) -> None:
-    from ..test_spec import schema_accepts
+    from ..spec.json_schema import schema_accepts
 
     assert schema_accepts(SPEC + extra) is valid

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_rnnparity.cli.main import main
+from pytest_rnnparity.spec import schema_text
 
 from ..helpers import REPO as ROOT
 from ..helpers import UNIT
@@ -78,6 +79,16 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
 def test_schema_is_still_printed(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     assert '"$schema"' in capsys.readouterr().out
+
+
+def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == schema_text()
+
+
+def test_cli_without_a_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "schema" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- validate
