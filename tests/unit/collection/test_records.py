@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -30,7 +30,7 @@ def report(
     )
 
 
-def collected(*reports: pytest.TestReport) -> list[dict[str, object]]:
+def collected(*reports: pytest.TestReport) -> list[dict[str, Any]]:
     collector = RecordCollector()
     for each in reports:
         collector.pytest_runtest_logreport(each)
