@@ -1,7 +1,8 @@
 """Shared test setup for the non-recurrent layer references: Keras on demand, masks.
 
-Keras is imported by the ``keras`` fixture only, so the hand-computed and
-shape-error tests of this folder run (and fail) without TensorFlow.
+Used by ``layers/`` and ``test_masks.py``; the recurrent tests (``recurrent/``) build
+their Keras models themselves. Keras is imported by the ``keras`` fixture only, so the
+hand-computed and shape-error tests of these files run (and fail) without TensorFlow.
 """
 
 from __future__ import annotations

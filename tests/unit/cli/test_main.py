@@ -1,0 +1,318 @@
+"""cli/main.py: explain, validate, new (and schema) as a user runs them."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_rnnparity.cli.main import main
+from pytest_rnnparity.spec import schema_text
+
+from ..helpers import REPO as ROOT
+from ..helpers import UNIT
+
+EXPECTED = UNIT / "expected" / "explain_power_gru.txt"
+
+
+def _without_error_sizes(text: str) -> str:
+    return re.sub(r"\b\d\.\d+e[-+]\d\d\b", "<error>", text)
+
+
+MISSING_EXTRA = "explain needs the 'report' extra: pip install 'pytest-rnnparity[report]'\n"
+
+BAD_UNITS = """\
+data:
+  features:
+    a: [1.0, 2.0, 3.0, 4.0, 5.0]
+  target: {column: a}
+lookback: 2
+model:
+  - GRU: {units: -4}
+"""
+
+MISSING_COLUMN = """\
+data:
+  csv: {path: data.csv, features: [temperature], target: power}
+lookback: 2
+model:
+  - GRU: {units: 2}
+"""
+
+
+@pytest.fixture(scope="module")
+def ran_a_spec_once() -> None:
+    """Import everything an in-process ``pytester`` run would import, by running a spec.
+
+    The ``pytester`` fixture drops every module imported after it was set up, and
+    TensorFlow (which imports parts of itself lazily, on the first model) cannot be
+    imported twice into a process: this module-scoped fixture runs before it.
+    """
+    import pkgutil
+
+    pytest.importorskip("keras")
+    import pytest_rnnparity
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model import environment
+    from pytest_rnnparity.model.build import import_keras
+    from pytest_rnnparity.spec import load_specs
+
+    for module in pkgutil.iter_modules(pytest_rnnparity.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"pytest_rnnparity.{module.name}")
+    (spec,) = load_specs(ROOT / "specs" / "power_gru.yaml", root=ROOT)
+    run_spec(spec, root=ROOT)
+    environment.capture()
+    import_keras().backend.clear_session()
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "explain" in capsys.readouterr().err
+
+
+def test_schema_is_still_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert '"$schema"' in capsys.readouterr().out
+
+
+def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == schema_text()
+
+
+def test_cli_without_a_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "schema" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def test_validate_the_bundled_specs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "specs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "ok: specs/power_gru.yaml (1 variant)" in out
+    assert "ok: specs/bidirectional_gru.yaml (4 variants)" in out
+    assert len(out) == len(list((ROOT / "specs").glob("*.yaml")))
+
+
+def test_validate_reports_one_located_error_per_bad_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "bad_units.yaml").write_text(BAD_UNITS, encoding="utf-8")
+    (tmp_path / "specs" / "bad_data.yaml").write_text(MISSING_COLUMN, encoding="utf-8")
+    (tmp_path / "specs" / "data.csv").write_text("temperature,load\n1,2\n3,4\n5,6\n")
+    (tmp_path / "specs" / "good.yaml").write_text(
+        BAD_UNITS.replace("units: -4", "units: 4"), encoding="utf-8"
+    )
+    assert main(["validate", "specs", "missing.yaml"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "specs/bad_data.yaml:2:58: data.csv.target: column 'power' not found in specs/data.csv;"
+        " columns: temperature, load",
+        "specs/bad_units.yaml:7:18: model[0].GRU.units: expected a positive integer, got -4",
+        "ok: specs/good.yaml (1 variant)",
+        "missing.yaml: no such file or directory",
+    ]
+
+
+def test_validate_checks_the_data_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.yaml").write_text(MISSING_COLUMN.replace("power", "load"), encoding="utf-8")
+    (tmp_path / "data.csv").write_text("temperature,load\n1,2\n3,four\n5,6\n")
+    assert main(["validate", "x.yaml"]) == 1
+    assert capsys.readouterr().out == "data.csv:3: load: expected a number, got 'four'\n"
+
+
+def test_validate_does_not_import_tensorflow() -> None:
+    code = textwrap.dedent(
+        """\
+        import sys
+        from pytest_rnnparity.cli.main import main
+        code = main(["validate", "specs"])
+        heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+        print("exit", code, "imported", heavy)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "exit 0 imported []"
+
+
+# -------------------------------------------------------------------------------- new
+
+
+def test_new_writes_a_commented_spec_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["new", "specs/my model.yaml", "--cell", "lstm", "--units", "6", "--lookback", "3"]
+    assert main(args) == 0
+    text = (tmp_path / "specs" / "my model.yaml").read_text(encoding="utf-8")
+    assert "name: my-model" in text
+    assert "  - LSTM: {units: 6}" in text
+    assert "lookback: 3" in text
+    for line in text.splitlines():
+        if line and not line.startswith(("#", " ")) and not line.startswith("description"):
+            assert "#" in line, f"top-level key without a comment: {line}"
+    assert max(len(line) for line in text.splitlines()) <= 100
+    capsys.readouterr()
+    assert main(args) == 1
+    assert "exists; refusing to overwrite it" in capsys.readouterr().err
+    assert (tmp_path / "specs" / "my model.yaml").read_text(encoding="utf-8") == text
+
+
+def test_new_from_a_csv_reads_its_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    rows = "\n".join(f"{i},{i % 3},{i * 2}" for i in range(20))
+    (tmp_path / "data" / "load.csv").write_text(f"hour,weekday,load\n{rows}\n")
+    assert main(["new", "specs/load.yaml", "--data", "csv:data/load.csv", "--features", "1"]) == 0
+    text = (tmp_path / "specs" / "load.yaml").read_text(encoding="utf-8")
+    assert "    path: ../data/load.csv" in text
+    assert "    features: [hour]" in text
+    assert "    target: load" in text
+    assert main(["validate", "specs/load.yaml"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "ok: specs/load.yaml (1 variant)"
+
+
+def test_new_rejects_an_unknown_data_source(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        main(["new", "x.yaml", "--data", "parquet:x"])
+    assert excinfo.value.code == 2
+    assert "expected synthetic, csv:PATH" in capsys.readouterr().err
+
+
+@pytest.mark.keras
+def test_new_then_validate_then_pytest_round_trips(
+    ran_a_spec_once: None, pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("keras")
+    pytester.makeini("[pytest]\n")
+    rows = "\n".join(f"{i},{(i * 7) % 5},{(i * 3) % 11}" for i in range(30))
+    pytester.makefile(".csv", **{"specs/data/meters": f"hour,weekday,load\n{rows}"})
+    assert main(["new", "specs/gru.yaml"]) == 0
+    assert main(["new", "specs/lstm.yaml", "--cell", "lstm", "--data", "random_walk"]) == 0
+    assert (
+        main(
+            ["new", "specs/rnn.yaml", "--cell", "simple_rnn", "--data", "csv:specs/data/meters.csv"]
+        )
+        == 0
+    )
+    assert main(["validate", "specs"]) == 0
+    capsys.readouterr()
+    recorded = pytester.runpytest("--rnn-parity", "--snapshot-update", "-p", "no:cacheprovider")
+    recorded.assert_outcomes(passed=6)
+    checked = pytester.runpytest("--rnn-parity", "-p", "no:cacheprovider")
+    checked.assert_outcomes(passed=6)
+
+
+# ---------------------------------------------------------------------------- explain
+
+
+def test_explain_without_the_report_extra_says_what_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setitem(sys.modules, "tabulate", None)
+    assert main(["explain", "specs/power_gru.yaml"]) == 2
+    assert capsys.readouterr() == ("", MISSING_EXTRA)
+
+
+def test_explain_plots_without_matplotlib_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["explain", "specs/power_gru.yaml", "--plots", str(tmp_path)]) == 2
+    assert capsys.readouterr() == ("", MISSING_EXTRA)
+
+
+def test_explain_an_invalid_spec_fails_with_its_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text(BAD_UNITS, encoding="utf-8")
+    assert main(["explain", "bad.yaml"]) == 1
+    assert capsys.readouterr().err == (
+        "bad.yaml:7:18: model[0].GRU.units: expected a positive integer, got -4\n"
+    )
+
+
+@pytest.mark.keras
+def test_explain_prints_the_golden_text_and_writes_the_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("keras")
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(ROOT)
+    assert main(["explain", "specs/power_gru.yaml"]) == 0
+    out = capsys.readouterr().out
+    # error sizes are the installed TensorFlow's float32 rounding: see test_explain
+    assert _without_error_sizes(out) == _without_error_sizes(EXPECTED.read_text(encoding="utf-8"))
+    plots = tmp_path / "plots"
+    assert main(["explain", "specs/power_gru.yaml", "--sequences", "3", "--plots", str(plots)]) == 0
+    out = capsys.readouterr().out
+    names = ["hidden_norm.png", "predictions.png", "gates_gru.png"]
+    assert out.endswith("\nPlots:\n" + "".join(f"  {plots / name}\n" for name in names))
+    assert "(showing 3 of 8 windows; --sequences N shows more)" in out
+    for name in names:
+        assert (plots / name).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.keras
+def test_explain_one_matrix_variant(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("keras")
+    monkeypatch.chdir(ROOT)
+    args = [
+        "explain",
+        "specs/bidirectional_gru.yaml",
+        "--variant",
+        "merge_mode=sum",
+        "--sequences",
+        "1",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("=" * 80 + "\nEXPLAIN bidirectional-gru[merge_mode=sum]: ")
+    assert out.count("EXPLAIN ") == 1
+    assert main(["explain", "specs/bidirectional_gru.yaml", "--variant", "nope"]) == 2
+
+
+@pytest.mark.keras
+def test_explain_shows_the_failure_and_exits_1_when_parity_fails(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("keras")
+    from pytest_rnnparity.reference.recurrent import cells
+
+    original = cells.gru_step
+
+    def notebook_update_rule(*args: object, **kwargs: object) -> object:
+        right = original(*args, **kwargs)  # type: ignore[arg-type]
+        hidden = (1 - right.update) * args[1] + right.update * right.candidate  # type: ignore[operator]
+        return cells.GRUStep(right.update, right.reset, right.candidate, hidden)
+
+    monkeypatch.setattr(cells, "gru_step", notebook_update_rule)
+    monkeypatch.chdir(ROOT)
+    assert main(["explain", "specs/power_gru.yaml", "--sequences", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: Keras and the float32 reference disagree in 4 of 4 checks." in out
+    assert "  at timestep 0, row 0, unit 0:" in out
