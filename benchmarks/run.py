@@ -115,12 +115,12 @@ def bench_large(repeat: int, work: Path) -> list[dict[str, Any]]:
 def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str, Any]]:
     import keras
 
+    from pytest_rnnparity.check.parity import keras_runs, row_chunks
     from pytest_rnnparity.check.spec_run import prepare, run_spec, spec_tolerances
     from pytest_rnnparity.golden.document import spec_golden
     from pytest_rnnparity.golden.drift import compare_goldens
     from pytest_rnnparity.golden.format import dumps, loads
-    from pytest_rnnparity.model.reference_layers import describe_model
-    from pytest_rnnparity.model.trace import TraceModel
+    from pytest_rnnparity.model.capture import ModelCapture
     from pytest_rnnparity.reference import run_reference
     from pytest_rnnparity.spec import load_specs
 
@@ -162,9 +162,12 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
         }
     ]
     _, windows, model = prepare(spec, root=work)
-    layers = describe_model(model)
-    trace_model = TraceModel(model, layers)
+    capture = ModelCapture(model)
+    layers = [layer for layer in capture.described]
     x = windows.x
+
+    def captured() -> None:
+        keras_runs(capture, [x], [None], row_chunks(capture, len(x)))
 
     def graph_forward() -> None:
         model.predict(x, batch_size=len(x), verbose=0)  # traced once, then reused
@@ -173,13 +176,13 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
         model(x, training=False)
 
     graph_forward()
-    trace_model(x)
+    captured()
     for dtype in ("float32", "float64"):
         graph, eager, m = median_times(
             [
                 graph_forward,
                 eager_forward,
-                lambda dtype=dtype: run_reference(layers, x, dtype=dtype),
+                lambda dtype=dtype: run_reference(layers, x, dtype=dtype),  # type: ignore[arg-type]
             ],
             repeat,
         )
@@ -192,13 +195,13 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
                 f"({m / eager:.2f}x eager model(x), {eager:.2f} s)",
             }
         )
-    graph, m = median_times([graph_forward, lambda: trace_model(x)], repeat)
+    graph, m = median_times([graph_forward, captured], repeat)
     rows.append(
         {
-            "benchmark": f"6. trace model (every step) vs Keras forward, {layer}",
+            "benchmark": f"6. capture (every call and step) vs Keras forward, {layer}",
             "ratio": m / graph,
             "target": "(report)",
-            "detail": f"trace model {m:.2f} s vs graph forward {graph:.2f} s (both traced)",
+            "detail": f"capture {m:.2f} s vs graph forward {graph:.2f} s (both traced)",
         }
     )
     keras.backend.clear_session()

@@ -55,21 +55,6 @@ SUPPORTED_LAYERS = [
 ]
 
 
-def describe_model(model: Any, *, keras_major: int = 3) -> tuple[ReferenceLayer, ...]:
-    """The layers of ``model`` as reference layers, in call order.
-
-    ``model`` must be a ``Sequential`` or functional model with one input, one output
-    and a single chain of supported layers.
-    """
-    layers = list(model.layers)
-    _check_single_chain(model, layers)
-    return tuple(
-        describe_layer(layer, keras_major=keras_major)
-        for layer in layers
-        if type(layer).__name__ != "InputLayer"
-    )
-
-
 def keras_class_name(layer: Any) -> str:
     """The Keras class a layer is, or derives from: ``GRU`` for ``class MyGRU(GRU)``.
 
@@ -104,7 +89,7 @@ def unsupported_reason(layer: Any, *, keras_major: int = 3) -> str | None:
 
 
 def describe_layer(layer: Any, *, keras_major: int = 3) -> ReferenceLayer:
-    """One Keras layer as a reference layer (see :func:`describe_model`)."""
+    """One Keras layer as a reference layer; UnsupportedModelError names what it lacks."""
     class_name = keras_class_name(layer)
     if class_name in RECURRENT_LAYERS or class_name == "RNN":
         return _recurrent(layer, keras_major=keras_major)
@@ -128,34 +113,6 @@ def describe_layer(layer: Any, *, keras_major: int = 3) -> ReferenceLayer:
         f"layer '{layer.name}' ({class_name}) is not supported; supported layers: "
         + ", ".join(SUPPORTED_LAYERS)
     )
-
-
-def _check_single_chain(model: Any, layers: list[Any]) -> None:
-    class_name = type(model).__name__
-    if len(getattr(model, "inputs", None) or [None]) != 1:
-        raise UnsupportedModelError(f"model '{model.name}' must have exactly one input")
-    if class_name == "Sequential":
-        return
-    previous_output = None
-    for layer in layers:
-        if type(layer).__name__ == "InputLayer":
-            previous_output = layer.output
-            continue
-        layer_input = layer.input
-        if isinstance(layer_input, (list, tuple)) or layer_input is not previous_output:
-            raise UnsupportedModelError(
-                f"layer '{layer.name}': only a single chain of layers is supported, "
-                "but this layer does not take exactly the previous layer's output (a branch)"
-            )
-        previous_output = layer.output
-    last_outputs = (
-        previous_output if isinstance(previous_output, (list, tuple)) else [previous_output]
-    )
-    if not all(any(out is last for last in last_outputs) for out in model.outputs):
-        raise UnsupportedModelError(
-            f"model '{model.name}': every output must come from the last layer "
-            "(only a single chain of layers is supported)"
-        )
 
 
 def _activation_name(layer: Any, config: dict[str, Any], key: str, keras_major: int) -> str:

@@ -13,7 +13,7 @@ import pytest
 from pytest_rnnparity.check.execution_paths import load_outputs, run_path, save_outputs, skip_reason
 from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 from pytest_rnnparity.errors import PathError, SpecError
-from pytest_rnnparity.model.trace import KerasDirection, KerasLayerOutputs
+from pytest_rnnparity.model.capture import KerasDirection, KerasLayerOutputs
 from pytest_rnnparity.report.parity import parity_message
 from pytest_rnnparity.spec import ExecutionPath, load_specs
 
