@@ -23,6 +23,24 @@ def golden_dir(config: pytest.Config) -> Path:
     return config.rootpath / str(config.getini("rnn_parity_golden_dir"))
 
 
+def golden_dir_problem(config: pytest.Config) -> str | None:
+    """Why the golden directory cannot be used, or None.
+
+    It must resolve inside the rootdir (links followed): the orphan clean-up of a full
+    ``--snapshot-update`` deletes files under it, and must never reach another
+    project's goldens or the rest of the filesystem.
+    """
+    written = str(config.getini("rnn_parity_golden_dir"))
+    root = config.rootpath.resolve()
+    resolved = golden_dir(config).resolve()
+    if resolved == root or root in resolved.parents:
+        return None
+    return (
+        f"rnn_parity_golden_dir = {written} resolves to {resolved}, outside the rootdir"
+        f" {root}; name a directory inside the project"
+    )
+
+
 def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) -> bool:
     """A YAML file is a spec when it lies under a spec path or was named on the command line."""
     resolved = path.resolve()
@@ -35,3 +53,4 @@ def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) ->
         if candidate.suffix in (".yaml", ".yml") and candidate.resolve() == resolved:
             return True
     return False
+

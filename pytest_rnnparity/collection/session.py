@@ -14,9 +14,14 @@ from typing import Any
 import pytest
 
 from pytest_rnnparity.collection import records
-from pytest_rnnparity.collection.config import COLLECTED_SPEC_IDS, golden_dir, spec_paths
+from pytest_rnnparity.collection.config import (
+    COLLECTED_SPEC_IDS,
+    golden_dir,
+    golden_dir_problem,
+    spec_paths,
+)
 from pytest_rnnparity.golden.files import atomic_write_text
-from pytest_rnnparity.golden.orphans import Orphan, find_orphans, remove_orphans
+from pytest_rnnparity.golden.orphans import Orphan, find_orphans, is_spec_golden, remove_orphans
 from pytest_rnnparity.report.summary import build_report, orphan_lines, summary_lines
 from pytest_rnnparity.spec import display_path, load_specs
 
@@ -27,7 +32,11 @@ REPORT = pytest.StashKey[dict[str, Any]]()
 
 
 def configure(config: pytest.Config) -> None:
-    """Gather records, and point a bare ``pytest --rnn-parity`` at the spec paths."""
+    """Refuse a golden directory outside the rootdir (one line), gather records, and
+    point a bare ``pytest --rnn-parity`` at the spec paths."""
+    problem = golden_dir_problem(config)
+    if problem is not None:
+        raise pytest.UsageError(problem)
     records.register(config)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(path) for path in spec_paths(config)]
@@ -90,12 +99,15 @@ def finish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
         return known if known is not None else [spec.id for spec in load_specs(path, root=root)]
 
     directory = golden_dir(config)
-    orphans = find_orphans(directory, spec_paths(config), root, load=spec_ids)
+    orphans = find_orphans(
+        directory, spec_paths(config), root, load=spec_ids, owned=is_spec_golden
+    )
     remove = bool(
         orphans and config.getoption("update_snapshots", False) and is_full_run(session, exitstatus)
     )
     if remove:
-        remove_orphans(orphans, directory)
+        kept = {orphan.path for orphan in remove_orphans(orphans, directory)}
+        orphans = [orphan for orphan in orphans if orphan.path not in kept]
     config.stash[ORPHANS] = (orphans, remove)
 
 

@@ -221,3 +221,38 @@ def record_in_process(pytester: pytest.Pytester, keras: ModuleType, seed: int) -
     result = pytester.runpytest_inprocess("--rnn-parity", "--snapshot-update")
     result.assert_outcomes(passed=14)
     return goldens(pytester.path)
+
+
+@pytest.fixture
+def inner_run(
+    pytester: pytest.Pytester, keras_loaded: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    """A pytester project for whole runs in this process, each a session of its own.
+
+    Keras starts a fresh session (layer names from ``gru`` again), and the xdist
+    variables of an outer ``-n 2`` run are removed: syrupy reads them to decide that it
+    is a worker, and would then keep its summary for a controller the inner run lacks.
+    """
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+    keras_loaded.backend.clear_session()
+    pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest\n")
+    return pytester
+
+
+def one_line_error(result: pytest.RunResult) -> str:
+    """The ``ERROR: ...`` line pytest prints for a usage error, after checking it is alone."""
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
+    assert len(errors) == 1, result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    return errors[0].removeprefix("ERROR: ")
+
+
+def section(result: pytest.RunResult, title: str) -> list[str]:
+    """The lines of the end-of-run section ``title`` (up to the next ``=``/``-`` rule)."""
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if f" {title} " in line) + 1
+    end = next(
+        (i for i in range(start, len(lines)) if lines[i].startswith(("---", "==="))), len(lines)
+    )
+    return lines[start:end]
