@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -54,3 +55,34 @@ def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) ->
             return True
     return False
 
+
+def report_file(config: pytest.Config) -> Path | None:
+    """Where ``--rnn-parity-report=PATH`` writes (relative to the invocation directory)."""
+    given = config.getoption("rnn_parity_report")
+    if not given:
+        return None
+    path = Path(given)
+    return path if path.is_absolute() else config.invocation_params.dir / path
+
+
+def report_file_problem(config: pytest.Config) -> str | None:
+    """Why the JSON report could not be written at the end of the run, or None.
+
+    Checked at the start, so that a run does not do all its work for nothing: the
+    path must not be a directory, and the nearest existing folder above it must be a
+    writable directory.
+    """
+    path = report_file(config)
+    if path is None:
+        return None
+    option = f"--rnn-parity-report={config.getoption('rnn_parity_report')}"
+    if path.is_dir():
+        return f"{option}: {path} is a directory; name a file, such as {path / 'rnn-parity.json'}"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{option}: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{option}: cannot write into {folder} (permission denied or a read-only file system)"
+    return None

@@ -172,6 +172,8 @@ class ParityItem(SpecItemMixin, pytest.Function):
             return "plots: not written: they need the 'report' extra: " + (
                 "pip install 'pytest-rnnparity[report]'"
             )
+        except OSError as error:  # a read-only or full disk: the failure still reads whole
+            return f"plots: not written into {directory}: {error.strerror or error}"
         return describe_paths(written, self.config.invocation_params.dir)
 
 

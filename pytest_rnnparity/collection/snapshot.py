@@ -91,7 +91,11 @@ class GoldenExtension(SingleFileSnapshotExtension):
             text = Path(snapshot_location).read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
+            raise GoldenError(
+                f"{snapshot_location}: cannot read the golden file: {write_problem(error)}"
+            ) from None
+        except UnicodeDecodeError as error:
             raise GoldenError(
                 f"{snapshot_location}: cannot read the golden file: {error}"
             ) from None
@@ -153,6 +157,13 @@ def assert_golden(
         if not message.startswith(str(golden_path)) and not message.startswith(where):
             message = f"{where}: {message}"
         raise GoldenError(message.replace(str(golden_path), where)) from None
+    if isinstance(result.exception, OSError):
+        # a read-only file system, a full disk, a file size limit: atomic_write_text
+        # left the old file (or none) and no temporary file behind
+        raise GoldenError(
+            f"{where}: cannot write the golden: {write_problem(result.exception)}"
+            " (the file on disk, if any, is unchanged)"
+        ) from None
     if result.exception is not None:
         raise result.exception
     if result.recalled_data is None:
@@ -167,6 +178,11 @@ def assert_golden(
     )
     mismatch.drift = drift
     raise mismatch
+
+
+def write_problem(error: OSError) -> str:
+    """The operating system's words for why a read or write failed (``Is a directory``)."""
+    return error.strerror or str(error) or type(error).__name__
 
 
 def compare_keras_with_golden(

@@ -1,17 +1,24 @@
-"""Never delete what is not ours (issue 17, cases 1-3).
+"""Never delete what is not ours, never stop the session over a golden (issue 17, cases 1-3, 10, 11).
 
 The orphan clean-up of a full ``--snapshot-update`` deletes only the goldens this plugin
-wrote for specs, inside a golden directory that lies inside the rootdir.
+wrote for specs, inside a golden directory that lies inside the rootdir. What fails while
+writing a golden or the JSON report is one line, never a traceback, and the files on
+disk stay as they were.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import tempfile
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
+from pytest_rnnparity.golden import files
 from pytest_rnnparity.golden.format import HEADER
 
 from .conftest import good_spec, one_line_error, section
@@ -169,3 +176,139 @@ def test_a_directory_named_like_a_golden_never_stops_the_session(
     assert (golden / "x" / "x.golden").is_dir()
     assert (golden / "stray.golden" / "notes.txt").is_file()
     assert not (golden / "gone").exists()
+
+
+def test_a_directory_where_a_golden_belongs_is_one_error_of_its_golden_item(
+    inner_run: pytest.Pytester,
+) -> None:
+    project = inner_run.path
+    write_good(project)
+    (project / "golden" / "good" / "good.golden").mkdir(parents=True)
+
+    result = update(inner_run)
+
+    result.assert_outcomes(passed=1, failed=1)
+    failure = result.reprec.getfailures()[0]  # type: ignore[attr-defined]
+    assert failure.longreprtext.splitlines() == [
+        "golden/good/good.golden: cannot read the golden file: Is a directory",
+        "(spec 'good' at specs/good.yaml:7)",
+    ]
+    assert (project / "golden" / "good" / "good.golden").is_dir()
+
+
+# -- case 10: --rnn-parity-report= ----------------------------------------------------
+
+
+def test_a_report_path_that_is_a_directory_is_refused_before_the_run(
+    inner_run: pytest.Pytester,
+) -> None:
+    write_good(inner_run.path)
+    (inner_run.path / "out").mkdir()
+
+    result = inner_run.runpytest_inprocess("--rnn-parity", "--rnn-parity-report=out")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = inner_run.path / "out"
+    assert one_line_error(result) == (
+        f"--rnn-parity-report=out: {out} is a directory; name a file, such as"
+        f" {out / 'rnn-parity.json'}"
+    )
+
+
+def test_a_report_path_in_a_read_only_directory_is_refused_before_the_run(
+    inner_run: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_good(inner_run.path)
+    read_only = inner_run.path / "ro"
+    read_only.mkdir()
+    real_access = os.access
+    # root may write anywhere; a read-only mount is what access() reports then
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: Path(path) != read_only and real_access(path, mode)
+    )
+
+    result = inner_run.runpytest_inprocess("--rnn-parity", "--rnn-parity-report=ro/r.json")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert one_line_error(result) == (
+        f"--rnn-parity-report=ro/r.json: cannot write into {read_only} (permission denied or"
+        " a read-only file system)"
+    )
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_one_line_and_fails_the_run(
+    inner_run: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_good(inner_run.path)
+    update(inner_run).assert_outcomes(passed=2)
+
+    def full_disk(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("pytest_rnnparity.collection.session.atomic_write_text", full_disk)
+    result = inner_run.runpytest_inprocess("--rnn-parity", "--rnn-parity-report=r.json")
+
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert section(result, "rnn-parity errors") == [
+        "--rnn-parity-report=r.json: cannot write the report: No space left on device"
+    ]
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not (inner_run.path / "r.json").exists()
+
+
+# -- case 11: golden writes on a read-only filesystem, a full disk, under ulimit -f ------
+
+
+class _Failing(SimpleNamespace):
+    """``module`` with one function replaced by one that raises ``OSError(code)``."""
+
+    def __init__(self, module: ModuleType, name: str, code: int) -> None:
+        super().__init__()
+        self._module, self._name, self._code = module, name, code
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute == self._name:
+
+            def fail(*args: Any, **kwargs: Any) -> Any:
+                raise OSError(self._code, os.strerror(self._code))
+
+            return fail
+        return getattr(self._module, attribute)
+
+
+@pytest.mark.parametrize(
+    ("code", "module", "function"),
+    [
+        (errno.EROFS, tempfile, "mkstemp"),  # a read-only file system: no file can be made
+        (errno.ENOSPC, os, "fsync"),  # a full disk: the data does not reach it
+        (errno.EFBIG, os, "fsync"),  # ulimit -f: the file may not grow
+    ],
+    ids=["read-only", "disk-full", "file-size-limit"],
+)
+def test_a_golden_that_cannot_be_written_is_one_line_and_the_old_one_stays(
+    inner_run: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    module: ModuleType,
+    function: str,
+) -> None:
+    project = inner_run.path
+    write_good(project)
+    update(inner_run).assert_outcomes(passed=2)
+    write_good(project, seed=2)  # other weights: the update rewrites the golden
+    before = tree(project / "golden")
+    monkeypatch.setattr(files, module.__name__, _Failing(module, function, code))
+
+    result = update(inner_run)
+
+    result.assert_outcomes(passed=1, failed=1)
+    failure = result.reprec.getfailures()[0]  # type: ignore[attr-defined]
+    assert failure.nodeid == "specs/good.yaml::good::golden"
+    assert failure.longreprtext.splitlines() == [
+        f"golden/good/good.golden: cannot write the golden: {os.strerror(code)} (the file on"
+        " disk, if any, is unchanged)",
+        "(spec 'good' at specs/good.yaml:7)",
+    ]
+    assert "Traceback" not in result.stdout.str()
+    assert tree(project / "golden") == before  # the old golden, and no temporary file
