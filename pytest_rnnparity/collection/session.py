@@ -56,14 +56,15 @@ def refuse_golden_clashes(config: pytest.Config, items: list[pytest.Item]) -> No
     """Mark every golden item whose golden path another collected item already owns."""
     from pytest_rnnparity.collection.items import GoldenItem
 
-    owners: dict[Path, str] = {}
+    owners: dict[Path, GoldenItem] = {}
     for item in items:
         if isinstance(item, GoldenItem):
-            owner = owners.setdefault(item.golden_path, item.nodeid)
-            if owner != item.nodeid:
+            # by item, not node id: two items with one node id must not share a golden either
+            owner = owners.setdefault(item.golden_path, item)
+            if owner is not item:
                 item.clash = (
                     f"{display_path(item.golden_path, config.rootpath)} is already the golden "
-                    f"of {owner}; give one of the two specs another name: or file name"
+                    f"of {owner.nodeid}; give one of the two specs another name: or file name"
                 )
 
 

@@ -90,8 +90,8 @@ def expand_matrix(
         parts = []
         for key, path, label, index in zip(keys, paths, labels, choice, strict=True):
             variant = variant.replaced(path, document.subtree(("matrix", key, index)))
-            parts.append(f"{label}={_id_value(matrix[key][index])}")
-        variants.append((_safe_id("-".join(parts)), variant))
+            parts.append(f"{_id_part(label)}={_id_part(_id_value(matrix[key][index]))}")
+        variants.append(("-".join(parts), variant))
     return variants
 
 
@@ -186,13 +186,20 @@ def _suffix(path: KeyPath, length: int) -> str:
     return render_path(path[start:])
 
 
-def _safe_id(text: str) -> str:
-    """A variant id fit for a file name and a node id: ``/``, ``\\``, ``%``, ``::`` and
-    unprintable characters are percent-encoded (``%2F``), so that ids stay distinct."""
+def _id_part(text: str) -> str:
+    """A label or a value as it reads in a variant id (``label=value-label=value``).
+
+    ``/``, ``\\``, ``%``, ``::`` and unprintable characters are percent-encoded (``%2F``)
+    so that the id is fit for a file name and a node id; so is ``=``, and that makes
+    ids unique by construction: the labels are the same in every variant of a file, so
+    with no ``=`` inside a label or a value each ``=`` ends a label, and the value
+    before it is what remains once ``-<that label>`` is cut off. A value holding
+    ``-description=`` can no longer pass for the next label.
+    """
     chars = []
     for index, char in enumerate(text):
         in_pair = "::" in (text[max(index - 1, 0) : index + 1], text[index : index + 2])
-        unsafe = char in "/\\%" or not char.isprintable() or in_pair
+        unsafe = char in "/\\%=" or not char.isprintable() or in_pair
         chars.append(quote(char, safe="") if unsafe else char)
     return "".join(chars)
 
