@@ -84,5 +84,7 @@ def report_file_problem(config: pytest.Config) -> str | None:
     if not folder.is_dir():
         return f"{option}: {folder} is not a directory"
     if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{option}: cannot write into {folder} (permission denied or a read-only file system)"
+        return (
+            f"{option}: cannot write into {folder} (permission denied or a read-only file system)"
+        )
     return None

@@ -1,9 +1,9 @@
-"""Never delete what is not ours, never stop the session over a golden (issue 17, cases 1-3, 10, 11).
+"""Never delete what is not ours, never stop the session over a golden (issue 17).
 
-The orphan clean-up of a full ``--snapshot-update`` deletes only the goldens this plugin
-wrote for specs, inside a golden directory that lies inside the rootdir. What fails while
-writing a golden or the JSON report is one line, never a traceback, and the files on
-disk stay as they were.
+Cases 1-3, 10 and 11. The orphan clean-up of a full ``--snapshot-update`` deletes only
+the goldens this plugin wrote for specs, inside a golden directory inside the rootdir.
+What fails while writing a golden or the JSON report is one line, never a traceback,
+and the files on disk stay as they were.
 """
 
 from __future__ import annotations
@@ -125,9 +125,7 @@ def test_fixture_goldens_and_other_tools_goldens_are_never_orphans(
     add_ini(inner_run, "rnn_parity_golden_dir = tests")
     (project / "tests").mkdir()
     (project / "tests" / "test_fx.py").write_text(FIXTURE_TEST, encoding="utf-8")
-    inner_run.runpytest_inprocess("--snapshot-update", "tests/test_fx.py").assert_outcomes(
-        passed=1
-    )
+    inner_run.runpytest_inprocess("--snapshot-update", "tests/test_fx.py").assert_outcomes(passed=1)
     fixture_golden = project / "tests" / "__goldens__" / "test_fx" / "test_my_model.golden"
     assert fixture_golden.read_text(encoding="utf-8").startswith(HEADER)
     go_golden = project / "tests" / "testdata" / "output.golden"

@@ -82,7 +82,8 @@ ID_TEXT = st.text(alphabet="ab-=:%/", min_size=1, max_size=6)
 def test_every_variant_of_a_file_has_its_own_id(
     first: list[str], second: list[str], names: tuple[str, str]
 ) -> None:
-    document = {"data": {}, "lookback": 1, "model": [], "matrix": dict(zip(names, [first, second]))}
+    matrix = dict(zip(names, [first, second], strict=True))
+    document = {"data": {}, "lookback": 1, "model": [], "matrix": matrix}
     located = parse_yaml(json.dumps(document), path="x.yaml")
     variants = expand_matrix(located, Reader(located, display="x.yaml", variant=None))
 
