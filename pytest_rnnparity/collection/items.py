@@ -44,6 +44,7 @@ def golden_test(state: SpecState, outcome: GoldenOutcome) -> Any:
         from pytest_rnnparity.golden.document import spec_golden
 
         run = state.run()
+        state.skip_if_non_finite()
         current = spec_golden(
             run, tolerance=spec_tolerances(state.spec)["hidden"], spec_file=state.display_path
         )
@@ -72,6 +73,7 @@ def path_test(state: SpecState, outcome: PathOutcome) -> Any:
         from pytest_rnnparity.golden.document import golden_document
 
         main = state.run().parity
+        state.skip_if_non_finite()
         reason = skip_reason(path, keras_major=main.keras_major, gpus=gpu_count())
         if reason:
             # reported at the spec's line, not at pytest's own frame

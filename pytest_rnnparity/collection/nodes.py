@@ -86,6 +86,7 @@ class SpecCase(pytest.Collector):
             root=root,
             display_path=resolved_display_path(spec.path, root),
             golden_path=golden_dir(self.config) / relative / f"{spec.id}{SUFFIX}",
+            parity_nodeid=f"{self.nodeid}::parity",
         )
 
     def collect(self) -> list[pytest.Item]:

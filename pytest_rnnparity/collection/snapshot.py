@@ -21,7 +21,7 @@ from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pytest_rnnparity.errors import GoldenError, GoldenMismatch
-from pytest_rnnparity.golden.document import tolerance_of
+from pytest_rnnparity.golden.document import non_finite_arrays, tolerance_of
 from pytest_rnnparity.golden.drift import compare_goldens, equivalent
 from pytest_rnnparity.golden.files import atomic_write_text
 from pytest_rnnparity.golden.format import SUFFIX, Golden, dumps, loads
@@ -144,6 +144,13 @@ def assert_golden(
     the :class:`Drift` as its ``drift`` attribute.
     """
     __tracebackhide__ = True
+    where = resolved_display_path(golden_path, root)
+    garbage = non_finite_arrays(current)
+    if garbage:
+        raise GoldenError(
+            f"{where}: neither compared nor recorded: the run holds NaN or inf in"
+            f" {len(garbage)} array(s), first {garbage[0]}; a golden never stores them"
+        )
     assertion = snapshot.use_extension(GoldenExtension)
     if name:
         assertion = assertion(name=name)
@@ -151,7 +158,6 @@ def assert_golden(
     result = assertion.executions[max(assertion.executions)]
     if matched:
         return "created" if result.created else "updated" if result.updated else "match"
-    where = resolved_display_path(golden_path, root)
     if isinstance(result.exception, GoldenError):
         message = str(result.exception)
         if not message.startswith(str(golden_path)) and not message.startswith(where):

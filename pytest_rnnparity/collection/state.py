@@ -41,6 +41,8 @@ class SpecState:
     _error: RnnParityError | None = field(default=None, repr=False)
     #: The node id of the item that reported why the spec could not run.
     error_reported_by: str | None = None
+    #: The node id of the spec's parity item, which reports a NaN or inf.
+    parity_nodeid: str = ""
 
     def run(self) -> SpecRun:
         """The spec's run, computed on first use and kept until :meth:`clear`."""
@@ -73,6 +75,18 @@ class SpecState:
         if self._error is not None and self.error_reported_by is not None:
             raise pytest.skip.Exception(
                 f"the spec did not run; {self.error_reported_by} reports why",
+                _use_item_location=True,
+            )
+
+    def skip_if_non_finite(self) -> None:
+        """Skip an item of a spec whose run computes NaN or inf (once it ran).
+
+        Its parity item fails and says where the first one is; nothing else compares
+        garbage, and no golden records it.
+        """
+        if self._run is not None and self._run.parity.non_finite is not None:
+            raise pytest.skip.Exception(
+                f"the model computes NaN or inf; {self.parity_nodeid} reports where",
                 _use_item_location=True,
             )
 

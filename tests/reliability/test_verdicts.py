@@ -9,16 +9,26 @@ spec is a located error before Keras runs.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import ModuleType
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_rnnparity.check.finite import NonFinite, NonFiniteValue
+from pytest_rnnparity.errors import ParityError
+from pytest_rnnparity.golden.document import tolerance_of
+from pytest_rnnparity.golden.drift import compare_goldens
+from pytest_rnnparity.golden.format import Golden, golden_array
+from pytest_rnnparity.report.drift import drift_message
+from pytest_rnnparity.report.parity import non_finite_origin
 from pytest_rnnparity.spec.matrix import expand_matrix
 from pytest_rnnparity.spec.reader import Reader
 from pytest_rnnparity.spec.yaml_loader import parse_yaml
 
-from .conftest import FUZZ
+from .conftest import FUZZ, good_spec
 from .test_golden_safety import update
 
 # -- case 4: variant ids are unique by construction ---------------------------------
@@ -90,3 +100,184 @@ def test_every_variant_of_a_file_has_its_own_id(
     ids = [variant for variant, _ in variants]
     assert len(set(ids)) == len(ids) == len(first) * len(second)
     assert all("/" not in variant and "::" not in variant for variant in ids if variant)
+
+
+# -- case 5: NaN or inf never passes parity, and never enters a golden -----------------
+
+
+def write_nan_weights(keras: ModuleType, path: Path) -> None:
+    """GRU(3) + Dense(1) weights for two features, one GRU kernel weight NaN."""
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((6, 2)), keras.layers.GRU(3), keras.layers.Dense(1)])
+    rng = np.random.default_rng(0)
+    weights = [rng.uniform(-0.5, 0.5, w.shape) for w in model.get_weights()]
+    weights[0][0, 0] = np.nan
+    model.set_weights(weights)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(path)
+    keras.backend.clear_session()
+
+
+def test_weights_holding_nan_fail_parity_saying_where_and_record_no_golden(
+    inner_run: pytest.Pytester, keras_loaded: ModuleType
+) -> None:
+    project = inner_run.path
+    write_nan_weights(keras_loaded, project / "specs" / "weights" / "nan.weights.h5")
+    spec = good_spec("nan", extra="weights: {path: weights/nan.weights.h5}\n")
+    (project / "specs" / "nan.yaml").write_text(spec, encoding="utf-8")
+
+    result = update(inner_run, "-rs")
+
+    result.assert_outcomes(failed=1, skipped=1)
+    failure = result.reprec.getfailures()[0]  # type: ignore[attr-defined]
+    assert failure.nodeid == "specs/nan.yaml::nan::parity"
+    assert failure.longreprtext.splitlines() == [
+        "Keras and the float32 reference compute NaN or inf: a model that does never passes"
+        " parity.",
+        "First: layer 'gru' (GRU, layer 1 of 2), hidden state (every timestep)",
+        "  at timestep 0, row 0, unit 0:",
+        "    Keras      nan",
+        "    reference  nan",
+        "The weights hold NaN or inf: layer 'gru' (1 of 63 values); the inputs are finite.",
+        "(spec 'nan' at specs/nan.yaml:7)",
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [1] specs/nan.yaml:7: the model computes NaN or inf;"
+            " specs/nan.yaml::nan::parity reports where"
+        ]
+    )
+    assert not (project / "golden").exists()
+
+
+def test_nan_inputs_are_named_as_the_origin(keras_loaded: ModuleType) -> None:
+    from pytest_rnnparity import check_parity
+
+    keras_loaded.backend.clear_session()
+    model = keras_loaded.Sequential([keras_loaded.Input((2, 1)), keras_loaded.layers.GRU(3)])
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.uniform(-0.5, 0.5, w.shape) for w in model.get_weights()])
+    x = rng.uniform(0, 1, (4, 2, 1)).astype("float32")
+    x[1, 1, 0] = np.nan
+
+    with pytest.raises(ParityError) as raised:
+        check_parity(model, x)
+
+    assert str(raised.value).splitlines() == [
+        "Keras and the float32 reference compute NaN or inf: a model that does never passes"
+        " parity.",
+        "First: layer 'gru' (GRU, layer 1 of 1), hidden state (every timestep)",
+        "  at timestep 1, row 1, unit 0:",
+        "    Keras      nan",
+        "    reference  nan",
+        "The inputs hold NaN or inf, first at row 1, timestep 1, feature 0; the weights are"
+        " finite.",
+    ]
+    result = check_parity(model, x, raise_on_mismatch=False)
+    assert not result.ok
+    assert all(c.ok for c in result.comparisons)  # NaN agrees with NaN: only this check fails
+
+
+@pytest.mark.parametrize(
+    ("weights", "inputs", "origin"),
+    [
+        (
+            (),
+            None,
+            "The weights and the inputs are finite: the model produces the NaN or inf"
+            " itself (an overflow, a division by zero).",
+        ),
+        (
+            (("gru", 2, 54), ("dense", 1, 4)),
+            (0, 3, 1),
+            "The weights hold NaN or inf: layer"
+            " 'gru' (2 of 54 values), layer 'dense' (1 of 4 values); so do the inputs, first at"
+            " row 0, timestep 3, feature 1.",
+        ),
+    ],
+    ids=["neither", "both"],
+)
+def test_the_origin_of_a_nan_is_said_plainly(
+    weights: tuple[tuple[str, int, int], ...], inputs: tuple[int, ...] | None, origin: str
+) -> None:
+    first = NonFiniteValue("gru", "hidden", None, ("row", "timestep", "unit"), (0, 0, 0), 1.0, 2.0)
+    assert non_finite_origin(NonFinite(first, weights=weights, inputs=inputs)) == origin
+
+
+FIXTURE_NAN_TEST = """\
+import keras
+import numpy as np
+
+
+def test_nan(rnn_parity):
+    model = keras.Sequential([keras.Input((2, 1)), keras.layers.GRU(2)])
+    rng = np.random.default_rng(0)
+    weights = [rng.uniform(-0.5, 0.5, w.shape) for w in model.get_weights()]
+    weights[1][0, 0] = np.inf
+    weights[0][0, 0] = np.nan
+    model.set_weights(weights)
+    result = rnn_parity.check(model, np.ones((2, 2, 1), "float32"), raise_on_mismatch=False)
+    rnn_parity.snapshot(result)
+"""
+
+
+def test_the_fixture_never_records_a_golden_holding_nan(inner_run: pytest.Pytester) -> None:
+    (inner_run.path / "test_nan.py").write_text(FIXTURE_NAN_TEST, encoding="utf-8")
+
+    result = inner_run.runpytest_inprocess("--snapshot-update", "test_nan.py")
+
+    result.assert_outcomes(failed=1)
+    failure = result.reprec.getfailures()[0]  # type: ignore[attr-defined]
+    assert failure.longrepr.reprcrash.message == (  # type: ignore[union-attr]
+        "pytest_rnnparity.errors.GoldenError: __goldens__/test_nan/test_nan.golden: neither"
+        " compared nor recorded: the run holds NaN or inf in 5 array(s), first"
+        " keras/gru/output; a golden never stores them"
+    )
+    assert not (inner_run.path / "__goldens__").exists()
+
+
+# -- case 6: the drift table never shows 0.00e+00 for a change -----------------------
+
+
+def _golden(values: np.ndarray) -> Golden:
+    return Golden(
+        meta={"spec": "x", "atol": "1e-06", "rtol": "1e-05"},
+        environment={"keras": "3.15.1"},
+        arrays={
+            "keras/gru/output": golden_array(values, rows=3, summaries=False),
+            "reference/gru/forward/hidden": golden_array(values, rows=3, summaries=False),
+        },
+    )
+
+
+def test_the_drift_table_shows_nan_and_shape_changes_as_such() -> None:
+    values = np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2)
+    recorded_values = values.copy()
+    recorded_values[0, 1] = np.nan
+    recorded = _golden(recorded_values)
+    current = _golden(values)
+    current = Golden(
+        meta=current.meta,
+        environment=current.environment,
+        arrays={
+            **current.arrays,
+            "reference/gru/forward/hidden": golden_array(
+                np.zeros((4, 3), np.float32), rows=3, summaries=False
+            ),
+        },
+    )
+    drift = compare_goldens(recorded, current, tolerance_of(current))
+
+    lines = drift_message(recorded, current, drift, golden_path="g.golden", update_command="u")
+
+    assert lines.splitlines()[2:] == [
+        "First: Keras outputs, gru/output, at row 0, unit 1:",
+        "  recorded  nan",
+        "  now       -0.714285731",
+        "  abs error nan, rel error nan (tolerance atol=1e-06, rtol=1e-05)",
+        "2 of 2 compared blocks moved:",
+        "  part             array               block  max abs     moved",
+        "  Keras outputs    gru/output          rows   nan         1/6",
+        "  reference trace  gru/forward/hidden  shape  4x2 -> 4x3  all",
+        "If the change is expected, re-record: u",
+    ]
