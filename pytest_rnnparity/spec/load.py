@@ -30,6 +30,7 @@ from pytest_rnnparity.spec.options import (
 )
 from pytest_rnnparity.spec.reader import Reader, SpecContext
 from pytest_rnnparity.spec.types import (
+    MAX_NAME_BYTES,
     MAX_SEED,
     MAX_SPEC_BYTES,
     TOP_LEVEL_KEYS,
@@ -103,6 +104,19 @@ def resolved_display_path(path: Path | str, root: Path) -> str:
 def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     top = reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
     name = reader.string(("name",)) if "name" in top else context.spec_path.stem
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        if "name" in top:
+            reader.fail(
+                ("name",),
+                f"expected a name of at most {MAX_NAME_BYTES} bytes (it names the golden"
+                f" file), got {size}",
+            )
+        raise SpecError(
+            f"the file name gives a spec name of {size} bytes, at most {MAX_NAME_BYTES} are"
+            " allowed (it names the golden file); set a shorter name:",
+            path=context.display,
+        )
     if _NAME_FORBIDDEN.search(name):
         if "name" in top:
             reader.fail(

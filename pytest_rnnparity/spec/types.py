@@ -34,6 +34,13 @@ MAX_SEED = 2**32 - 1
 MAX_WEIGHTS = 20_000_000
 #: At most this many values in one array of a run: windows x lookback x widest layer.
 MAX_RUN_VALUES = 20_000_000
+#: A spec id names its golden file ``<id>.golden``, written through a temporary
+#: ``.<id>.golden.<random>.tmp``: with a name of at most 100 bytes (UTF-8) and a variant
+#: id of at most 120, the temporary name stays within the 255 bytes file systems allow.
+MAX_NAME_BYTES = 100
+MAX_VARIANT_ID_BYTES = 120
+#: A CSV file larger than this is refused before it is read (and it is read as a stream).
+MAX_CSV_BYTES = 50_000_000
 
 # fmt: off
 TOP_LEVEL_KEYS = (

@@ -37,6 +37,8 @@ HERE = Path(__file__).parent
 CORPUS = HERE / "corpus"
 CORPUS_GOLDENS = HERE / "goldens"
 REPOSITORY = HERE.parent.parent
+#: The size of the corpus' sparse ``data/huge.csv``.
+HUGE_CSV_BYTES = 2_000_000_000
 
 #: A spec that passes, for runs that mix it with bad ones. The GRU reads six-step windows
 #: so that a perturbation at timestep 3 is neither the first nor the last step.
@@ -71,8 +73,12 @@ def copy_corpus(project: Path, outside: Path) -> None:
 
     ``specs/data/outside.csv`` becomes a symlink to a file in ``outside`` (which must lie
     outside ``project``): git would keep a symlink, but not one pointing where this one does.
+    ``specs/data/huge.csv`` is a sparse file of 2 GB: it takes no disk space, and must be
+    refused before a byte of it is read.
     """
     shutil.copytree(CORPUS, project / "specs", dirs_exist_ok=True)
+    with (project / "specs" / "data" / "huge.csv").open("wb") as huge:
+        huge.truncate(HUGE_CSV_BYTES)
     shutil.copytree(CORPUS_GOLDENS, project / "golden", dirs_exist_ok=True)
     outside.mkdir(parents=True, exist_ok=True)
     secret = outside / "secret.csv"

@@ -172,6 +172,26 @@ EXPECTED: dict[str, str] = {
     "matrix_explosion.yaml": (
         "specs/matrix_explosion.yaml:12:3: matrix: expands to 320 variants; at most 256 allowed"
     ),
+    "seed_huge.yaml": (
+        "specs/seed_huge.yaml:2:7: seed: expected an integer of at most 100 digits, got one"
+        " of 5,000"
+    ),
+    "units_huge_digits.yaml": (
+        "specs/units_huge_digits.yaml:10:18: model[0].GRU.units: expected an integer of at"
+        " most 100 digits, got one of 200"
+    ),
+    "name_too_long.yaml": (
+        "specs/name_too_long.yaml:2:7: name: expected a name of at most 100 bytes (it names"
+        " the golden file), got 300"
+    ),
+    "matrix_value_too_long.yaml": (
+        "specs/matrix_value_too_long.yaml:11:24: matrix.description[1]: this value makes a"
+        " variant id of 312 bytes; at most 120 are allowed (the id names the golden file)"
+    ),
+    "csv_huge.yaml": (
+        "specs/csv_huge.yaml:3:15: data.csv.path: 'data/huge.csv' is 2,000,000,000 bytes; at"
+        " most 50,000,000 are read: cut the rows the spec needs into a smaller file"
+    ),
     # -- data
     "data_empty.yaml": (
         "specs/data_empty.yaml:2:7: data: missing the data source: give features (inline"

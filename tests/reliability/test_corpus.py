@@ -30,6 +30,8 @@ HUGE = (
     "windows_too_large.yaml",
     "billion_laughs.yaml",
     "matrix_explosion.yaml",
+    "seed_huge.yaml",
+    "csv_huge.yaml",
 )
 
 

@@ -1,0 +1,105 @@
+"""The session goes on (issue 17, cases 7, 9 and 15): every limit is a located error at load.
+
+An integer too long for Python, a name too long for a file name,
+a CSV too large to read: each is one error of its spec, with file:line, and every other
+spec still runs; ``rnnparity validate`` says the same and never crashes. The corpus holds
+each case with its message (``expected_errors.py``); these tests add what the corpus
+cannot show.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from pytest_rnnparity.cli.main import main
+from pytest_rnnparity.errors import SpecError
+from pytest_rnnparity.spec import MAX_CSV_BYTES, load_specs
+
+from .conftest import load_fully
+from .expected_errors import EXPECTED, NEEDS_A_RUN
+
+SMALL = """\
+data:
+  features:
+    x: [0.1, 0.5, -0.3, 0.8, 0.2, -0.6]
+  target: {name: y, values: [1, 2, 3, 4, 5, 6]}
+  scale: none
+lookback: 2
+model:
+  - GRU: {units: 2}
+"""
+
+
+def test_validate_gives_each_corpus_file_its_line_and_never_crashes(
+    corpus_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(corpus_project)
+
+    code = main(["validate", "specs"])
+
+    assert code == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(EXPECTED)
+    for case, line in zip(sorted(EXPECTED), lines, strict=True):  # files in sorted order
+        if case in NEEDS_A_RUN:  # their Keras files are written by runs only
+            assert line.startswith((f"ok: specs/{case} (", f"specs/{case}:")), case
+        else:
+            assert line == EXPECTED[case], case
+
+
+# -- case 9: names too long for a file name -----------------------------------------
+
+
+def test_a_file_name_too_long_for_a_spec_name_asks_for_a_name(tmp_path: Path) -> None:
+    path = tmp_path / "specs" / f"{'s' * 120}.yaml"
+    path.parent.mkdir()
+    path.write_text(SMALL, encoding="utf-8")
+
+    with pytest.raises(SpecError) as raised:
+        load_specs(path, root=tmp_path)
+
+    assert str(raised.value) == (
+        f"specs/{'s' * 120}.yaml: the file name gives a spec name of 120 bytes, at most 100"
+        " are allowed (it names the golden file); set a shorter name:"
+    )
+
+
+def test_names_are_counted_in_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(f"name: {'é' * 51}\n{SMALL}", encoding="utf-8")  # 102 bytes
+
+    with pytest.raises(SpecError, match=r"at most 100 bytes \(it names the golden file\), got 102"):
+        load_specs(path, root=tmp_path)
+
+
+# -- case 15: a CSV is refused above its size, and streamed below it ------------------
+
+
+def test_a_csv_is_streamed_keeping_only_the_columns_the_spec_reads(tmp_path: Path) -> None:
+    columns = 40
+    row = ",".join(f"{0.001 * i:.6f}" for i in range(columns)) + "\n"
+    rows = 20_000
+    csv = tmp_path / "wide.csv"
+    csv.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + row * rows)
+    size = csv.stat().st_size
+    assert 5_000_000 < size < MAX_CSV_BYTES
+    spec = tmp_path / "wide.yaml"
+    spec.write_text(
+        "data:\n  csv: {path: wide.csv, features: [c3], target: c7}\n  scale: none\n"
+        "  batch: 4\nlookback: 2\nmodel:\n  - GRU: {units: 2}\n",
+        encoding="utf-8",
+    )
+
+    tracemalloc.start()
+    try:
+        (windows,) = load_fully(spec, root=tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert windows.x.shape == (4, 2, 1)
+    # the whole text alone would be `size`; two columns of 8-byte floats are 320 KB
+    assert peak < size / 4
