@@ -232,7 +232,18 @@ def read_marks(reader: Reader) -> tuple[str, ...]:
                 (*at, index),
                 f"expected a pytest mark name (a Python identifier), got {describe(mark)}",
             )
+        if mark in MARKS_NEEDING_ARGUMENTS:
+            reader.fail((*at, index), MARKS_NEEDING_ARGUMENTS[mark])
     return tuple(marks)
+
+
+#: Marks pytest refuses without arguments, which a spec's mark names cannot give.
+MARKS_NEEDING_ARGUMENTS = {
+    "parametrize": (
+        "pytest's parametrize mark needs argument names and values, which a spec cannot"
+        " give; write the variants as matrix:"
+    ),
+}
 
 
 def read_golden(reader: Reader) -> GoldenOptions:

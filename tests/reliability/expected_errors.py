@@ -192,6 +192,11 @@ EXPECTED: dict[str, str] = {
         "specs/csv_huge.yaml:3:15: data.csv.path: 'data/huge.csv' is 2,000,000,000 bytes; at"
         " most 50,000,000 are read: cut the rows the spec needs into a smaller file"
     ),
+    # -- what pytest itself refuses
+    "marks_parametrize.yaml": (
+        "specs/marks_parametrize.yaml:10:15: marks[1]: pytest's parametrize mark needs"
+        " argument names and values, which a spec cannot give; write the variants as matrix:"
+    ),
     # -- data
     "data_empty.yaml": (
         "specs/data_empty.yaml:2:7: data: missing the data source: give features (inline"

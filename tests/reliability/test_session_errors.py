@@ -1,6 +1,6 @@
-"""The session goes on (issue 17, cases 7, 9 and 15): every limit is a located error at load.
+"""The session goes on (issue 17, cases 7-9 and 15): every limit is a located error at load.
 
-An integer too long for Python, a name too long for a file name,
+An integer too long for Python, a mark pytest refuses, a name too long for a file name,
 a CSV too large to read: each is one error of its spec, with file:line, and every other
 spec still runs; ``rnnparity validate`` says the same and never crashes. The corpus holds
 each case with its message (``expected_errors.py``); these tests add what the corpus
@@ -48,6 +48,36 @@ def test_validate_gives_each_corpus_file_its_line_and_never_crashes(
             assert line.startswith((f"ok: specs/{case} (", f"specs/{case}:")), case
         else:
             assert line == EXPECTED[case], case
+
+
+# -- case 8: a spec that pytest itself rejects is that spec's error -------------------
+
+
+def test_a_mark_pytest_refuses_is_one_error_of_its_spec(
+    inner_run: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader refuses ``parametrize``; were it to let one through (or another mark
+    that pytest refuses), pytest's own error is still that spec's alone."""
+    monkeypatch.setattr("pytest_rnnparity.spec.options.MARKS_NEEDING_ARGUMENTS", {})
+    specs = inner_run.path / "specs"
+    specs.mkdir()
+    (specs / "grid.yaml").write_text(SMALL + "marks: [parametrize]\n", encoding="utf-8")
+    (specs / "strict.yaml").write_text(SMALL + "marks: [unregistered]\n", encoding="utf-8")
+    (specs / "fine.yaml").write_text(SMALL, encoding="utf-8")
+
+    result = inner_run.runpytest_inprocess("--rnn-parity", "--strict-markers")
+
+    result.assert_outcomes(passed=1, failed=1, errors=2)  # fine: parity passes, no golden
+    errors = {r.nodeid: r.longreprtext for r in result.reprec.getreports() if r.failed}
+    assert errors["specs/grid.yaml::grid::spec"] == (
+        "specs/grid.yaml:9:8: marks: pytest refuses this spec's marks: TypeError:"
+        " Function.__init__() missing 2 required positional arguments: 'name' and 'parent'"
+    )
+    assert errors["specs/strict.yaml::strict"] == (
+        "specs/strict.yaml:9:8: marks: pytest refuses this spec's marks: 'unregistered' not"
+        " found in `markers` configuration option"
+    )
+    assert "Interrupted" not in result.stdout.str()
 
 
 # -- case 9: names too long for a file name -----------------------------------------
