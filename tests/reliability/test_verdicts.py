@@ -281,3 +281,60 @@ def test_the_drift_table_shows_nan_and_shape_changes_as_such() -> None:
         "  reference trace  gru/forward/hidden  shape  4x2 -> 4x3  all",
         "If the change is expected, re-record: u",
     ]
+
+
+# -- case 12: a candidate's garbage output is one clear error of ours ---------------
+
+GARBAGE_CANDIDATES = """\
+import numpy as np
+
+
+def ragged(weights, inputs, initial_state):
+    batch, time = inputs.shape[:2]
+    return [[[0.0] * (1 + step) for step in range(time)] for _ in range(batch)]
+
+
+def objects(weights, inputs, initial_state):
+    batch, time = inputs.shape[:2]
+    units = weights.units
+    return np.full((batch, time, units), None, dtype=object)
+
+
+def complex_numbers(weights, inputs, initial_state):
+    batch, time = inputs.shape[:2]
+    return np.zeros((batch, time, weights.units)) + 1j
+"""
+
+
+def test_a_candidate_returning_garbage_fails_with_one_line_of_ours(
+    inner_run: pytest.Pytester,
+) -> None:
+    project = inner_run.path
+    (project / "garbage_ports.py").write_text(GARBAGE_CANDIDATES, encoding="utf-8")
+    matrix = (
+        "candidate: garbage_ports:ragged\n"
+        "matrix:\n  candidate: [garbage_ports:ragged, garbage_ports:objects,"
+        " garbage_ports:complex_numbers]\n"
+    )
+    (project / "specs").mkdir()
+    (project / "specs" / "port.yaml").write_text(good_spec("port", extra=matrix), "utf-8")
+
+    result = update(inner_run)
+
+    result.assert_outcomes(passed=6, failed=3)
+    wanted = "expected real numbers of shape (batch, time, units) = (8, 6, 3)"
+    failures = {r.nodeid: r.longreprtext for r in result.reprec.getfailures()}  # type: ignore[attr-defined]
+    assert failures == {
+        "specs/port.yaml::port[candidate=garbage_ports:ragged]::candidate": (
+            "the candidate returned 'hidden' as a ragged sequence (its rows differ in length);"
+            f" {wanted}\n(spec 'port[candidate=garbage_ports:ragged]' at specs/port.yaml:7)"
+        ),
+        "specs/port.yaml::port[candidate=garbage_ports:objects]::candidate": (
+            f"the candidate returned 'hidden' as an array of dtype object; {wanted}\n"
+            "(spec 'port[candidate=garbage_ports:objects]' at specs/port.yaml:7)"
+        ),
+        "specs/port.yaml::port[candidate=garbage_ports:complex_numbers]::candidate": (
+            f"the candidate returned 'hidden' as complex numbers; {wanted}\n"
+            "(spec 'port[candidate=garbage_ports:complex_numbers]' at specs/port.yaml:7)"
+        ),
+    }
