@@ -29,18 +29,25 @@ from pytest_rnnparity.spec.options import (
     read_weights,
 )
 from pytest_rnnparity.spec.reader import Reader, SpecContext
+from pytest_rnnparity.spec.saved_model import (
+    feature_count,
+    feature_key,
+    input_problem,
+    saved_input_shape,
+)
 from pytest_rnnparity.spec.types import (
     MAX_NAME_BYTES,
     MAX_SEED,
     MAX_SPEC_BYTES,
     TOP_LEVEL_KEYS,
+    DataSource,
     DType,
     GoldenOptions,
     SavedModel,
     Spec,
     ToleranceOptions,
 )
-from pytest_rnnparity.spec.yaml_loader import describe, not_utf8, parse_yaml
+from pytest_rnnparity.spec.yaml_loader import describe, not_utf8, parse_path, parse_yaml
 
 _NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\\x00-\x1f\x7f]|::")
 
@@ -134,6 +141,8 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     lookback = read_lookback(reader, data)
     model = read_model(reader, context)
     check_size(reader, data, lookback, model)
+    if isinstance(model, SavedModel):
+        _check_saved_input(reader, context, model, data, lookback)
     weights = read_weights(reader, context, saved=isinstance(model, SavedModel))
     dtype = (
         cast(DType, reader.choice(("dtype",), ("float32", "float64")))
@@ -185,6 +194,23 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
         display_path=context.display,
         locations=MappingProxyType(reader.lines()),
     )
+
+
+def _check_saved_input(
+    reader: Reader, context: SpecContext, model: SavedModel, data: DataSource, lookback: int
+) -> None:
+    """Refuse windows that do not fit the input a saved model declares (when it is known
+    without Keras: see :mod:`.saved_model`)."""
+    shape = saved_input_shape(model.path)
+    if shape is None:
+        return
+    shown = resolved_display_path(model.path, context.root)
+    problem = input_problem(shape, shown=shown, lookback=lookback, features=feature_count(data))
+    if problem is not None:
+        key, text = problem
+        at = ("lookback",) if key == "lookback" else parse_path(feature_key(data))
+        assert at is not None
+        reader.fail(at, text)
 
 
 def _canonical(value: Any) -> Any:

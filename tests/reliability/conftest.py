@@ -120,7 +120,8 @@ def fresh_keras(keras_loaded: ModuleType) -> Iterator[ModuleType]:
 
 
 def write_keras_files(keras: ModuleType, specs: Path) -> None:
-    """The corpus' Keras files: a model holding a Lambda layer and GRU(3) weights.
+    """The corpus' Keras files: a model holding a Lambda layer, GRU(3) weights, and a
+    model taking windows of 10 steps of 3 features.
 
     Written by Keras at test time, so that no binary is committed and the files match
     the Keras that reads them.
@@ -133,6 +134,8 @@ def write_keras_files(keras: ModuleType, specs: Path) -> None:
     lambda_model.save(specs / "models" / "lambda.keras")
     gru3 = keras.Sequential([keras.Input((2, 1)), keras.layers.GRU(3)])
     gru3.save_weights(specs / "weights" / "gru3.weights.h5")
+    windows = keras.Sequential([keras.Input((10, 3)), keras.layers.GRU(2), keras.layers.Dense(1)])
+    windows.save(specs / "models" / "gru_10x3.keras")
     keras.backend.clear_session()
 
 

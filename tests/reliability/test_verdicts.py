@@ -9,6 +9,7 @@ spec is a located error before Keras runs.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_rnnparity.check.finite import NonFinite, NonFiniteValue
+from pytest_rnnparity.cli.main import main
 from pytest_rnnparity.errors import ParityError
 from pytest_rnnparity.golden.document import tolerance_of
 from pytest_rnnparity.golden.drift import compare_goldens
@@ -338,3 +340,78 @@ def test_a_candidate_returning_garbage_fails_with_one_line_of_ours(
             "(spec 'port[candidate=garbage_ports:complex_numbers]' at specs/port.yaml:7)"
         ),
     }
+
+
+# -- case 13: a saved model whose input does not fit the spec ----------------------
+
+SAVED_SPEC = """\
+name: saved
+data:
+  synthetic: {kind: sine, length: 14, features: 3}
+lookback: 4
+model: {path: models/gru_10x3.{suffix}}
+"""
+
+
+def write_saved_model(keras: ModuleType, path: Path) -> None:
+    """A GRU(2) + Dense(1) model taking windows of 10 steps of 3 features."""
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((10, 3)), keras.layers.GRU(2), keras.layers.Dense(1)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras calls .h5 a legacy format
+        model.save(path)
+    keras.backend.clear_session()
+
+
+def test_a_model_read_only_by_keras_is_checked_before_keras_runs(
+    inner_run: pytest.Pytester, keras_loaded: ModuleType
+) -> None:
+    """An .h5 model's input is known only once Keras loads it: the parity item fails at
+    the spec's line (no Keras traceback), and the golden item is skipped naming it."""
+    project = inner_run.path
+    write_saved_model(keras_loaded, project / "specs" / "models" / "gru_10x3.h5")
+    (project / "specs" / "saved.yaml").write_text(SAVED_SPEC.replace("{suffix}", "h5"), "utf-8")
+
+    result = update(inner_run, "-rs")
+
+    result.assert_outcomes(failed=1, skipped=1)
+    failure = result.reprec.getfailures()[0]  # type: ignore[attr-defined]
+    assert failure.nodeid == "specs/saved.yaml::saved::parity"
+    assert failure.longreprtext.splitlines() == [
+        "specs/saved.yaml:4:11: lookback: the model specs/models/gru_10x3.h5 takes windows of"
+        " 10 steps (input shape (None, 10, 3)), but lookback is 4",
+        "(spec 'saved' at specs/saved.yaml:5)",
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [1] specs/saved.yaml:5: the spec did not run;"
+            " specs/saved.yaml::saved::parity reports why"
+        ]
+    )
+    assert "rnnparity_trace" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+def test_validate_checks_a_saved_model_input_or_says_what_will(
+    keras_loaded: ModuleType,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    suffix: str,
+) -> None:
+    write_saved_model(keras_loaded, tmp_path / "specs" / "models" / f"gru_10x3.{suffix}")
+    (tmp_path / "specs" / "saved.yaml").write_text(SAVED_SPEC.replace("{suffix}", suffix), "utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["validate", "specs/saved.yaml"])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "specs/saved.yaml:4:11: lookback: the model specs/models/gru_10x3.keras takes windows"
+        " of 10 steps (input shape (None, 10, 3)), but lookback is 4"
+        if suffix == "keras"
+        else "ok: specs/saved.yaml (1 variant); the input of specs/models/gru_10x3.h5 cannot"
+        " be read without TensorFlow: pytest --rnn-parity checks lookback and features"
+        " against it"
+    ]
+    assert code == (1 if suffix == "keras" else 0)
