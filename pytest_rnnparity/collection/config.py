@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_rnnparity.spec import MAX_TIMEOUT
+
 #: The spec ids of each spec file collected this session (resolved path -> ids), so
 #: the end-of-session orphan check does not parse every spec file again.
 COLLECTED_SPEC_IDS = pytest.StashKey[dict[Path, list[str]]]()
@@ -88,3 +90,27 @@ def report_file_problem(config: pytest.Config) -> str | None:
             f"{option}: cannot write into {folder} (permission denied or a read-only file system)"
         )
     return None
+
+
+def ini_timeout(config: pytest.Config) -> float | None:
+    """The ini ``rnn_parity_timeout`` in seconds, or None (no limit; also when invalid,
+    which :func:`timeout_problem` refuses at the start)."""
+    written = str(config.getini("rnn_parity_timeout")).strip()
+    if not written:
+        return None
+    try:
+        seconds = float(written)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds <= MAX_TIMEOUT else None
+
+
+def timeout_problem(config: pytest.Config) -> str | None:
+    """Why the ini ``rnn_parity_timeout`` cannot be used, or None."""
+    written = str(config.getini("rnn_parity_timeout")).strip()
+    if not written or ini_timeout(config) is not None:
+        return None
+    return (
+        f"rnn_parity_timeout = {written}: expected a number of seconds above 0 and at most"
+        f" {MAX_TIMEOUT}"
+    )

@@ -120,6 +120,18 @@ class SpecItemMixin:
         spec = self.state.spec
         return spec.path, spec.line - 1, f"{spec.id}::{self.name}"
 
+    def runtest(self) -> None:
+        """Run the test function within the item's time limit (see :mod:`.timeout`)."""
+        from pytest_rnnparity.collection.config import ini_timeout
+        from pytest_rnnparity.collection.timeout import time_limit
+
+        spec = self.state.spec
+        seconds, source = spec.timeout, f"timeout: at {self.state.timeout_location}"
+        if seconds is None:
+            seconds, source = ini_timeout(self.config), "ini rnn_parity_timeout"  # type: ignore[attr-defined]
+        with time_limit(seconds, source=source):
+            super().runtest()  # type: ignore[misc]
+
     def repr_failure(
         self,
         excinfo: pytest.ExceptionInfo[BaseException],

@@ -21,6 +21,7 @@ from pytest_rnnparity.collection.config import (
     report_file,
     report_file_problem,
     spec_paths,
+    timeout_problem,
 )
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.golden.files import atomic_write_text
@@ -44,7 +45,11 @@ ERRORS = pytest.StashKey[list[str]]()
 def configure(config: pytest.Config) -> None:
     """Refuse unusable settings (one line each, before anything runs), gather records,
     and point a bare ``pytest --rnn-parity`` at the spec paths."""
-    for problem in (golden_dir_problem(config), report_file_problem(config)):
+    for problem in (
+        golden_dir_problem(config),
+        report_file_problem(config),
+        timeout_problem(config),
+    ):
         if problem is not None:
             raise pytest.UsageError(problem)
     records.register(config)

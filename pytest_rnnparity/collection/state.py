@@ -103,6 +103,12 @@ class SpecState:
         return f"spec '{self.spec.id}' at {self.display_path}:{self.spec.line}"
 
     @property
+    def timeout_location(self) -> str:
+        """``specs/x.yaml:11``: where the spec's ``timeout:`` is written."""
+        where = self.spec.location("timeout")
+        return f"{self.display_path}:{where[0]}" if where else self.display_path
+
+    @property
     def update_command(self) -> str:
         """The command that re-records this spec's golden."""
         return f"pytest --rnn-parity --snapshot-update {self.display_path}"

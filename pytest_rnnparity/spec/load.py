@@ -24,6 +24,7 @@ from pytest_rnnparity.spec.options import (
     read_golden,
     read_marks,
     read_paths,
+    read_timeout,
     read_tolerance,
     read_torch,
     read_weights,
@@ -156,6 +157,7 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     paths = read_paths(reader) if "paths" in top else ()
     candidate = read_candidate(reader, model) if "candidate" in top else None
     torch = read_torch(reader, model) if "torch" in top else None
+    timeout = read_timeout(reader) if "timeout" in top else None
     layer_lines: tuple[int, ...] = ()
     if not isinstance(model, SavedModel):
         layer_lines = tuple(layer.line for layer in model)
@@ -191,6 +193,7 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
         paths=paths,
         candidate=candidate,
         torch=torch,
+        timeout=timeout,
         display_path=context.display,
         locations=MappingProxyType(reader.lines()),
     )

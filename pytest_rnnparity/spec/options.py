@@ -19,6 +19,7 @@ from pytest_rnnparity.spec.types import (
     CANDIDATE_KEYS,
     GOLDEN_KEYS,
     MAX_GOLDEN_VALUES,
+    MAX_TIMEOUT,
     PATH_KEYS,
     TOLERANCE_GROUPS,
     TOLERANCE_KEYS,
@@ -244,6 +245,17 @@ MARKS_NEEDING_ARGUMENTS = {
         " give; write the variants as matrix:"
     ),
 }
+
+
+def read_timeout(reader: Reader) -> float:
+    """``timeout:``: seconds each of the spec's items may run, over the ini's limit."""
+    at: KeyPath = ("timeout",)
+    seconds = reader.number(at, minimum=0)
+    if seconds == 0:
+        reader.fail(at, "expected a positive number of seconds, got 0")
+    if seconds > MAX_TIMEOUT:
+        reader.fail(at, f"expected at most {MAX_TIMEOUT} seconds (a day), got {seconds:g}")
+    return seconds
 
 
 def read_golden(reader: Reader) -> GoldenOptions:

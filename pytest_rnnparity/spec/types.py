@@ -41,11 +41,13 @@ MAX_NAME_BYTES = 100
 MAX_VARIANT_ID_BYTES = 120
 #: A CSV file larger than this is refused before it is read (and it is read as a stream).
 MAX_CSV_BYTES = 50_000_000
+#: The longest time limit an item may have, in seconds (a day).
+MAX_TIMEOUT = 86_400
 
 # fmt: off
 TOP_LEVEL_KEYS = (
     "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
-    "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
+    "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch", "timeout",
 )
 PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly", "tolerance")
 CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
@@ -355,6 +357,8 @@ class Spec:
     candidate: CandidateOptions | None = None
     #: Run the layers as torch.nn modules too, as the item ``::torch``.
     torch: TorchOptions | None = None
+    #: Seconds each of the spec's items may run (``timeout:``); None: the ini's limit.
+    timeout: float | None = None
     #: The spec file's path as errors show it (relative to the project root).
     display_path: str = field(default="", compare=False)
     #: ``"model[0].GRU.units" -> (line, column)`` for every value, for later errors.

@@ -192,6 +192,9 @@ EXPECTED: dict[str, str] = {
         "specs/csv_huge.yaml:3:15: data.csv.path: 'data/huge.csv' is 2,000,000,000 bytes; at"
         " most 50,000,000 are read: cut the rows the spec needs into a smaller file"
     ),
+    "timeout_zero.yaml": (
+        "specs/timeout_zero.yaml:10:10: timeout: expected a positive number of seconds, got 0"
+    ),
     # -- what pytest itself refuses
     "marks_parametrize.yaml": (
         "specs/marks_parametrize.yaml:10:15: marks[1]: pytest's parametrize mark needs"

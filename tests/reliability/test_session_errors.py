@@ -1,14 +1,17 @@
-"""The session goes on (issue 17, cases 7-9 and 15): every limit is a located error at load.
+"""The session goes on (issue 17, cases 7-9, 15, 16): every limit is a located error at load.
 
 An integer too long for Python, a mark pytest refuses, a name too long for a file name,
 a CSV too large to read: each is one error of its spec, with file:line, and every other
-spec still runs; ``rnnparity validate`` says the same and never crashes. The corpus holds
-each case with its message (``expected_errors.py``); these tests add what the corpus
-cannot show.
+spec still runs; ``rnnparity validate`` says the same and never crashes. An item that runs
+too long fails with the time it took. The corpus holds each case with its message
+(``expected_errors.py``); these tests add what the corpus cannot show.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -16,9 +19,15 @@ import pytest
 
 from pytest_rnnparity.cli.main import main
 from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.spec import MAX_CSV_BYTES, load_specs
+from pytest_rnnparity.spec import (
+    MAX_CSV_BYTES,
+    MAX_TIMEOUT,
+    TOP_LEVEL_KEYS,
+    load_specs,
+    schema_text,
+)
 
-from .conftest import load_fully
+from .conftest import good_spec, load_fully, one_line_error
 from .expected_errors import EXPECTED, NEEDS_A_RUN
 
 SMALL = """\
@@ -133,3 +142,74 @@ def test_a_csv_is_streamed_keeping_only_the_columns_the_spec_reads(tmp_path: Pat
     assert windows.x.shape == (4, 2, 1)
     # the whole text alone would be `size`; two columns of 8-byte floats are 320 KB
     assert peak < size / 4
+
+
+# -- case 16: a time limit per item ------------------------------------------------
+
+SLOW_PORTS = """\
+import time
+
+
+def sleepy(weights, inputs, initial_state):
+    time.sleep(600)
+"""
+TIMED_OUT = re.compile(r"timed out after (\d+\.\d\d) s: the limit is (\d+) s \((.*)\)")
+
+
+def timed_out(result: pytest.RunResult, nodeid: str) -> tuple[float, int, str, str]:
+    """The elapsed time, limit and source of ``nodeid``'s timeout, and its header line."""
+    (report,) = [r for r in result.reprec.getfailures() if r.nodeid == nodeid]  # type: ignore[attr-defined]
+    first, header = report.longreprtext.splitlines()
+    match = TIMED_OUT.fullmatch(first)
+    assert match is not None, first
+    return float(match[1]), int(match[2]), match[3], header
+
+
+@pytest.mark.parametrize("where", ["spec", "ini"])
+def test_an_item_over_its_time_limit_fails_with_the_time_it_took(
+    inner_run: pytest.Pytester, where: str
+) -> None:
+    project = inner_run.path
+    (project / "slow_ports.py").write_text(SLOW_PORTS, encoding="utf-8")
+    extra = "candidate: slow_ports:sleepy\n" + ("timeout: 3\n" if where == "spec" else "")
+    (project / "specs").mkdir()
+    (project / "specs" / "slow.yaml").write_text(good_spec("slow", extra=extra), "utf-8")
+    (project / "specs" / "fine.yaml").write_text(good_spec("fine"), "utf-8")
+    if where == "ini":
+        ini = project / "tox.ini"
+        ini.write_text(ini.read_text().rstrip("\n") + "\nrnn_parity_timeout = 3\n")
+
+    started = time.monotonic()
+    result = inner_run.runpytest_inprocess("--rnn-parity", "--snapshot-update", "--junitxml=j.xml")
+
+    assert time.monotonic() - started < 60
+    result.assert_outcomes(passed=4, failed=1)
+    elapsed, limit, source, header = timed_out(result, "specs/slow.yaml::slow::candidate")
+    assert 3 <= elapsed < 10
+    assert limit == 3
+    assert source == (
+        "timeout: at specs/slow.yaml:12" if where == "spec" else "ini rnn_parity_timeout"
+    )
+    assert header == "(spec 'slow' at specs/slow.yaml:7)"
+    junit = (project / "j.xml").read_text(encoding="utf-8")
+    assert junit.count("<failure") == 1
+    assert "timed out after" in junit
+
+
+def test_an_unusable_ini_time_limit_is_refused_in_one_line(inner_run: pytest.Pytester) -> None:
+    ini = inner_run.path / "tox.ini"
+    ini.write_text(ini.read_text().rstrip("\n") + "\nrnn_parity_timeout = soon\n")
+
+    result = inner_run.runpytest_inprocess("--rnn-parity")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert one_line_error(result) == (
+        "rnn_parity_timeout = soon: expected a number of seconds above 0 and at most 86400"
+    )
+
+
+def test_the_schema_and_the_loader_know_the_timeout() -> None:
+    schema = json.loads(schema_text())
+    assert set(schema["properties"]) == set(TOP_LEVEL_KEYS)
+    assert schema["properties"]["timeout"]["exclusiveMinimum"] == 0
+    assert schema["properties"]["timeout"]["maximum"] == MAX_TIMEOUT
