@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pytest_rnnparity.check.compare import Comparison, compare
+from pytest_rnnparity.check.finite import NonFinite, find_non_finite
 from pytest_rnnparity.check.side_by_side import side_by_side
 from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
 from pytest_rnnparity.model.keras_version import keras_major, keras_module
@@ -63,10 +64,12 @@ class ParityResult:
     run_eagerly: bool = True
     #: The generation of the Keras that ran: 2 (tf.keras) or 3.
     keras_major: int = 3
+    #: The first NaN or inf in either side's outputs (which never passes), or None.
+    non_finite: NonFinite | None = None
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.comparisons)
+        return self.non_finite is None and all(c.ok for c in self.comparisons)
 
     @property
     def failures(self) -> tuple[Comparison, ...]:
@@ -303,4 +306,5 @@ def run_parity(
         keras_version=str(keras.__version__),
         run_eagerly=trace_model.runs_eagerly(x_array.shape[1]),
         keras_major=major,
+        non_finite=find_non_finite(layers, x_array, reference, keras_results),
     )
