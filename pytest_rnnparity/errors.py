@@ -67,3 +67,7 @@ class PathError(RnnParityError):
 
 class CandidateLoadError(RnnParityError, ValueError):
     """A candidate function cannot be imported (the spec's item adds the spec's line)."""
+
+
+class ItemTimeout(RnnParityError):
+    """An item ran longer than its time limit (``timeout:`` or ini ``rnn_parity_timeout``)."""

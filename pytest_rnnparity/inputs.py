@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import math
+import os
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.spec import (
+    MAX_CSV_BYTES,
     ColumnTarget,
     CsvData,
     InlineData,
@@ -263,17 +265,47 @@ def _linear(
 def _read_csv(
     spec: Spec, data: CsvData, root: Path
 ) -> tuple[tuple[str, ...], FloatArray, str, FloatArray]:
-    """The feature columns and the target column of a CSV file with a header row."""
+    """The feature columns and the target column of a CSV file with a header row.
+
+    A file over :data:`~pytest_rnnparity.spec.MAX_CSV_BYTES` is refused before it is
+    read (the loader checked it too, but the file may have grown since); the rest is
+    read as a stream, row by row, keeping only the wanted columns as 8-byte floats.
+    """
     shown = display_path(data.path, root)
     try:
-        text = data.path.read_text(encoding="utf-8-sig")
+        stream = data.path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise spec.error("data.csv.path", f"file not found: {data.declared!r}") from None
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror}", path=shown) from None
-    except UnicodeDecodeError as error:
-        raise not_utf8(error, what="file", path=shown) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    with stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_CSV_BYTES:
+            raise spec.error(
+                "data.csv.path",
+                f"{data.declared!r} is {size:,} bytes; at most {MAX_CSV_BYTES:,} are read: cut"
+                " the rows the spec needs into a smaller file",
+            )
+        try:
+            columns = _csv_records(spec, data, stream, shown)
+        except UnicodeDecodeError:
+            # the stream's error counts from its last chunk: decode the (bounded) file
+            # whole to name the line and column of the first byte that is not UTF-8
+            try:
+                data.path.read_bytes().decode("utf-8-sig")
+            except UnicodeDecodeError as error:
+                raise not_utf8(error, what="file", path=shown) from None
+            raise  # pragma: no cover - the file changed while it was read
+        except OSError as error:
+            raise SpecError(f"cannot read the file: {error.strerror}", path=shown) from None
+    values = [np.frombuffer(column, dtype=np.float64) for column in columns]
+    features = np.stack(values[:-1], axis=1)  # the spec names at least one feature
+    return data.features, features, data.target, values[-1].copy()
+
+
+def _csv_records(spec: Spec, data: CsvData, stream: TextIO, shown: str) -> list[array[float]]:
+    """Each wanted column (the features, then the target) of the rows below the header."""
+    reader = csv.reader(stream, strict=True)
     try:
         header = next((record for record in reader if any(cell.strip() for cell in record)), None)
         if header is None:
@@ -288,7 +320,7 @@ def _read_csv(
                     f"column {name!r} appears twice in the header", path=shown, line=header_line
                 )
         wanted = _csv_columns(spec, data, header, shown)
-        columns: list[list[float]] = [[] for _ in wanted]
+        columns: list[array[float]] = [array("d") for _ in wanted]
         for record in reader:
             if not any(cell.strip() for cell in record):
                 continue
@@ -304,8 +336,7 @@ def _read_csv(
         raise SpecError(f"invalid CSV: {error}", path=shown, line=reader.line_num) from None
     if not columns[0]:
         raise SpecError("no data rows below the header", path=shown, line=header_line)
-    table = np.array(columns, dtype=np.float64)
-    return data.features, table[:-1].T.copy(), data.target, table[-1].copy()
+    return columns
 
 
 def _csv_columns(

@@ -60,6 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="golden",
         help="directory of the golden gate-trace files, relative to the rootdir",
     )
+    parser.addini(
+        "rnn_parity_timeout",
+        type="string",
+        default="",
+        help="seconds each rnn-parity item may run; one that runs longer fails with the "
+        "time it took (a spec's timeout: overrides it); default: no limit",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -231,8 +231,8 @@ def run_candidate(function: Candidate, target: CandidateTarget) -> dict[str, Arr
     Raises
     ------
     ParityError
-        If it returns something other than an array or a dict of the trace names, or
-        an array of the wrong shape.
+        If it returns something other than an array or a dict of the trace names, an
+        array of the wrong shape, or anything but real numbers (:func:`real_array`).
     """
     kind = target.recurrent.cell.kind
     batch, timesteps = target.inputs.shape[:2]
@@ -262,7 +262,7 @@ def run_candidate(function: Candidate, target: CandidateTarget) -> dict[str, Arr
     for name in allowed:
         if name not in outputs:
             continue
-        array = np.asarray(outputs[name])
+        array = real_array(name, outputs[name], expected)
         if array.shape != expected:
             raise ParityError(
                 f"the candidate returned {name!r} of shape {array.shape}; expected "
@@ -270,6 +270,32 @@ def run_candidate(function: Candidate, target: CandidateTarget) -> dict[str, Arr
             )
         arrays[name] = array
     return arrays
+
+
+def real_array(name: str, value: Any, expected: tuple[int, ...]) -> np.ndarray:
+    """What a candidate returned as ``name``, as an array of real numbers.
+
+    Raises
+    ------
+    ParityError
+        If it is not one: a ragged nested list, objects, strings or complex numbers
+        (whose imaginary part a comparison would drop).
+    """
+    wanted = f"expected real numbers of shape (batch, time, units) = {expected}"
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # NumPy refuses rows of different lengths
+        raise ParityError(
+            f"the candidate returned {name!r} as a ragged sequence (its rows differ in"
+            f" length); {wanted}"
+        ) from None
+    if array.dtype.kind == "c":
+        raise ParityError(f"the candidate returned {name!r} as complex numbers; {wanted}")
+    if array.dtype.kind not in "fiu":
+        raise ParityError(
+            f"the candidate returned {name!r} as an array of dtype {array.dtype}; {wanted}"
+        )
+    return array
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,10 @@ class Comparison:
     ``axes`` names the axes of the compared arrays, e.g. ``("row", "timestep", "unit")``.
     ``first`` is the earliest mismatch in time order (timestep, then row, then unit)
     or None when everything is within tolerance. ``problem`` is set when the arrays
-    could not be compared at all (shape mismatch).
+    could not be compared at all (shape mismatch). ``non_finite`` is ``"nan"`` (or
+    ``"inf"``) when a value beyond tolerance is NaN (or infinite, none NaN) on either
+    side: ``max_abs`` and ``max_rel`` cover the finite errors only, and a report must
+    not show them alone.
     """
 
     layer: str
@@ -57,6 +60,7 @@ class Comparison:
     first: Mismatch | None = None
     direction: str | None = None
     problem: str | None = None
+    non_finite: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -137,6 +141,7 @@ def compare(
         )
     # Work in the inputs' own precision (float32 stays float32): a difference of two
     # float32 values is exact enough, and 6.5 million of them are compared per layer.
+    non_finite: str | None = None
     work = np.result_type(expected.dtype, actual.dtype, np.float32)
     expected_w = expected.astype(work, copy=False)
     actual_w = actual.astype(work, copy=False)
@@ -163,6 +168,9 @@ def compare(
             max_abs = float(finite_abs.max()) if finite_abs.size else 0.0
             mean_abs = float(finite_abs.mean(dtype=np.float64)) if finite_abs.size else 0.0
             max_rel = float(finite_rel.max()) if finite_rel.size else 0.0
+            nan = np.isnan(expected_w) | np.isnan(actual_w)
+            finite = np.isfinite(expected_w) & np.isfinite(actual_w)
+            non_finite = "nan" if (bad & nan).any() else "inf" if (bad & ~finite).any() else None
     first = None
     n_bad = int(np.count_nonzero(bad))
     if n_bad:
@@ -190,4 +198,5 @@ def compare(
         n_total=int(expected.size),
         first=first,
         direction=direction,
+        non_finite=non_finite,
     )

@@ -225,6 +225,8 @@ def keras_diagnosis(result: ParityResult, *, max_windows: int = 8) -> Diagnosis 
     input is masked is left out: the mistakes are run without masks) and searches its
     first ``max_windows`` windows. None when there is no such direction.
     """
+    if result.non_finite is not None:
+        return None  # NaN or inf: no mistake of a port explains garbage
     first = next((c for c in result.failures if c.quantity == "hidden" and c.problem is None), None)
     if first is None:
         return None

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_rnnparity.check.finite import find_non_finite
 from pytest_rnnparity.check.parity import ParityResult, compare_layers
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import PathError
@@ -161,7 +162,10 @@ def run_path(
         )
     outputs = [replace(output, name=name) for output, name in zip(outputs, names, strict=True)]
     comparisons = compare_layers(main.layers, main.reference, outputs, tolerances)
-    return replace(main, comparisons=tuple(comparisons), keras=tuple(outputs))
+    non_finite = find_non_finite(main.layers, main.inputs, main.reference, outputs)
+    return replace(
+        main, comparisons=tuple(comparisons), keras=tuple(outputs), non_finite=non_finite
+    )
 
 
 def run_in_subprocess(

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pytest_rnnparity.check.compare import Comparison, compare
+from pytest_rnnparity.check.finite import NonFinite, find_non_finite
 from pytest_rnnparity.check.side_by_side import side_by_side
 from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
 from pytest_rnnparity.errors import UnsupportedModelError
@@ -106,10 +107,12 @@ class ParityResult:
     model_outputs: tuple[Array, ...] = ()
     #: The graph: which tensors each call read and wrote.
     calls: tuple[GraphCall, ...] = ()
+    #: The first NaN or inf in either side's outputs (which never passes), or None.
+    non_finite: NonFinite | None = None
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.comparisons)
+        return self.non_finite is None and all(c.ok for c in self.comparisons)
 
     @property
     def failures(self) -> tuple[Comparison, ...]:
@@ -709,4 +712,5 @@ def run_parity(
         isolated=tuple(isolated),
         model_outputs=model_outputs,
         calls=capture.graph,
+        non_finite=find_non_finite(capture.described, inputs[0], reference, keras_per_call),
     )

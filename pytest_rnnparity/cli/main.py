@@ -112,8 +112,9 @@ def _parser() -> argparse.ArgumentParser:
         "validate",
         help="check spec files (schema and data) without TensorFlow",
         description="Load each spec file, validate it and build its data windows, without"
-        " importing TensorFlow. Prints 'ok: FILE (N variants)' or 'FILE:LINE:COL: problem'"
-        " per file; exit code 1 if any file is invalid.",
+        " importing TensorFlow (a saved .keras model's input is read from its config)."
+        " Prints 'ok: FILE (N variants)' or 'FILE:LINE:COL: problem' per file; exit code 1"
+        " if any file is invalid.",
     )
     validate.add_argument(
         "paths",
@@ -310,16 +311,31 @@ def _spec_files(path: Path) -> Iterator[Path]:
 
 
 def _validate_file(path: Path, root: Path) -> str:
-    """``ok: FILE (N variants)``; raises SpecError for the first problem."""
+    """``ok: FILE (N variants)``; raises SpecError for the first problem.
+
+    The windows of a saved model are checked against the input its ``.keras`` config
+    declares; a model whose input cannot be read without Keras (an ``.h5`` file) is
+    named, with what checks it.
+    """
     from pytest_rnnparity.inputs import load_dataset, spec_windows
-    from pytest_rnnparity.spec import load_specs
+    from pytest_rnnparity.spec import SavedModel, load_specs, resolved_display_path
+    from pytest_rnnparity.spec.saved_model import saved_input_shape
 
     specs = load_specs(path, root=root)
+    unread: dict[Path, None] = {}
     for spec in specs:
         spec_windows(spec, load_dataset(spec, root=root))
+        if isinstance(spec.model, SavedModel) and saved_input_shape(spec.model.path) is None:
+            unread[spec.model.path] = None
     shown = specs[0].display_path if specs else str(path)
     count = len(specs)
-    return f"ok: {shown} ({count} variant{'' if count == 1 else 's'})"
+    line = f"ok: {shown} ({count} variant{'' if count == 1 else 's'})"
+    for model in unread:
+        line += (
+            f"; the input of {resolved_display_path(model, root)} cannot be read without"
+            " TensorFlow: pytest --rnn-parity checks lookback and features against it"
+        )
+    return line
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
+
+from pytest_rnnparity.spec import MAX_TIMEOUT
 
 #: The spec ids of each spec file collected this session (resolved path -> ids), so
 #: the end-of-session orphan check does not parse every spec file again.
@@ -23,6 +26,24 @@ def golden_dir(config: pytest.Config) -> Path:
     return config.rootpath / str(config.getini("rnn_parity_golden_dir"))
 
 
+def golden_dir_problem(config: pytest.Config) -> str | None:
+    """Why the golden directory cannot be used, or None.
+
+    It must resolve inside the rootdir (links followed): the orphan clean-up of a full
+    ``--snapshot-update`` deletes files under it, and must never reach another
+    project's goldens or the rest of the filesystem.
+    """
+    written = str(config.getini("rnn_parity_golden_dir"))
+    root = config.rootpath.resolve()
+    resolved = golden_dir(config).resolve()
+    if resolved == root or root in resolved.parents:
+        return None
+    return (
+        f"rnn_parity_golden_dir = {written} resolves to {resolved}, outside the rootdir"
+        f" {root}; name a directory inside the project"
+    )
+
+
 def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) -> bool:
     """A YAML file is a spec when it lies under a spec path or was named on the command line."""
     resolved = path.resolve()
@@ -35,3 +56,61 @@ def is_spec_path(path: Path, spec_paths: Iterable[Path], args: Sequence[str]) ->
         if candidate.suffix in (".yaml", ".yml") and candidate.resolve() == resolved:
             return True
     return False
+
+
+def report_file(config: pytest.Config) -> Path | None:
+    """Where ``--rnn-parity-report=PATH`` writes (relative to the invocation directory)."""
+    given = config.getoption("rnn_parity_report")
+    if not given:
+        return None
+    path = Path(given)
+    return path if path.is_absolute() else config.invocation_params.dir / path
+
+
+def report_file_problem(config: pytest.Config) -> str | None:
+    """Why the JSON report could not be written at the end of the run, or None.
+
+    Checked at the start, so that a run does not do all its work for nothing: the
+    path must not be a directory, and the nearest existing folder above it must be a
+    writable directory.
+    """
+    path = report_file(config)
+    if path is None:
+        return None
+    option = f"--rnn-parity-report={config.getoption('rnn_parity_report')}"
+    if path.is_dir():
+        return f"{option}: {path} is a directory; name a file, such as {path / 'rnn-parity.json'}"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{option}: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"{option}: cannot write into {folder} (permission denied or a read-only file system)"
+        )
+    return None
+
+
+def ini_timeout(config: pytest.Config) -> float | None:
+    """The ini ``rnn_parity_timeout`` in seconds, or None (no limit; also when invalid,
+    which :func:`timeout_problem` refuses at the start)."""
+    written = str(config.getini("rnn_parity_timeout")).strip()
+    if not written:
+        return None
+    try:
+        seconds = float(written)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds <= MAX_TIMEOUT else None
+
+
+def timeout_problem(config: pytest.Config) -> str | None:
+    """Why the ini ``rnn_parity_timeout`` cannot be used, or None."""
+    written = str(config.getini("rnn_parity_timeout")).strip()
+    if not written or ini_timeout(config) is not None:
+        return None
+    return (
+        f"rnn_parity_timeout = {written}: expected a number of seconds above 0 and at most"
+        f" {MAX_TIMEOUT}"
+    )

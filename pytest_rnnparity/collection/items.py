@@ -44,6 +44,7 @@ def golden_test(state: SpecState, outcome: GoldenOutcome) -> Any:
         from pytest_rnnparity.golden.document import spec_golden
 
         run = state.run()
+        state.skip_if_non_finite()
         current = spec_golden(
             run, tolerance=spec_tolerances(state.spec)["hidden"], spec_file=state.display_path
         )
@@ -72,6 +73,7 @@ def path_test(state: SpecState, outcome: PathOutcome) -> Any:
         from pytest_rnnparity.golden.document import golden_document
 
         main = state.run().parity
+        state.skip_if_non_finite()
         reason = skip_reason(path, keras_major=main.keras_major, gpus=gpu_count())
         if reason:
             # reported at the spec's line, not at pytest's own frame
@@ -117,6 +119,18 @@ class SpecItemMixin:
     def reportinfo(self) -> tuple[Path, int | None, str]:
         spec = self.state.spec
         return spec.path, spec.line - 1, f"{spec.id}::{self.name}"
+
+    def runtest(self) -> None:
+        """Run the test function within the item's time limit (see :mod:`.timeout`)."""
+        from pytest_rnnparity.collection.config import ini_timeout
+        from pytest_rnnparity.collection.timeout import time_limit
+
+        spec = self.state.spec
+        seconds, source = spec.timeout, f"timeout: at {self.state.timeout_location}"
+        if seconds is None:
+            seconds, source = ini_timeout(self.config), "ini rnn_parity_timeout"  # type: ignore[attr-defined]
+        with time_limit(seconds, source=source):
+            super().runtest()  # type: ignore[misc]
 
     def repr_failure(
         self,
@@ -172,6 +186,8 @@ class ParityItem(SpecItemMixin, pytest.Function):
             return "plots: not written: they need the 'report' extra: " + (
                 "pip install 'pytest-rnnparity[report]'"
             )
+        except OSError as error:  # a read-only or full disk: the failure still reads whole
+            return f"plots: not written into {directory}: {error.strerror or error}"
         return describe_paths(written, self.config.invocation_params.dir)
 
 

@@ -43,7 +43,28 @@ class SpecFile(pytest.File):
         collected = self.config.stash.setdefault(COLLECTED_SPEC_IDS, {})
         collected[self.path.resolve()] = [spec.id for spec in specs]
         for spec in specs:
-            yield SpecCase.from_parent(self, name=spec.id, spec=spec)
+            try:  # marks are applied here: --strict-markers refuses an unregistered one
+                case = SpecCase.from_parent(self, name=spec.id, spec=spec)
+            except (Exception, pytest.fail.Exception) as error:
+                yield BrokenSpecItem.from_parent(
+                    self, name=spec.id, error=refused_by_pytest(spec, error)
+                )
+                continue
+            yield case
+
+
+def refused_by_pytest(spec: Spec, error: BaseException) -> SpecError:
+    """What pytest refused about a spec's nodes (its marks, in practice), at the spec's line.
+
+    One error for that spec: collection goes on, and every other spec still runs.
+    """
+    text = str(error).strip().splitlines()
+    problem = text[0] if text else type(error).__name__
+    if not isinstance(error, pytest.fail.Exception):
+        problem = f"{type(error).__name__}: {problem}"
+    if spec.marks:
+        return spec.error("marks", f"pytest refuses this spec's marks: {problem}")
+    return spec.error("model", f"pytest refuses this spec's items: {problem}")
 
 
 class BrokenSpecItem(pytest.Item):
@@ -86,9 +107,19 @@ class SpecCase(pytest.Collector):
             root=root,
             display_path=resolved_display_path(spec.path, root),
             golden_path=golden_dir(self.config) / relative / f"{spec.id}{SUFFIX}",
+            parity_nodeid=f"{self.nodeid}::parity",
         )
 
     def collect(self) -> list[pytest.Item]:
+        try:
+            return self._items()
+        except (Exception, pytest.fail.Exception) as error:  # e.g. marks: [parametrize]
+            error_item: pytest.Item = BrokenSpecItem.from_parent(
+                self, name="spec", error=refused_by_pytest(self.state.spec, error)
+            )
+            return [error_item]
+
+    def _items(self) -> list[pytest.Item]:
         state = self.state
         golden = GoldenOutcome()
         items: list[pytest.Item] = [

@@ -74,6 +74,7 @@ def candidate_check(state: SpecState) -> CandidateCheck:
     options = spec.candidate
     assert options is not None
     run = state.run()
+    state.skip_if_non_finite()
     try:
         function = load_candidate(options.function, root=state.root)
     except CandidateLoadError as error:
@@ -150,6 +151,7 @@ def _torch_test(state: SpecState, outcome: TorchOutcome) -> Any:
         except ImportError as error:
             raise pytest.skip.Exception(str(error), _use_item_location=True) from None
         parity = state.run().parity
+        state.skip_if_non_finite()
         check = compare_torch(
             parity.chain("the torch item"),
             parity.reference,

@@ -21,7 +21,7 @@ from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pytest_rnnparity.errors import GoldenError, GoldenMismatch
-from pytest_rnnparity.golden.document import tolerance_of
+from pytest_rnnparity.golden.document import non_finite_arrays, tolerance_of
 from pytest_rnnparity.golden.drift import compare_goldens, equivalent
 from pytest_rnnparity.golden.files import atomic_write_text
 from pytest_rnnparity.golden.format import SUFFIX, Golden, dumps, loads
@@ -91,7 +91,11 @@ class GoldenExtension(SingleFileSnapshotExtension):
             text = Path(snapshot_location).read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
+            raise GoldenError(
+                f"{snapshot_location}: cannot read the golden file: {write_problem(error)}"
+            ) from None
+        except UnicodeDecodeError as error:
             raise GoldenError(
                 f"{snapshot_location}: cannot read the golden file: {error}"
             ) from None
@@ -140,6 +144,13 @@ def assert_golden(
     the :class:`Drift` as its ``drift`` attribute.
     """
     __tracebackhide__ = True
+    where = resolved_display_path(golden_path, root)
+    garbage = non_finite_arrays(current)
+    if garbage:
+        raise GoldenError(
+            f"{where}: neither compared nor recorded: the run holds NaN or inf in"
+            f" {len(garbage)} array(s), first {garbage[0]}; a golden never stores them"
+        )
     assertion = snapshot.use_extension(GoldenExtension)
     if name:
         assertion = assertion(name=name)
@@ -147,12 +158,18 @@ def assert_golden(
     result = assertion.executions[max(assertion.executions)]
     if matched:
         return "created" if result.created else "updated" if result.updated else "match"
-    where = resolved_display_path(golden_path, root)
     if isinstance(result.exception, GoldenError):
         message = str(result.exception)
         if not message.startswith(str(golden_path)) and not message.startswith(where):
             message = f"{where}: {message}"
         raise GoldenError(message.replace(str(golden_path), where)) from None
+    if isinstance(result.exception, OSError):
+        # a read-only file system, a full disk, a file size limit: atomic_write_text
+        # left the old file (or none) and no temporary file behind
+        raise GoldenError(
+            f"{where}: cannot write the golden: {write_problem(result.exception)}"
+            " (the file on disk, if any, is unchanged)"
+        ) from None
     if result.exception is not None:
         raise result.exception
     if result.recalled_data is None:
@@ -167,6 +184,11 @@ def assert_golden(
     )
     mismatch.drift = drift
     raise mismatch
+
+
+def write_problem(error: OSError) -> str:
+    """The operating system's words for why a read or write failed (``Is a directory``)."""
+    return error.strerror or str(error) or type(error).__name__
 
 
 def compare_keras_with_golden(

@@ -41,6 +41,8 @@ class SpecState:
     _error: RnnParityError | None = field(default=None, repr=False)
     #: The node id of the item that reported why the spec could not run.
     error_reported_by: str | None = None
+    #: The node id of the spec's parity item, which reports a NaN or inf.
+    parity_nodeid: str = ""
 
     def run(self) -> SpecRun:
         """The spec's run, computed on first use and kept until :meth:`clear`."""
@@ -76,6 +78,18 @@ class SpecState:
                 _use_item_location=True,
             )
 
+    def skip_if_non_finite(self) -> None:
+        """Skip an item of a spec whose run computes NaN or inf (once it ran).
+
+        Its parity item fails and says where the first one is; nothing else compares
+        garbage, and no golden records it.
+        """
+        if self._run is not None and self._run.parity.non_finite is not None:
+            raise pytest.skip.Exception(
+                f"the model computes NaN or inf; {self.parity_nodeid} reports where",
+                _use_item_location=True,
+            )
+
     def clear(self) -> bool:
         """Forget the run (at teardown); whether a model had been built."""
         had_model = self._run is not None
@@ -87,6 +101,12 @@ class SpecState:
     def header(self) -> str:
         """``spec 'power-gru' at specs/power_gru.yaml:14``: names the spec and its model line."""
         return f"spec '{self.spec.id}' at {self.display_path}:{self.spec.line}"
+
+    @property
+    def timeout_location(self) -> str:
+        """``specs/x.yaml:11``: where the spec's ``timeout:`` is written."""
+        where = self.spec.location("timeout")
+        return f"{self.display_path}:{where[0]}" if where else self.display_path
 
     @property
     def update_command(self) -> str:

@@ -167,6 +167,16 @@ def spec_golden(run: SpecRun, *, tolerance: Tolerance, spec_file: str) -> Golden
     )
 
 
+def non_finite_arrays(golden: Golden) -> list[str]:
+    """The arrays of ``golden`` whose kept rows or summary hold NaN or inf, by name."""
+    return [
+        name
+        for name, array in sorted(golden.arrays.items())
+        if not np.isfinite(array.rows).all()
+        or (array.summary is not None and not np.isfinite(array.summary).all())
+    ]
+
+
 def tolerance_of(golden: Golden) -> Tolerance:
     """The tolerance a golden document was made with (its ``atol``/``rtol`` meta)."""
     return Tolerance(float(golden.meta["atol"]), float(golden.meta["rtol"]))

@@ -6,7 +6,8 @@ a person reads about a drift is :mod:`pytest_rnnparity.report.drift`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +23,8 @@ class Drift:
     comparisons: tuple[Comparison, ...]
     missing: tuple[str, ...] = ()  # in the golden, not produced now
     new: tuple[str, ...] = ()  # produced now, not in the golden
+    #: ``array name -> (recorded shape, shape now)`` for each array whose shape changed.
+    reshaped: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -31,9 +34,11 @@ class Drift:
 def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> Drift:
     """Compare every array of ``current`` with ``recorded`` within ``tolerance``."""
     comparisons = []
+    reshaped = {}
     for name in sorted(set(recorded.arrays) & set(current.arrays)):
         old, new = recorded.arrays[name], current.arrays[name]
         if old.shape != new.shape:
+            reshaped[name] = (old.shape, new.shape)
             comparisons.append(
                 compare(  # placeholders: a recorded shape may be huge, allocate none of it
                     np.zeros(1),
@@ -86,6 +91,7 @@ def compare_goldens(recorded: Golden, current: Golden, tolerance: Tolerance) -> 
         comparisons=tuple(comparisons),
         missing=tuple(sorted(set(recorded.arrays) - set(current.arrays))),
         new=tuple(sorted(set(current.arrays) - set(recorded.arrays))),
+        reshaped=reshaped,
     )
 
 

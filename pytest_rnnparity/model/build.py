@@ -169,6 +169,7 @@ def build_model(
     keras.utils.set_random_seed(spec.seed)
     if isinstance(spec.model, SavedModel):
         model = _load_saved_model(keras, spec, root)
+        check_saved_input(model, spec, features=features, root=root)
     else:
         batch_size = 1 if spec.stateful else None
         layers = [
@@ -215,6 +216,25 @@ def _load_saved_model(keras: ModuleType, spec: Spec, root: Path) -> Any:
                 " with safe_mode=True"
             )
         raise spec.error("model.path", f"cannot load the model file {shown}: {problem}") from None
+
+
+def check_saved_input(model: Any, spec: Spec, *, features: int, root: Path) -> None:
+    """Refuse, at the spec's line, windows that do not fit a loaded model's input.
+
+    Before Keras runs: a window of the wrong length or width would fail deep inside
+    the trace model with a long Keras traceback. The loader checks the same from a
+    ``.keras`` file's config when it can; this covers every file Keras loads.
+    """
+    from pytest_rnnparity.spec.saved_model import feature_key, input_problem
+
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 3:
+        return  # several inputs, or not a sequence: Keras says what it expects
+    shown = resolved_display_path(spec.model.path, root)  # type: ignore[union-attr]
+    problem = input_problem(shape, shown=shown, lookback=spec.lookback, features=features)
+    if problem is not None:
+        key, text = problem
+        raise spec.error("lookback" if key == "lookback" else feature_key(spec.data), text)
 
 
 def _load_weights(model: Any, spec: Spec, root: Path) -> None:

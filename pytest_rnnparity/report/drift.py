@@ -97,7 +97,7 @@ def drift_message(
                 f"(tolerance {first.tolerance})",
             ]
         lines.append(f"{len(failed)} of {len(drift.comparisons)} compared blocks moved:")
-        lines += ["  " + row for row in _drift_table(failed)]
+        lines += ["  " + row for row in _drift_table(failed, drift)]
     if drift.missing:
         lines.append("No longer produced: " + ", ".join(drift.missing) + ".")
     if drift.new:
@@ -106,7 +106,21 @@ def drift_message(
     return "\n".join(lines)
 
 
-def _drift_table(failed: Iterable[Comparison]) -> list[str]:
+def max_abs_cell(comparison: Comparison, drift: Drift) -> str:
+    """What the drift table shows as a block's largest change.
+
+    Never ``0.00e+00`` for a change: a value that became (or was) NaN or inf reads
+    ``nan`` or ``inf``, and a changed shape reads ``recorded -> now``.
+    """
+    if comparison.layer in drift.reshaped:
+        old, new = drift.reshaped[comparison.layer]
+        return f"{'x'.join(map(str, old))} -> {'x'.join(map(str, new))}"
+    if comparison.non_finite is not None:
+        return comparison.non_finite
+    return f"{comparison.max_abs:.2e}"
+
+
+def _drift_table(failed: Iterable[Comparison], drift: Drift) -> list[str]:
     rows = [("part", "array", "block", "max abs", "moved")]
     for c in failed:
         part, _, name = c.layer.partition("/")
@@ -115,8 +129,8 @@ def _drift_table(failed: Iterable[Comparison]) -> list[str]:
                 PART_TITLES.get(part, part),
                 name,
                 c.quantity,
-                f"{c.max_abs:.2e}",
-                f"{c.n_bad}/{c.n_total}",
+                max_abs_cell(c, drift),
+                "all" if c.layer in drift.reshaped else f"{c.n_bad}/{c.n_total}",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

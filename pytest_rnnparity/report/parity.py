@@ -6,10 +6,12 @@ Nothing here imports pytest or keras; every line is asserted verbatim in
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Sequence
 
 from pytest_rnnparity.check.compare import Comparison
+from pytest_rnnparity.check.finite import NonFinite
 from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.reference.types import OpaqueLayer
 
@@ -80,8 +82,8 @@ def error_table(comparisons: Sequence[Comparison], layer_classes: dict[str, str]
                 layer_classes.get(c.layer, ""),
                 c.label,
                 "x".join(str(n) for n in c.shape),
-                _error(c.max_abs),
-                _error(c.max_rel),
+                c.non_finite or _error(c.max_abs),
+                c.non_finite or _error(c.max_rel),
                 str(c.tolerance),
                 "ok" if c.ok else "FAIL",
             )
@@ -169,15 +171,94 @@ def opaque_lines(opaque: Sequence[OpaqueLayer]) -> list[str]:
     ]
 
 
-def parity_message(result: ParityResult) -> str:
-    """The text of a failed :class:`~pytest_rnnparity.check.parity.ParityResult`."""
-    return parity_failure_message(
-        result.comparisons,
-        layer_classes=result.layer_classes,
-        reference_dtype=result.dtype,
-        layer_names=[layer.name for layer in result.layers],
-        opaque=result.opaque,
+def non_finite_message(
+    non_finite: NonFinite,
+    *,
+    layer_names: Sequence[str],
+    layer_classes: dict[str, str],
+    reference_dtype: str,
+) -> str:
+    """Where the first NaN or inf is, on which side, and whether the weights or inputs hold one."""
+    first = non_finite.first
+    keras_bad, reference_bad = not math.isfinite(first.keras), not math.isfinite(first.reference)
+    who = (
+        f"Keras and the {reference_dtype} reference compute"
+        if keras_bad and reference_bad
+        else "Keras computes"
+        if keras_bad
+        else f"The {reference_dtype} reference computes"
     )
+    names = list(layer_names)
+    position = ""
+    if first.layer in names:
+        position = f", layer {names.index(first.layer) + 1} of {len(names)}"
+    title = QUANTITY_TITLES.get(first.quantity, first.quantity)
+    direction = "" if first.direction in (None, "forward") else f", {first.direction} direction"
+    parts = dict(zip(first.axes, first.index, strict=True))
+    order = [axis for axis in ("timestep", "row", "unit") if axis in parts]
+    index = ", ".join(f"{axis} {parts[axis]}" for axis in order)
+    return "\n".join(
+        [
+            f"{who} NaN or inf: a model that does never passes parity.",
+            f"First: layer '{first.layer}' ({layer_classes.get(first.layer, '?')}{position}), "
+            f"{title}{direction}",
+            f"  at {index}:",
+            f"    Keras      {_value(first.keras)}",
+            f"    reference  {_value(first.reference)}",
+            non_finite_origin(non_finite),
+        ]
+    )
+
+
+def non_finite_origin(non_finite: NonFinite) -> str:
+    """Whether the weights or the inputs hold the NaN or inf, or neither does."""
+    weights = ", ".join(
+        f"layer '{layer}' ({bad} of {total} values)" for layer, bad, total in non_finite.weights
+    )
+    inputs = None
+    if non_finite.inputs is not None:
+        axes = ("row", "timestep", "feature")
+        inputs = ", ".join(f"{axis} {i}" for axis, i in zip(axes, non_finite.inputs, strict=False))
+    if weights and inputs:
+        return f"The weights hold NaN or inf: {weights}; so do the inputs, first at {inputs}."
+    if weights:
+        return f"The weights hold NaN or inf: {weights}; the inputs are finite."
+    if inputs:
+        return f"The inputs hold NaN or inf, first at {inputs}; the weights are finite."
+    return (
+        "The weights and the inputs are finite: the model produces the NaN or inf itself"
+        " (an overflow, a division by zero)."
+    )
+
+
+def parity_message(result: ParityResult) -> str:
+    """The text of a failed :class:`~pytest_rnnparity.check.parity.ParityResult`.
+
+    NaN or inf comes first (where, and whether the weights or the inputs hold one),
+    then, if comparisons failed too, the usual report.
+    """
+    failed = any(not c.ok for c in result.comparisons)
+    sections = []
+    if result.non_finite is not None:
+        sections.append(
+            non_finite_message(
+                result.non_finite,
+                layer_names=[layer.name for layer in result.layers],
+                layer_classes=result.layer_classes,
+                reference_dtype=result.dtype,
+            )
+        )
+    if failed or not sections:
+        sections.append(
+            parity_failure_message(
+                result.comparisons,
+                layer_classes=result.layer_classes,
+                reference_dtype=result.dtype,
+                layer_names=[layer.name for layer in result.layers],
+                opaque=result.opaque,
+            )
+        )
+    return "\n\n".join(sections)
 
 
 def checked_lines(result: ParityResult) -> list[str]:

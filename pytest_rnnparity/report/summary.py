@@ -143,3 +143,17 @@ def orphan_lines(orphans: Sequence[Orphan], removed: bool, root: Path) -> list[s
             "(no -k, -m, --deselect, --lf or paths) removes them."
         )
     return lines
+
+
+def session_error_line(subject: str, action: str, error: BaseException) -> str:
+    """``<subject>: <action>: <reason>``, one line, for what fails at a session's finish.
+
+    ``reason`` is the operating system's words for an :class:`OSError` (``Read-only file
+    system``, ``No space left on device``), else the error's first line.
+    """
+    if isinstance(error, OSError) and error.strerror:
+        reason = error.strerror
+    else:
+        text = str(error).strip().splitlines()
+        reason = text[0] if text else type(error).__name__
+    return f"{subject}: {action}: {reason}"

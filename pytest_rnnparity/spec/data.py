@@ -15,6 +15,7 @@ from pytest_rnnparity.spec.reader import Reader, SpecContext, project_file, unkn
 from pytest_rnnparity.spec.types import (
     CSV_KEYS,
     DATA_KEYS,
+    MAX_CSV_BYTES,
     MAX_RUN_VALUES,
     MAX_SYNTHETIC_FEATURES,
     MAX_SYNTHETIC_LENGTH,
@@ -150,6 +151,13 @@ def _csv(reader: Reader, context: SpecContext, options: dict[str, Any]) -> CsvDa
     at: KeyPath = ("data", "csv")
     reader.fields(at, CSV_KEYS, required=CSV_KEYS)
     resolved, declared = project_file(reader, context, (*at, "path"))
+    size = resolved.stat().st_size
+    if size > MAX_CSV_BYTES:
+        reader.fail(
+            (*at, "path"),
+            f"{declared!r} is {size:,} bytes; at most {MAX_CSV_BYTES:,} are read: cut the rows"
+            " the spec needs into a smaller file",
+        )
     features = reader.get((*at, "features"))
     if not isinstance(features, list) or not features:
         reader.fail(

@@ -24,22 +24,31 @@ from pytest_rnnparity.spec.options import (
     read_golden,
     read_marks,
     read_paths,
+    read_timeout,
     read_tolerance,
     read_torch,
     read_weights,
 )
 from pytest_rnnparity.spec.reader import Reader, SpecContext
+from pytest_rnnparity.spec.saved_model import (
+    feature_count,
+    feature_key,
+    input_problem,
+    saved_input_shape,
+)
 from pytest_rnnparity.spec.types import (
+    MAX_NAME_BYTES,
     MAX_SEED,
     MAX_SPEC_BYTES,
     TOP_LEVEL_KEYS,
+    DataSource,
     DType,
     GoldenOptions,
     SavedModel,
     Spec,
     ToleranceOptions,
 )
-from pytest_rnnparity.spec.yaml_loader import describe, not_utf8, parse_yaml
+from pytest_rnnparity.spec.yaml_loader import describe, not_utf8, parse_path, parse_yaml
 
 _NAME_FORBIDDEN = re.compile(r"[\s\[\]/\\\x00-\x1f\x7f]|::")
 
@@ -103,6 +112,19 @@ def resolved_display_path(path: Path | str, root: Path) -> str:
 def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     top = reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
     name = reader.string(("name",)) if "name" in top else context.spec_path.stem
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        if "name" in top:
+            reader.fail(
+                ("name",),
+                f"expected a name of at most {MAX_NAME_BYTES} bytes (it names the golden"
+                f" file), got {size}",
+            )
+        raise SpecError(
+            f"the file name gives a spec name of {size} bytes, at most {MAX_NAME_BYTES} are"
+            " allowed (it names the golden file); set a shorter name:",
+            path=context.display,
+        )
     if _NAME_FORBIDDEN.search(name):
         if "name" in top:
             reader.fail(
@@ -120,6 +142,8 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     lookback = read_lookback(reader, data)
     model = read_model(reader, context)
     check_size(reader, data, lookback, model)
+    if isinstance(model, SavedModel):
+        _check_saved_input(reader, context, model, data, lookback)
     weights = read_weights(reader, context, saved=isinstance(model, SavedModel))
     dtype = (
         cast(DType, reader.choice(("dtype",), ("float32", "float64")))
@@ -133,6 +157,7 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     paths = read_paths(reader) if "paths" in top else ()
     candidate = read_candidate(reader, model) if "candidate" in top else None
     torch = read_torch(reader, model) if "torch" in top else None
+    timeout = read_timeout(reader) if "timeout" in top else None
     layer_lines: tuple[int, ...] = ()
     if not isinstance(model, SavedModel):
         layer_lines = tuple(layer.line for layer in model)
@@ -168,9 +193,27 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
         paths=paths,
         candidate=candidate,
         torch=torch,
+        timeout=timeout,
         display_path=context.display,
         locations=MappingProxyType(reader.lines()),
     )
+
+
+def _check_saved_input(
+    reader: Reader, context: SpecContext, model: SavedModel, data: DataSource, lookback: int
+) -> None:
+    """Refuse windows that do not fit the input a saved model declares (when it is known
+    without Keras: see :mod:`.saved_model`)."""
+    shape = saved_input_shape(model.path)
+    if shape is None:
+        return
+    shown = resolved_display_path(model.path, context.root)
+    problem = input_problem(shape, shown=shown, lookback=lookback, features=feature_count(data))
+    if problem is not None:
+        key, text = problem
+        at = ("lookback",) if key == "lookback" else parse_path(feature_key(data))
+        assert at is not None
+        reader.fail(at, text)
 
 
 def _canonical(value: Any) -> Any:

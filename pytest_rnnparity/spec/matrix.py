@@ -19,6 +19,7 @@ from pytest_rnnparity.spec.types import (
     DATA_KEYS,
     GOLDEN_KEYS,
     LAYER_ARGUMENTS,
+    MAX_VARIANT_ID_BYTES,
     MAX_VARIANTS,
     SYNTHETIC_KEYS,
     TARGET_KEYS,
@@ -83,16 +84,41 @@ def expand_matrix(
         keys={p: loc for p, loc in document.keys.items() if p[:1] != ("matrix",)},
     )
     labels = _labels(paths)
-    variants: list[tuple[str | None, LocatedDocument]] = []
     keys = list(matrix)
+    parts = [
+        [f"{_id_part(label)}={_id_part(_id_value(value))}" for value in matrix[key]]
+        for key, label in zip(keys, labels, strict=True)
+    ]
+    _check_id_size(reader, keys, parts)
+    variants: list[tuple[str | None, LocatedDocument]] = []
     for choice in itertools.product(*(range(len(matrix[key])) for key in keys)):
         variant = base
-        parts = []
-        for key, path, label, index in zip(keys, paths, labels, choice, strict=True):
+        for key, path, index in zip(keys, paths, choice, strict=True):
             variant = variant.replaced(path, document.subtree(("matrix", key, index)))
-            parts.append(f"{label}={_id_value(matrix[key][index])}")
-        variants.append((_safe_id("-".join(parts)), variant))
+        ids = (key_parts[index] for key_parts, index in zip(parts, choice, strict=True))
+        variants.append(("-".join(ids), variant))
     return variants
+
+
+def _check_id_size(reader: Reader, keys: Sequence[str], parts: Sequence[Sequence[str]]) -> None:
+    """Refuse values that make a variant id longer than :data:`MAX_VARIANT_ID_BYTES`.
+
+    The longest id takes the longest part of every key; the value blamed is the longest
+    of them, the one to shorten.
+    """
+    sizes = [[len(part.encode("utf-8")) for part in key_parts] for key_parts in parts]
+    longest = sum(max(key_sizes) for key_sizes in sizes) + len(keys) - 1
+    if longest <= MAX_VARIANT_ID_BYTES:
+        return
+    _, key_index, value_index = max(
+        (size, k, v) for k, key_sizes in enumerate(sizes) for v, size in enumerate(key_sizes)
+    )
+    reader.fail(
+        ("matrix", keys[key_index], value_index),
+        f"this value makes a variant id of {longest} bytes; at most {MAX_VARIANT_ID_BYTES} are"
+        " allowed (the id names the golden file)",
+        key=("matrix", keys[key_index], value_index),
+    )
 
 
 def _matrix_path(document: LocatedDocument, reader: Reader, key: str) -> KeyPath:
@@ -186,13 +212,20 @@ def _suffix(path: KeyPath, length: int) -> str:
     return render_path(path[start:])
 
 
-def _safe_id(text: str) -> str:
-    """A variant id fit for a file name and a node id: ``/``, ``\\``, ``%``, ``::`` and
-    unprintable characters are percent-encoded (``%2F``), so that ids stay distinct."""
+def _id_part(text: str) -> str:
+    """A label or a value as it reads in a variant id (``label=value-label=value``).
+
+    ``/``, ``\\``, ``%``, ``::`` and unprintable characters are percent-encoded (``%2F``)
+    so that the id is fit for a file name and a node id; so is ``=``, and that makes
+    ids unique by construction: the labels are the same in every variant of a file, so
+    with no ``=`` inside a label or a value each ``=`` ends a label, and the value
+    before it is what remains once ``-<that label>`` is cut off. A value holding
+    ``-description=`` can no longer pass for the next label.
+    """
     chars = []
     for index, char in enumerate(text):
         in_pair = "::" in (text[max(index - 1, 0) : index + 1], text[index : index + 2])
-        unsafe = char in "/\\%" or not char.isprintable() or in_pair
+        unsafe = char in "/\\%=" or not char.isprintable() or in_pair
         chars.append(quote(char, safe="") if unsafe else char)
     return "".join(chars)
 

@@ -19,6 +19,7 @@ from pytest_rnnparity.spec.types import (
     CANDIDATE_KEYS,
     GOLDEN_KEYS,
     MAX_GOLDEN_VALUES,
+    MAX_TIMEOUT,
     PATH_KEYS,
     TOLERANCE_GROUPS,
     TOLERANCE_KEYS,
@@ -232,7 +233,29 @@ def read_marks(reader: Reader) -> tuple[str, ...]:
                 (*at, index),
                 f"expected a pytest mark name (a Python identifier), got {describe(mark)}",
             )
+        if mark in MARKS_NEEDING_ARGUMENTS:
+            reader.fail((*at, index), MARKS_NEEDING_ARGUMENTS[mark])
     return tuple(marks)
+
+
+#: Marks pytest refuses without arguments, which a spec's mark names cannot give.
+MARKS_NEEDING_ARGUMENTS = {
+    "parametrize": (
+        "pytest's parametrize mark needs argument names and values, which a spec cannot"
+        " give; write the variants as matrix:"
+    ),
+}
+
+
+def read_timeout(reader: Reader) -> float:
+    """``timeout:``: seconds each of the spec's items may run, over the ini's limit."""
+    at: KeyPath = ("timeout",)
+    seconds = reader.number(at, minimum=0)
+    if seconds == 0:
+        reader.fail(at, "expected a positive number of seconds, got 0")
+    if seconds > MAX_TIMEOUT:
+        reader.fail(at, f"expected at most {MAX_TIMEOUT} seconds (a day), got {seconds:g}")
+    return seconds
 
 
 def read_golden(reader: Reader) -> GoldenOptions:

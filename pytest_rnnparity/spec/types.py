@@ -34,11 +34,20 @@ MAX_SEED = 2**32 - 1
 MAX_WEIGHTS = 20_000_000
 #: At most this many values in one array of a run: windows x lookback x widest layer.
 MAX_RUN_VALUES = 20_000_000
+#: A spec id names its golden file ``<id>.golden``, written through a temporary
+#: ``.<id>.golden.<random>.tmp``: with a name of at most 100 bytes (UTF-8) and a variant
+#: id of at most 120, the temporary name stays within the 255 bytes file systems allow.
+MAX_NAME_BYTES = 100
+MAX_VARIANT_ID_BYTES = 120
+#: A CSV file larger than this is refused before it is read (and it is read as a stream).
+MAX_CSV_BYTES = 50_000_000
+#: The longest time limit an item may have, in seconds (a day).
+MAX_TIMEOUT = 86_400
 
 # fmt: off
 TOP_LEVEL_KEYS = (
     "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
-    "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
+    "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch", "timeout",
 )
 PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly", "tolerance")
 CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
@@ -348,6 +357,8 @@ class Spec:
     candidate: CandidateOptions | None = None
     #: Run the layers as torch.nn modules too, as the item ``::torch``.
     torch: TorchOptions | None = None
+    #: Seconds each of the spec's items may run (``timeout:``); None: the ini's limit.
+    timeout: float | None = None
     #: The spec file's path as errors show it (relative to the project root).
     display_path: str = field(default="", compare=False)
     #: ``"model[0].GRU.units" -> (line, column)`` for every value, for later errors.

@@ -10,7 +10,8 @@ what would make loading unsafe or slow:
 * tabs in indentation (PyYAML's own message for them is cryptic);
 * more than one document, and an empty one;
 * alias bombs ("billion laughs"): every node built again through an alias counts against
-  :data:`MAX_ALIAS_NODES` and loading stops as soon as the budget is spent.
+  :data:`MAX_ALIAS_NODES` and loading stops as soon as the budget is spent;
+* integers of more than :data:`MAX_INTEGER_DIGITS` digits, before Python converts them.
 
 Mapping keys are always strings, taken as written (``on:`` is the key ``"on"``, not
 ``True``). Plain scalars that YAML 1.1 leaves as strings but read as numbers everywhere
@@ -40,6 +41,9 @@ KeyPath = tuple[str | int, ...]
 MAX_ALIAS_NODES = 10_000
 #: How deeply collections may nest.
 MAX_DEPTH = 64
+#: How many digits an integer may have: no spec value needs more than 20, and Python
+#: refuses to convert more than 4,300 (``sys.get_int_max_str_digits``).
+MAX_INTEGER_DIGITS = 100
 
 _YAML_12_FLOAT = re.compile(r"[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)[eE][-+]?\d+")
 _TAG_PREFIX = "tag:yaml.org,2002:"
@@ -376,7 +380,7 @@ class _Builder:
                 self.build(item, (*at, index), depth=depth + 1, through_alias=through_alias)
                 for index, item in enumerate(node.value)
             ]
-        return self.scalar(node)
+        return self.scalar(node, at)
 
     def key(self, node: Any) -> str:
         if not isinstance(node, yaml.ScalarNode):
@@ -388,8 +392,20 @@ class _Builder:
             )
         return str(node.value)
 
-    def scalar(self, node: Any) -> Any:
+    def scalar(self, node: Any, at: KeyPath) -> Any:
         tag = node.tag.removeprefix(_TAG_PREFIX)
+        if tag == "int":
+            text = node.value.lstrip("+-").replace("_", "").replace(":", "")
+            digits = len(text[2:] if text[:2].lower() in ("0x", "0o", "0b") else text)
+            if digits > MAX_INTEGER_DIGITS:
+                raise SpecError(
+                    f"expected an integer of at most {MAX_INTEGER_DIGITS} digits, got one of"
+                    f" {digits:,}",
+                    path=self.path,
+                    line=node.start_mark.line + 1,
+                    column=node.start_mark.column + 1,
+                    key=render_path(at) or None,
+                )
         if tag in ("null", "bool", "int", "float"):
             return self.loader.construct_object(node, deep=True)
         if node.style is None and _YAML_12_FLOAT.fullmatch(node.value):

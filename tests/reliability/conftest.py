@@ -37,6 +37,8 @@ HERE = Path(__file__).parent
 CORPUS = HERE / "corpus"
 CORPUS_GOLDENS = HERE / "goldens"
 REPOSITORY = HERE.parent.parent
+#: The size of the corpus' sparse ``data/huge.csv``.
+HUGE_CSV_BYTES = 2_000_000_000
 
 #: A spec that passes, for runs that mix it with bad ones. The GRU reads six-step windows
 #: so that a perturbation at timestep 3 is neither the first nor the last step.
@@ -71,8 +73,12 @@ def copy_corpus(project: Path, outside: Path) -> None:
 
     ``specs/data/outside.csv`` becomes a symlink to a file in ``outside`` (which must lie
     outside ``project``): git would keep a symlink, but not one pointing where this one does.
+    ``specs/data/huge.csv`` is a sparse file of 2 GB: it takes no disk space, and must be
+    refused before a byte of it is read.
     """
     shutil.copytree(CORPUS, project / "specs", dirs_exist_ok=True)
+    with (project / "specs" / "data" / "huge.csv").open("wb") as huge:
+        huge.truncate(HUGE_CSV_BYTES)
     shutil.copytree(CORPUS_GOLDENS, project / "golden", dirs_exist_ok=True)
     outside.mkdir(parents=True, exist_ok=True)
     secret = outside / "secret.csv"
@@ -114,7 +120,8 @@ def fresh_keras(keras_loaded: ModuleType) -> Iterator[ModuleType]:
 
 
 def write_keras_files(keras: ModuleType, specs: Path) -> None:
-    """The corpus' Keras files: a model holding a Lambda layer and GRU(3) weights.
+    """The corpus' Keras files: a model holding a Lambda layer, GRU(3) weights, and a
+    model taking windows of 10 steps of 3 features.
 
     Written by Keras at test time, so that no binary is committed and the files match
     the Keras that reads them.
@@ -127,6 +134,8 @@ def write_keras_files(keras: ModuleType, specs: Path) -> None:
     lambda_model.save(specs / "models" / "lambda.keras")
     gru3 = keras.Sequential([keras.Input((2, 1)), keras.layers.GRU(3)])
     gru3.save_weights(specs / "weights" / "gru3.weights.h5")
+    windows = keras.Sequential([keras.Input((10, 3)), keras.layers.GRU(2), keras.layers.Dense(1)])
+    windows.save(specs / "models" / "gru_10x3.keras")
     keras.backend.clear_session()
 
 
@@ -221,3 +230,38 @@ def record_in_process(pytester: pytest.Pytester, keras: ModuleType, seed: int) -
     result = pytester.runpytest_inprocess("--rnn-parity", "--snapshot-update")
     result.assert_outcomes(passed=14)
     return goldens(pytester.path)
+
+
+@pytest.fixture
+def inner_run(
+    pytester: pytest.Pytester, keras_loaded: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    """A pytester project for whole runs in this process, each a session of its own.
+
+    Keras starts a fresh session (layer names from ``gru`` again), and the xdist
+    variables of an outer ``-n 2`` run are removed: syrupy reads them to decide that it
+    is a worker, and would then keep its summary for a controller the inner run lacks.
+    """
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+    keras_loaded.backend.clear_session()
+    pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest\n")
+    return pytester
+
+
+def one_line_error(result: pytest.RunResult) -> str:
+    """The ``ERROR: ...`` line pytest prints for a usage error, after checking it is alone."""
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
+    assert len(errors) == 1, result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    return errors[0].removeprefix("ERROR: ")
+
+
+def section(result: pytest.RunResult, title: str) -> list[str]:
+    """The lines of the end-of-run section ``title`` (up to the next ``=``/``-`` rule)."""
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if f" {title} " in line) + 1
+    end = next(
+        (i for i in range(start, len(lines)) if lines[i].startswith(("---", "==="))), len(lines)
+    )
+    return lines[start:end]

@@ -172,6 +172,34 @@ EXPECTED: dict[str, str] = {
     "matrix_explosion.yaml": (
         "specs/matrix_explosion.yaml:12:3: matrix: expands to 320 variants; at most 256 allowed"
     ),
+    "seed_huge.yaml": (
+        "specs/seed_huge.yaml:2:7: seed: expected an integer of at most 100 digits, got one"
+        " of 5,000"
+    ),
+    "units_huge_digits.yaml": (
+        "specs/units_huge_digits.yaml:10:18: model[0].GRU.units: expected an integer of at"
+        " most 100 digits, got one of 200"
+    ),
+    "name_too_long.yaml": (
+        "specs/name_too_long.yaml:2:7: name: expected a name of at most 100 bytes (it names"
+        " the golden file), got 300"
+    ),
+    "matrix_value_too_long.yaml": (
+        "specs/matrix_value_too_long.yaml:11:24: matrix.description[1]: this value makes a"
+        " variant id of 312 bytes; at most 120 are allowed (the id names the golden file)"
+    ),
+    "csv_huge.yaml": (
+        "specs/csv_huge.yaml:3:15: data.csv.path: 'data/huge.csv' is 2,000,000,000 bytes; at"
+        " most 50,000,000 are read: cut the rows the spec needs into a smaller file"
+    ),
+    "timeout_zero.yaml": (
+        "specs/timeout_zero.yaml:10:10: timeout: expected a positive number of seconds, got 0"
+    ),
+    # -- what pytest itself refuses
+    "marks_parametrize.yaml": (
+        "specs/marks_parametrize.yaml:10:15: marks[1]: pytest's parametrize mark needs"
+        " argument names and values, which a spec cannot give; write the variants as matrix:"
+    ),
     # -- data
     "data_empty.yaml": (
         "specs/data_empty.yaml:2:7: data: missing the data source: give features (inline"
@@ -269,6 +297,15 @@ EXPECTED: dict[str, str] = {
         " specs/weights/gru3.weights.h5 into this model: the file has a weight of shape (1, 9)"
         " where the model's is (1, 6)"
     ),
+    "saved_model_lookback.yaml": (
+        "specs/saved_model_lookback.yaml:4:11: lookback: the model specs/models/gru_10x3.keras"
+        " takes windows of 10 steps (input shape (None, 10, 3)), but lookback is 4"
+    ),
+    "saved_model_features.yaml": (
+        "specs/saved_model_features.yaml:3:49: data.synthetic.features: the model"
+        " specs/models/gru_10x3.keras takes 3 features per step (input shape (None, 10, 3)),"
+        " but the data has 2"
+    ),
     "corrupt_golden.yaml": (
         "golden/corrupt_golden/corrupt_golden.golden:6: corrupt golden file: array"
         " 'keras/gru/output': its rows do not match shape 4x2; fix or delete it, then"
@@ -280,13 +317,15 @@ EXPECTED: dict[str, str] = {
     ),
 }
 
-#: Cases that load and fail only in a run: they need Keras (a model or weights file the
-#: test writes) or a golden file (``goldens/``).
+#: Cases that need a run: Keras (a model or weights file the test writes, which some refuse
+#: at load once it exists) or a golden file (``goldens/``).
 NEEDS_A_RUN = frozenset(
     {
         "lambda_model.yaml",
         "model_not_a_zip.yaml",
         "weights_wrong_shape.yaml",
+        "saved_model_lookback.yaml",
+        "saved_model_features.yaml",
         "corrupt_golden.yaml",
         "golden_for_another_spec.yaml",
     }

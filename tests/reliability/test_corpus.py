@@ -18,7 +18,15 @@ import pytest
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.spec import load_specs
 
-from .conftest import CORPUS, copy_corpus, goldens, good_spec, load_fully, write_keras_files
+from .conftest import (
+    CORPUS,
+    REPOSITORY,
+    copy_corpus,
+    goldens,
+    good_spec,
+    load_fully,
+    write_keras_files,
+)
 from .expected_errors import EXPECTED, NEEDS_A_RUN
 
 LOADER_CASES = sorted(set(EXPECTED) - NEEDS_A_RUN)
@@ -30,6 +38,8 @@ HUGE = (
     "windows_too_large.yaml",
     "billion_laughs.yaml",
     "matrix_explosion.yaml",
+    "seed_huge.yaml",
+    "csv_huge.yaml",
 )
 
 
@@ -45,6 +55,11 @@ def test_the_corpus_covers_every_case_it_promises() -> None:
     assert files == sorted(EXPECTED)
     assert len(files) >= 40
     assert set(EXPECTED) >= NEEDS_A_RUN
+
+
+def test_the_readme_states_the_corpus_size() -> None:
+    readme = " ".join((REPOSITORY / "README.md").read_text(encoding="utf-8").split())
+    assert f"`tests/reliability/corpus/` holds {len(EXPECTED)} broken specs" in readme
 
 
 @pytest.mark.parametrize("case", LOADER_CASES)
