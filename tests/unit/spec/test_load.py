@@ -213,4 +213,5 @@ def test_schema_lists_the_same_layers_and_arguments_as_the_loader() -> None:
     assert set(schema["properties"]) == {
         "name", "description", "seed", "data", "lookback", "model", "weights", "dtype",
         "tolerance", "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch",
+        "timeout",
     }  # fmt: skip

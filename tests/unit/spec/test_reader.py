@@ -22,7 +22,7 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_keys(tmp_path: Pa
     assert error_of(tmp_path, SMALL + "zzz: 3\n") == (
         "specs/x.yaml:8:1: unknown key 'zzz'; expected one of: name, description, seed, data,"
         " lookback, model, weights, dtype, tolerance, stateful, marks, golden, paths, matrix,"
-        " candidate, torch"
+        " candidate, torch, timeout"
     )
 
 
