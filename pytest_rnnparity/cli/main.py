@@ -271,7 +271,6 @@ def _explain(args: argparse.Namespace) -> int:
     if not specs:
         print(f"{args.spec}: no matrix variant matches {args.variant!r}", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pytest_rnnparity.check.spec_run import run_spec
     from pytest_rnnparity.model.build import import_keras
     from pytest_rnnparity.report.explain import DEFAULT_SEQUENCES, explain_text
@@ -460,7 +459,6 @@ def _export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pytest_rnnparity.check.spec_run import run_spec
     from pytest_rnnparity.report.parity import parity_message
     from pytest_rnnparity.report.vectors import vectors_of_run, write_vectors

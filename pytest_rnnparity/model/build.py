@@ -40,14 +40,14 @@ _LAMBDA = re.compile(r"\bLambda\b")
 
 
 def import_keras() -> ModuleType:
-    """Import Keras (seconds: TensorFlow comes with it) and quiet TensorFlow's C++ logging."""
-    import os
+    """Import Keras (seconds: TensorFlow comes with it) without TensorFlow's start-up lines.
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    See :mod:`pytest_rnnparity.model.quiet`: the log level is set before TensorFlow is
+    imported, and the C++ lines that still come are filtered out of stderr.
+    """
+    from pytest_rnnparity.model.quiet import import_keras_quietly
 
-    module: ModuleType = keras
-    return module
+    return import_keras_quietly()
 
 
 @cache
