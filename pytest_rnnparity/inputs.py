@@ -43,6 +43,7 @@ from pytest_rnnparity.spec import (
     Spec,
     SyntheticData,
     Target,
+    TimeColumn,
     ValuesTarget,
     display_path,
     size_problem,
@@ -71,6 +72,7 @@ class Dataset:
         features: ``(N, F)`` float64, ``features_raw`` through the feature scaler.
         target: ``(N,)`` float64, ``target_raw`` through the target scaler.
         source: The spec file as errors show it.
+        time_labels: The text of each row's ``data.time`` CSV column; None without one.
     """
 
     feature_names: tuple[str, ...]
@@ -83,6 +85,7 @@ class Dataset:
     source: str
     feature_scaler: Any = field(default=None, repr=False)
     target_scaler: Any = field(default=None, repr=False)
+    time_labels: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -132,8 +135,9 @@ def load_dataset(spec: Spec, *, root: Path) -> Dataset:
             ``lookback`` is not smaller than the number of rows.
     """
     data = spec.data
+    time_labels = None
     if isinstance(data, CsvData):
-        names, features, target_name, target = _read_csv(spec, data, root)
+        names, features, target_name, target, time_labels = _read_csv(spec, data, root)
     else:
         names, features = _columns(data, spec.seed)
         target_name, target = data.target.name, _target(data.target, names, features, spec.seed)
@@ -169,6 +173,7 @@ def load_dataset(spec: Spec, *, root: Path) -> Dataset:
         source=spec.display_path,
         feature_scaler=feature_scaler,
         target_scaler=target_scaler,
+        time_labels=time_labels,
     )
 
 
@@ -264,8 +269,8 @@ def _linear(
 
 def _read_csv(
     spec: Spec, data: CsvData, root: Path
-) -> tuple[tuple[str, ...], FloatArray, str, FloatArray]:
-    """The feature columns and the target column of a CSV file with a header row.
+) -> tuple[tuple[str, ...], FloatArray, str, FloatArray, tuple[str, ...] | None]:
+    """The feature columns, the target column and the time labels of a CSV file.
 
     A file over :data:`~pytest_rnnparity.spec.MAX_CSV_BYTES` is refused before it is
     read (the loader checked it too, but the file may have grown since); the rest is
@@ -287,7 +292,7 @@ def _read_csv(
                 " the rows the spec needs into a smaller file",
             )
         try:
-            columns = _csv_records(spec, data, stream, shown)
+            columns, labels = _csv_records(spec, data, stream, shown)
         except UnicodeDecodeError:
             # the stream's error counts from its last chunk: decode the (bounded) file
             # whole to name the line and column of the first byte that is not UTF-8
@@ -300,11 +305,15 @@ def _read_csv(
             raise SpecError(f"cannot read the file: {error.strerror}", path=shown) from None
     values = [np.frombuffer(column, dtype=np.float64) for column in columns]
     features = np.stack(values[:-1], axis=1)  # the spec names at least one feature
-    return data.features, features, data.target, values[-1].copy()
+    time_labels = tuple(labels) if isinstance(data.time, TimeColumn) else None
+    return data.features, features, data.target, values[-1].copy(), time_labels
 
 
-def _csv_records(spec: Spec, data: CsvData, stream: TextIO, shown: str) -> list[array[float]]:
-    """Each wanted column (the features, then the target) of the rows below the header."""
+def _csv_records(
+    spec: Spec, data: CsvData, stream: TextIO, shown: str
+) -> tuple[list[array[float]], list[str]]:
+    """Each wanted column (the features, then the target) of the rows below the header,
+    and the text of the ``data.time`` column (empty without one)."""
     reader = csv.reader(stream, strict=True)
     try:
         header = next((record for record in reader if any(cell.strip() for cell in record)), None)
@@ -320,7 +329,9 @@ def _csv_records(spec: Spec, data: CsvData, stream: TextIO, shown: str) -> list[
                     f"column {name!r} appears twice in the header", path=shown, line=header_line
                 )
         wanted = _csv_columns(spec, data, header, shown)
+        time_at = _time_column(spec, data, header, shown)
         columns: list[array[float]] = [array("d") for _ in wanted]
+        labels: list[str] = []
         for record in reader:
             if not any(cell.strip() for cell in record):
                 continue
@@ -332,11 +343,13 @@ def _csv_records(spec: Spec, data: CsvData, stream: TextIO, shown: str) -> list[
                 )
             for values, (name, position) in zip(columns, wanted, strict=True):
                 values.append(_cell(record[position], name, shown, reader.line_num))
+            if time_at is not None:
+                labels.append(record[time_at].strip())
     except csv.Error as error:
         raise SpecError(f"invalid CSV: {error}", path=shown, line=reader.line_num) from None
     if not columns[0]:
         raise SpecError("no data rows below the header", path=shown, line=header_line)
-    return columns
+    return columns, labels
 
 
 def _csv_columns(
@@ -347,15 +360,27 @@ def _csv_columns(
     wanted: list[tuple[str, int]] = []
     for key, name in zip([*keys, "data.csv.target"], [*data.features, data.target], strict=True):
         if name not in header:
-            problem = f"column {name!r} not found in {shown}"
-            close = [c for c in header if c.lower() == name.lower()]
-            close = close or difflib.get_close_matches(name, header, n=1)
-            problem += (
-                f"; did you mean {close[0]!r}?" if close else f"; columns: {', '.join(header)}"
-            )
-            raise spec.error(key, problem)
+            raise spec.error(key, _missing_column(name, header, shown))
         wanted.append((name, header.index(name)))
     return wanted
+
+
+def _time_column(spec: Spec, data: CsvData, header: Sequence[str], shown: str) -> int | None:
+    """The position of the ``data.time`` column, or None when the rows are counted."""
+    if not isinstance(data.time, TimeColumn):
+        return None
+    if data.time.column not in header:
+        raise spec.error("data.time.column", _missing_column(data.time.column, header, shown))
+    return header.index(data.time.column)
+
+
+def _missing_column(name: str, header: Sequence[str], shown: str) -> str:
+    problem = f"column {name!r} not found in {shown}"
+    close = [c for c in header if c.lower() == name.lower()]
+    close = close or difflib.get_close_matches(name, header, n=1)
+    if close:
+        return f"{problem}; did you mean {close[0]!r}?"
+    return f"{problem}; columns: {', '.join(header)}"
 
 
 def _cell(text: str, column: str, shown: str, line: int) -> float:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +24,7 @@ from pytest_rnnparity.spec.types import (
     MAX_WEIGHTS,
     SYNTHETIC_KEYS,
     TARGET_KEYS,
+    TIME_KEYS,
     ColumnTarget,
     CsvData,
     DataOptions,
@@ -33,6 +35,8 @@ from pytest_rnnparity.spec.types import (
     SavedModel,
     SyntheticData,
     Target,
+    TimeColumn,
+    TimeOption,
     ValuesTarget,
 )
 from pytest_rnnparity.spec.yaml_loader import KeyPath, describe
@@ -58,6 +62,8 @@ def read_data(reader: Reader, context: SpecContext) -> DataSource:
         options["stride"] = reader.integer((*at, "stride"), minimum=1)
     if data.get("batch") is not None:
         options["batch"] = reader.integer((*at, "batch"), minimum=1)
+    if "time" in data:
+        options["time"] = _time(reader, csv=sources[0] == "csv")
     if sources[0] == "csv":
         if "target" in data:
             reader.fail(
@@ -81,6 +87,32 @@ def read_data(reader: Reader, context: SpecContext) -> DataSource:
         target=_target(reader, tuple(features), rows=rows),
         **options,
     )
+
+
+#: A time unit: a word or two of letters (``day``, ``hour``, ``time step``).
+_TIME_UNIT = re.compile(r"[A-Za-z][A-Za-z ]{0,29}")
+
+
+def _time(reader: Reader, *, csv: bool) -> TimeOption:
+    """``data.time``: a unit rows are counted in, or ``{column: NAME}`` of a CSV."""
+    at: KeyPath = ("data", "time")
+    value = reader.get(at)
+    if isinstance(value, dict):
+        reader.fields(at, TIME_KEYS, required=TIME_KEYS)
+        if not csv:
+            reader.fail(
+                at,
+                "{column: ...} names a CSV column; inline and synthetic data name the unit"
+                " their rows are counted in, such as day",
+            )
+        return TimeColumn(column=reader.string((*at, "column")))
+    if not isinstance(value, str) or not _TIME_UNIT.fullmatch(value) or not value.strip():
+        reader.fail(
+            at,
+            "expected the unit the rows are counted in (a word such as day, hour or step) or,"
+            f" with csv, {{column: NAME}} of a column labelling each row, got {describe(value)}",
+        )
+    return " ".join(value.split()).lower()
 
 
 def _inline_features(reader: Reader) -> dict[str, tuple[float, ...]]:

@@ -220,13 +220,14 @@ def _canonical(value: Any) -> Any:
     """JSON-ready form: dataclasses and mappings keep their order as ``[key, value]`` pairs.
 
     Resolved paths and line numbers stay out: the hash must not change when the project
-    moves or a comment is added.
+    moves or a comment is added; so do fields marked ``metadata={"hashed": False}``
+    (``data.time``, which only names the rows).
     """
     if is_dataclass(value) and not isinstance(value, type):
         items = [
             (f.name, getattr(value, f.name))
             for f in fields(value)
-            if f.name != "path" and f.name != "line"
+            if f.name != "path" and f.name != "line" and f.metadata.get("hashed", True)
         ]
         return [type(value).__name__, [[key, _canonical(item)] for key, item in items]]
     if isinstance(value, Mapping):

@@ -53,7 +53,8 @@ PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly", 
 CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
 TORCH_KEYS = ("tolerance",)
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")
-DATA_KEYS = ("features", "target", "csv", "synthetic", "scale", "stride", "batch")
+DATA_KEYS = ("features", "target", "csv", "synthetic", "scale", "stride", "batch", "time")
+TIME_KEYS = ("column",)
 TARGET_KEYS = ("name", "linear", "noise_std", "values", "column")
 CSV_KEYS = ("path", "features", "target")
 SYNTHETIC_KEYS = ("kind", "length", "features")
@@ -133,13 +134,30 @@ class ColumnTarget:
 Target: TypeAlias = LinearTarget | ValuesTarget | ColumnTarget
 
 
+@dataclass(frozen=True)
+class TimeColumn:
+    """``data.time: {column: NAME}``: each row is labelled with the text of a CSV column."""
+
+    column: str
+
+
+#: ``data.time``: the unit rows are counted in (``step``, ``day``, ``hour``: Day 1, Day 2,
+#: ...), or a CSV column whose text labels each row.
+TimeOption: TypeAlias = str | TimeColumn
+
+
 @dataclass(frozen=True, kw_only=True)
 class DataOptions:
-    """What every data source shares: scaling and which windows to cut."""
+    """What every data source shares: scaling, which windows to cut, and how rows are named.
+
+    ``time`` only labels what a person reads (``explain``, plots): it is left out of the
+    spec's ``content_hash``, so naming the unit never invalidates a golden.
+    """
 
     scale: Scale = "minmax"
     stride: int = 1
     batch: int | None = None
+    time: TimeOption = field(default="step", metadata={"hashed": False})
 
 
 @dataclass(frozen=True, kw_only=True)

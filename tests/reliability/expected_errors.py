@@ -241,6 +241,19 @@ EXPECTED: dict[str, str] = {
         "specs/csv_wrong_column.yaml:3:49: data.csv.features[0]: column 'x' not found in"
         " specs/data/wrong_header.csv; did you mean 'X'?"
     ),
+    "time_column_missing.yaml": (
+        "specs/time_column_missing.yaml:5:18: data.time.column: column 'date' not found in"
+        " specs/data/dated.csv; did you mean 'Date'?"
+    ),
+    "time_column_without_csv.yaml": (
+        "specs/time_column_without_csv.yaml:6:9: data.time: {column: ...} names a CSV column;"
+        " inline and synthetic data name the unit their rows are counted in, such as day"
+    ),
+    "time_unit_number.yaml": (
+        "specs/time_unit_number.yaml:6:9: data.time: expected the unit the rows are counted in"
+        " (a word such as day, hour or step) or, with csv, {column: NAME} of a column labelling"
+        " each row, got 24"
+    ),
     "csv_non_numeric.yaml": ("specs/data/non_numeric.csv:4: x: expected a number, got 'n/a'"),
     "csv_nan_cell.yaml": ("specs/data/nan_cell.csv:5: x: expected a finite number, got 'nan'"),
     "csv_ragged_row.yaml": ("specs/data/ragged.csv:4: expected 2 fields as in the header, got 1"),

@@ -12,10 +12,11 @@ from pytest_rnnparity.spec import (
     InlineData,
     LinearTarget,
     SyntheticData,
+    TimeColumn,
     ValuesTarget,
 )
 
-from .helpers import SMALL, error_of, load_one
+from .helpers import NOTEBOOK, SMALL, error_of, load_one
 
 
 def test_values_target_and_data_options(tmp_path: Path) -> None:
@@ -70,6 +71,31 @@ def test_csv_data(tmp_path: Path) -> None:
         features=("a", "b"),
         target="b",
     )
+
+
+def test_rows_are_counted_in_steps_unless_data_time_names_the_unit(tmp_path: Path) -> None:
+    assert load_one(tmp_path, SMALL).data.time == "step"
+    text = SMALL.replace("target: {column: a}", "target: {column: a}\n  time: Time  Step")
+    assert load_one(tmp_path, text).data.time == "time step"  # one space, lower case
+
+
+def test_data_time_may_name_a_csv_column(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "w.csv").write_text("date,a\n2024-01-01,2\n2024-01-02,4\n")
+    text = (
+        "data:\n  csv: {path: ../data/w.csv, features: [a], target: a}\n"
+        "  time: {column: date}\nlookback: 1\nmodel:\n  - GRU: {units: 1}\n"
+    )
+    assert load_one(tmp_path, text).data.time == TimeColumn(column="date")
+
+
+def test_data_time_names_the_rows_and_leaves_the_golden_alone(tmp_path: Path) -> None:
+    base = load_one(tmp_path, NOTEBOOK)
+    named = load_one(
+        tmp_path, NOTEBOOK.replace("  scale: minmax\n", "  scale: minmax\n  time: day\n")
+    )
+    assert named.data.time == "day"
+    assert named.content_hash == base.content_hash
 
 
 def test_lookback_must_be_smaller_than_the_rows(tmp_path: Path) -> None:

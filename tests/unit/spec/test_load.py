@@ -177,6 +177,13 @@ def test_schema_accepts_valid_specs() -> None:
         )
     )
     assert schema_accepts(csv_spec("data/x.csv") + "weights: {path: w.weights.h5}\n")
+    assert schema_accepts(NOTEBOOK.replace("  scale: minmax\n", "  scale: minmax\n  time: day\n"))
+    assert schema_accepts(
+        NOTEBOOK.replace("  scale: minmax\n", "  scale: minmax\n  time: {column: date}\n")
+    )
+    assert not schema_accepts(
+        NOTEBOOK.replace("  scale: minmax\n", "  scale: minmax\n  time: 24\n")
+    )
     assert schema_accepts(
         "data: {synthetic: {kind: sine, length: 9}, stride: 2, batch: 3}\nlookback: 2\n"
         "model: {path: m.keras}\ngolden: {sequences: 1, traces: hidden}\n"
