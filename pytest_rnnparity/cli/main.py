@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from pytest_rnnparity.spec import Spec
 
+from pytest_rnnparity.report.explain import BRIEF_STEPS, FULL_STEPS, FULL_WINDOWS, PLOT_WINDOWS
+
 REPORT_EXTRA = "pip install 'pytest-rnnparity[report]'"
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -50,6 +52,11 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _count(text: str) -> int:
+    """A positive integer, or ``all``."""
+    return sys.maxsize if text == "all" else _positive(text)
 
 
 def _data_source(text: str) -> str:
@@ -81,23 +88,37 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a spec and print, as the notebook did but with the correct pass:"
         " the model summary, the weights per gate, every gate and state at every step of"
         " each window, the predictions in the target's units, the comparison with Keras and"
-        " the parity verdict. Needs the 'report' extra. Exit code 1 when parity fails.",
+        f" the parity verdict. A spec of more than {FULL_WINDOWS} windows or"
+        f" {FULL_STEPS} steps in all is shown brief: its first window step by step, the"
+        f" first {BRIEF_STEPS} steps in full and a table of the rest (--windows and"
+        " --steps widen it). Needs the 'report' extra. Exit code 1 when parity fails.",
     )
     explain.add_argument("spec", type=Path, metavar="SPEC", help="a spec file (YAML)")
     explain.add_argument(
-        "--sequences",
-        type=_positive,
+        "--windows",
+        "--sequences",  # its name before 0.2.0
+        dest="windows",
+        type=_count,
         default=None,
-        metavar="N",
-        help="show the first N windows step by step (default: up to 10); the comparison"
-        " table always lists every window",
+        metavar="N|all",
+        help="show the first N windows step by step (default: every window of a small"
+        " spec, the first of a bigger one); the comparison table always lists every window",
+    )
+    explain.add_argument(
+        "--steps",
+        type=_count,
+        default=None,
+        metavar="N|all",
+        help=f"show the first N steps of each window in full, the rest as one table row each"
+        f" (default: every step of a small spec, {BRIEF_STEPS} of a bigger one)",
     )
     explain.add_argument(
         "--plots",
         type=Path,
         default=None,
         metavar="DIR",
-        help="also write PNG plots into DIR: hidden-state norm, predictions, gate heatmaps",
+        help="also write PNG plots into DIR: hidden-state norm, predictions, gate heatmaps"
+        f" (of the windows --windows shows, at least the first {PLOT_WINDOWS})",
     )
     explain.add_argument(
         "--variant",
@@ -273,9 +294,9 @@ def _explain(args: argparse.Namespace) -> int:
         return 2
     from pytest_rnnparity.check.spec_run import run_spec
     from pytest_rnnparity.model.build import import_keras
-    from pytest_rnnparity.report.explain import DEFAULT_SEQUENCES, explain_text
+    from pytest_rnnparity.report.explain import explain_text
 
-    sequences = DEFAULT_SEQUENCES if args.sequences is None else args.sequences
+    plot_windows = max(PLOT_WINDOWS, args.windows or 0)
     failed = False
     for index, spec in enumerate(specs):
         # a fresh session: Keras numbers layer names per session (gru, gru_1, ...)
@@ -287,13 +308,13 @@ def _explain(args: argparse.Namespace) -> int:
             return 1
         if index:
             sys.stdout.write("\n")
-        sys.stdout.write(explain_text(run, sequences=sequences))
+        sys.stdout.write(explain_text(run, windows=args.windows, steps=args.steps))
         failed = failed or not run.parity.ok
         if args.plots is not None:
             from pytest_rnnparity.report.plots import explain_plots, safe_name
 
             directory = args.plots if len(specs) == 1 else args.plots / safe_name(spec.id)
-            written = explain_plots(run, directory, sequences=sequences)
+            written = explain_plots(run, directory, windows=plot_windows)
             sys.stdout.write("\nPlots:\n" + "".join(f"  {path}\n" for path in written))
         sys.stdout.flush()
     return 1 if failed else 0

@@ -98,12 +98,12 @@ def filtered_stderr() -> Iterator[None]:
 
 def import_keras_quietly() -> ModuleType:
     """``import keras``, without TensorFlow's start-up lines (see the module docstring)."""
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
+    quiet = "keras" not in sys.modules and "tensorflow" not in sys.modules
+    if not quiet or os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
         import keras
 
-        return keras
+        module: ModuleType = keras
+        return module
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "absl" not in sys.modules:
         try:
@@ -120,4 +120,5 @@ def import_keras_quietly() -> ModuleType:
             # the device search is where cuInit fails on a machine without a GPU driver
             with suppress(Exception):  # reported again where devices are used
                 tf.config.list_physical_devices()
-    return keras
+    imported: ModuleType = keras
+    return imported

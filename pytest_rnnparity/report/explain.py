@@ -14,9 +14,17 @@ notebook's grid tables:
   scaled and in the target's own units;
 * the reference vs Keras vs actual table and the parity verdict.
 
-Days are rows counted from 1, as in the notebook: window ``i`` covers days
-``start_rows[i] + 1 .. start_rows[i] + lookback`` and predicts the day after.
-Values are printed with a fixed number of decimals so that the text is stable.
+A small spec (at most :data:`FULL_WINDOWS` windows and :data:`FULL_STEPS` steps in all)
+is shown whole, as the notebook did. A bigger one is brief: its first window step by
+step, the first :data:`BRIEF_STEPS` steps of it in full and a table of the rest, then
+the comparison table of every window; :class:`Detail` says how much is shown, and
+``rnnparity explain --windows N --steps N`` widens it.
+
+Rows are named by the spec's ``data.time`` (:class:`TimeAxis`): counted from 1 in its
+unit (``step`` by default, ``day`` for the notebook: window ``i`` covers days
+``start_rows[i] + 1 .. start_rows[i] + lookback`` and predicts the day after), or
+labelled with the text of a CSV column. Values are printed with a fixed number of
+decimals so that the text is stable.
 """
 
 from __future__ import annotations
@@ -42,14 +50,19 @@ from pytest_rnnparity.reference.types import (
     recurrent_directions,
 )
 from pytest_rnnparity.report.parity import checked_lines, error_table, parity_message
+from pytest_rnnparity.spec import TimeColumn
 
 __all__ = [
-    "DEFAULT_SEQUENCES",
+    "BRIEF_STEPS",
+    "FULL_STEPS",
+    "FULL_WINDOWS",
+    "PLOT_WINDOWS",
+    "Detail",
     "RecurrentView",
+    "TimeAxis",
     "actual_targets",
     "comparison_section",
-    "day_number",
-    "day_span",
+    "detail",
     "explain_text",
     "format_vector",
     "forward_section",
@@ -57,12 +70,22 @@ __all__ = [
     "model_section",
     "prediction_values",
     "recurrent_views",
+    "time_axis",
     "verdict_section",
     "weights_section",
 ]
 
-#: Windows shown step by step unless ``--sequences`` says otherwise.
-DEFAULT_SEQUENCES = 10
+#: A spec with at most this many windows ...
+FULL_WINDOWS = 10
+#: ... and at most this many steps in all (windows x steps x recurrent directions) is
+#: shown whole: every window, every step.
+FULL_STEPS = 40
+#: A bigger spec shows its first window, and this many of its steps in full.
+BRIEF_STEPS = 3
+#: Windows the explain plots draw unless ``--windows`` says otherwise.
+PLOT_WINDOWS = 10
+#: Tables with more rows than this drop the rule between rows.
+GRID_ROWS = 20
 #: Weight arrays with more values than this are listed by shape only.
 MAX_SHOWN_WEIGHTS = 64
 #: Values per line inside a table cell.
@@ -94,6 +117,114 @@ TRACE_LABELS = {
 }
 STATE_LABELS = {"hidden": ("Hidden State", "h"), "cell": ("Cell State", "c")}
 SCALED_NAMES = {"minmax": "normalized", "standard": "standardized"}
+#: The symbol of each gate in the table of the steps not shown in full.
+TRACE_SYMBOLS = {
+    "gru": {"update": "z_t", "reset": "r_t", "candidate": "hh_t"},
+    "lstm": {"input": "i_t", "forget": "f_t", "candidate": "g_t", "output": "o_t"},
+    "simple_rnn": {},
+}
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """How rows are named: counted from 1 in a unit (``Day 3``), or by a CSV column's text.
+
+    ``unit`` is the unit (``day``, ``step``) or, with ``labels``, the column's name;
+    ``labels`` holds that column's text, one per row of the data.
+    """
+
+    unit: str = "step"
+    labels: tuple[str, ...] | None = None
+
+    @property
+    def heading(self) -> str:
+        """A table column's or an axis' title: ``Day``; a time column's own name."""
+        return self.unit if self.labels is not None else self.unit.capitalize()
+
+    @property
+    def plural(self) -> str:
+        """``Days``; a time column's own name."""
+        return self.unit if self.labels is not None else self.heading + "s"
+
+    def cell(self, row: int) -> str:
+        """Row ``row`` in a table cell or on an axis: ``3`` (row 2), or the column's text."""
+        return self.labels[row] if self.labels is not None else str(row + 1)
+
+    def at(self, row: int) -> str:
+        """``Day 3`` for row 2; the column's text (``2024-03-01 05:00``) with a time column."""
+        if self.labels is not None:
+            return self.labels[row]
+        return f"{self.heading} {self.cell(row)}"
+
+    def span(self, first: int, last: int) -> str:
+        """``Days 1-2``, ``Day 5`` (one row), ``1871 to 1880`` (a time column)."""
+        if first == last:
+            return self.at(first)
+        if self.labels is not None:
+            return f"{self.cell(first)} to {self.cell(last)}"
+        return f"{self.plural} {self.cell(first)}-{self.cell(last)}"
+
+    @property
+    def numeric(self) -> bool:
+        """Whether every label reads as a number (years): plots place rows by it."""
+        if self.labels is None:
+            return True
+        try:
+            [float(label) for label in self.labels]
+        except ValueError:
+            return False
+        return True
+
+    def x(self, row: int) -> float:
+        """Where row ``row`` sits on a plot's time axis (its label when numeric)."""
+        if self.labels is not None and self.numeric:
+            return float(self.labels[row])
+        return float(row + 1)
+
+
+def time_axis(run: SpecRun) -> TimeAxis:
+    """The spec's ``data.time``: its unit, or the labels its CSV column gave each row."""
+    time = run.spec.data.time
+    if isinstance(time, TimeColumn):
+        labels = run.dataset.time_labels
+        return TimeAxis(unit=time.column, labels=labels)
+    return TimeAxis(unit=time)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much of a run is shown step by step.
+
+    ``windows``: the first windows shown step by step; ``steps``: the first steps of
+    each shown in full (gates and states), the rest as one table row each.
+    """
+
+    windows: int
+    steps: int
+    total_windows: int
+    total_steps: int
+
+    @property
+    def brief(self) -> bool:
+        return self.windows < self.total_windows or self.steps < self.total_steps
+
+
+def detail(run: SpecRun, *, windows: int | None = None, steps: int | None = None) -> Detail:
+    """What is shown of ``run``: ``windows`` and ``steps`` as given (None: the default).
+
+    By default a small spec is shown whole, a bigger one brief (see the module docstring).
+    """
+    batch, lookback = (int(n) for n in run.windows.x.shape[:2])
+    directions = max(len(recurrent_views(run)), 1)
+    small = batch <= FULL_WINDOWS and batch * lookback * directions <= FULL_STEPS
+    shown_windows = (batch if small else 1) if windows is None else windows
+    shown_steps = (lookback if small else BRIEF_STEPS) if steps is None else steps
+    return Detail(
+        windows=max(0, min(shown_windows, batch)),
+        steps=max(0, min(shown_steps, lookback)),
+        total_windows=batch,
+        total_steps=lookback,
+    )
 
 
 @dataclass(frozen=True)
@@ -228,13 +359,14 @@ def _format_matrix(values: Any, decimals: int = DECIMALS) -> str:
 
 
 def _grid(rows: Sequence[Sequence[str]], headers: Sequence[str], align: Sequence[str]) -> str:
+    """The notebook's grid table; above :data:`GRID_ROWS` rows, without rules between rows."""
     # imported here: tabulate is the optional 'report' extra, and the plots share this module
     from tabulate import tabulate
 
     text: str = tabulate(
         [list(row) for row in rows],
         headers=list(headers),
-        tablefmt="grid",
+        tablefmt="grid" if len(rows) <= GRID_ROWS else "outline",
         disable_numparse=True,
         colalign=list(align),
     )
@@ -248,17 +380,6 @@ def _shape(shape: Sequence[Any]) -> str:
 
 def _title(text: str) -> list[str]:
     return [RULE, text, RULE]
-
-
-def day_number(row: int) -> int:
-    """Row 0 is Day 1, as in the notebook."""
-    return row + 1
-
-
-def day_span(first_row: int, lookback: int) -> str:
-    """``Days 1-2`` for a window of two rows starting at row 0 (``Day 5`` for one row)."""
-    first, last = day_number(first_row), day_number(first_row + lookback - 1)
-    return f"Day {first}" if first == last else f"Days {first}-{last}"
 
 
 # -------------------------------------------------------------------------- sections
@@ -513,9 +634,16 @@ def _input_table(run: SpecRun, view: RecurrentView, row: int, step: int) -> list
     return lines
 
 
-def _step_lines(run: SpecRun, view: RecurrentView, row: int, step: int) -> list[str]:
-    day = day_number(int(run.windows.start_rows[row]) + view.window_step(step))
-    lines = [f"--- Time step {step + 1} (Day {day}), {view.title} ---"]
+def _step_row(run: SpecRun, view: RecurrentView, row: int, step: int) -> int:
+    """The data row that processing ``step`` of window ``row`` reads."""
+    return int(run.windows.start_rows[row]) + view.window_step(step)
+
+
+def _step_lines(
+    run: SpecRun, view: RecurrentView, row: int, step: int, axis: TimeAxis
+) -> list[str]:
+    when = axis.at(_step_row(run, view, row, step))
+    lines = [f"--- Time step {step + 1} ({when}), {view.title} ---"]
     lines += _input_table(run, view, row, step)
     gates = [
         [label, format_vector(view.trace.traces[name][row, step])]
@@ -538,12 +666,54 @@ def _step_lines(run: SpecRun, view: RecurrentView, row: int, step: int) -> list[
     return lines
 
 
+def _norm(values: Any) -> float:
+    return float(np.linalg.norm(np.asarray(values, dtype=np.float64)))
+
+
+def _rest_of_steps(
+    run: SpecRun, view: RecurrentView, row: int, first: int, axis: TimeAxis
+) -> list[str]:
+    """One table row per step from ``first`` on: each gate's mean, each state's norm."""
+    symbols = TRACE_SYMBOLS[view.kind]
+    states = STATE_NAMES[view.kind]
+    headers = ["Time step", axis.heading]
+    headers += [f"mean {symbol}" for symbol in symbols.values()]
+    headers += [f"|{STATE_LABELS[name][1]}_t|" for name in states]
+    headers.append("max |h_t - h_tm1|")
+    masked = view.mask is not None
+    if masked:
+        headers.append("masked")
+    table = []
+    for step in range(first, view.trace_steps):
+        cells = [str(step + 1), axis.cell(_step_row(run, view, row, step))]
+        cells += [
+            _number(float(np.mean(view.trace.traces[name][row, step])), 4) for name in symbols
+        ]
+        cells += [_number(_norm(view.trace.traces[name][row, step]), 4) for name in states]
+        change = np.asarray(view.trace.traces["hidden"][row, step], dtype=np.float64)
+        change = change - view.previous_state("hidden", row, step)
+        cells.append(_number(float(np.max(np.abs(change))), 4))
+        if view.mask is not None:
+            cells.append("yes" if not bool(view.mask[row, view.input_index(step)]) else "")
+        table.append(cells)
+    last = view.trace_steps
+    span = f"Step {first + 1}" if first + 1 == last else f"Steps {first + 1}-{last}"
+    align = ["right"] * len(headers)
+    if not axis.numeric:
+        align[1] = "left"
+    return [
+        f"{span} of {view.title} (--steps N shows them in full):",
+        "(mean: of the gate over the units; |h_t|: the L2 norm of the state)",
+        _grid(table, headers, align),
+    ]
+
+
 def _first_output(output: Array | tuple[Array, Array]) -> Array:
     """The model's output; the forward one of a ``Bidirectional(merge_mode=None)`` pair."""
     return np.asarray(output[0] if isinstance(output, tuple) else output)
 
 
-def _prediction_lines(run: SpecRun, row: int) -> list[str]:
+def _prediction_lines(run: SpecRun, row: int, axis: TimeAxis) -> list[str]:
     target_row = int(run.windows.start_rows[row]) + run.spec.lookback
     predictions = prediction_values(run)
     if predictions is None:
@@ -578,7 +748,7 @@ def _prediction_lines(run: SpecRun, row: int) -> list[str]:
         [f"Prediction Error ({target})", _number(original_pred - original_actual, decimals)],
     ]
     return [
-        f"--- Prediction for Day {day_number(target_row)} ---",
+        f"--- Prediction for {axis.at(target_row)} ---",
         _grid(table, ["Metric", "Value"], ["left", "right"]),
     ]
 
@@ -607,23 +777,39 @@ def _final_state_lines(
     return lines
 
 
-def forward_section(run: SpecRun, *, sequences: int | None = DEFAULT_SEQUENCES) -> str:
+def _shown_note(shown: Detail) -> str | None:
+    """``(showing 1 of 376 windows, ...)`` when the text leaves something out."""
+    if not shown.brief:
+        return None
+    windows = f"{shown.windows} of {shown.total_windows} windows"
+    if shown.steps >= shown.total_steps:
+        return f"(showing {windows}; --windows N shows more)"
+    steps = f"{shown.steps} of {shown.total_steps} steps in full"
+    return f"(showing {windows}, {steps}; --windows N and --steps N show more)"
+
+
+def forward_section(run: SpecRun, *, windows: int | None = None, steps: int | None = None) -> str:
     """Window by window, step by step: inputs, gates, states, then the prediction."""
     views = recurrent_views(run)
+    axis = time_axis(run)
+    shown = detail(run, windows=windows, steps=steps)
     batch, lookback = run.windows.x.shape[:2]
-    shown = batch if sequences is None else max(0, min(sequences, batch))
     predicts = prediction_values(run) is not None
     lines = _title(f"FORWARD PASS, STEP BY STEP ({run.spec.dtype} reference, agrees with Keras)")
-    if shown < batch:
-        lines.append(f"(showing {shown} of {batch} windows; --sequences N shows more)")
-    for row in range(shown):
+    note = _shown_note(shown)
+    if note:
+        lines.append(note)
+    for row in range(shown.windows):
         start = int(run.windows.start_rows[row])
-        target = f" -> predicting Day {day_number(start + lookback)}" if predicts else ""
-        lines += ["", f"{'=' * 30} WINDOW {row + 1} {'=' * 30}", day_span(start, lookback) + target]
+        target = f" -> predicting {axis.at(start + lookback)}" if predicts else ""
+        span = axis.span(start, start + lookback - 1)
+        lines += ["", f"{'=' * 30} WINDOW {row + 1} {'=' * 30}", span + target]
         for view in views:
-            for step in range(view.trace_steps):
-                lines += ["", *_step_lines(run, view, row, step)]
-        lines += ["", *_prediction_lines(run, row)]
+            for step in range(min(shown.steps, view.trace_steps)):
+                lines += ["", *_step_lines(run, view, row, step, axis)]
+            if shown.steps < view.trace_steps:
+                lines += ["", *_rest_of_steps(run, view, row, shown.steps, axis)]
+        lines += ["", *_prediction_lines(run, row, axis)]
         if views:
             lines += ["", *_final_state_lines(run, views, row, last=row == batch - 1)]
     return "\n".join(lines)
@@ -633,7 +819,9 @@ def comparison_section(run: SpecRun) -> str:
     """Every window: reference vs Keras vs actual, scaled and in the target's units."""
     lines = _title("COMPARISON WITH KERAS MODEL PREDICTIONS")
     predictions = prediction_values(run)
-    days = [day_number(int(start) + run.spec.lookback) for start in run.windows.start_rows]
+    axis = time_axis(run)
+    lookback = run.spec.lookback
+    targets = [int(start) + lookback for start in run.windows.start_rows]
     if predictions is None:
         reference_array = _first_output(run.parity.reference[-1].output)
         keras_array = _first_output(run.parity.keras[-1].output)
@@ -646,9 +834,9 @@ def comparison_section(run: SpecRun) -> str:
             difference = np.abs(
                 reference_array[row].astype(np.float64) - keras_array[row].astype(np.float64)
             )
-            span = day_span(int(start), run.spec.lookback)
+            span = axis.span(int(start), int(start) + lookback - 1)
             table.append([str(row + 1), span, f"{float(difference.max()):.1e}"])
-        headers = ["Window", "Days", "max |Ref - Keras|"]
+        headers = ["Window", axis.plural, "max |Ref - Keras|"]
         lines.append(_grid(table, headers, ["right", "left", "right"]))
         return "\n".join(lines)
     reference, keras = predictions
@@ -658,14 +846,14 @@ def comparison_section(run: SpecRun) -> str:
     decimals = _unit_decimals(run)
     reference_units = run.dataset.inverse_target(reference)
     keras_units = run.dataset.inverse_target(keras)
-    headers = ["Day"]
+    headers = [axis.heading]
     if scaled_name:
         headers += ["Ref (norm)", "Keras (norm)", "Actual (norm)"]
     headers += [f"Ref ({target})", f"Keras ({target})", f"Actual ({target})"]
     headers.append("|Ref - Keras|")
     table = []
-    for row, day in enumerate(days):
-        cells = [str(day)]
+    for row, target_row in enumerate(targets):
+        cells = [axis.cell(target_row)]
         if scaled_name:
             cells += [
                 _number(reference[row], 4),
@@ -681,7 +869,10 @@ def comparison_section(run: SpecRun) -> str:
         table.append(cells)
     if scaled_name and scaled_name != "normalized":
         lines.append(f"(norm: the {scaled_name} target the model predicts)")
-    lines.append(_grid(table, headers, ["right"] * len(headers)))
+    align = ["right"] * len(headers)
+    if not axis.numeric:
+        align[0] = "left"
+    lines.append(_grid(table, headers, align))
     return "\n".join(lines)
 
 
@@ -702,13 +893,17 @@ def verdict_section(run: SpecRun) -> str:
     return "\n".join(lines)
 
 
-def explain_text(run: SpecRun, *, sequences: int | None = DEFAULT_SEQUENCES) -> str:
-    """The whole explanation, sections separated by blank lines, ending with a newline."""
+def explain_text(run: SpecRun, *, windows: int | None = None, steps: int | None = None) -> str:
+    """The whole explanation, sections separated by blank lines, ending with a newline.
+
+    ``windows`` and ``steps`` widen (or narrow) what is shown step by step; None: the
+    default of :func:`detail` (a small spec whole, a bigger one brief).
+    """
     sections = [
         header_section(run),
         model_section(run),
         weights_section(run),
-        forward_section(run, sequences=sequences),
+        forward_section(run, windows=windows, steps=steps),
         comparison_section(run),
         verdict_section(run),
     ]

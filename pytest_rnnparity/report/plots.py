@@ -32,19 +32,22 @@ from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.check.spec_run import SpecRun
 from pytest_rnnparity.reference.types import TRACE_NAMES, Array
 from pytest_rnnparity.report.explain import (
-    DEFAULT_SEQUENCES,
+    PLOT_WINDOWS,
     RecurrentView,
+    TimeAxis,
     actual_targets,
-    day_number,
     prediction_values,
     recurrent_views,
+    time_axis,
 )
 
 __all__ = ["compared_arrays", "explain_plots", "failure_plots", "safe_name"]
 
 DPI = 110
-#: Below this many columns, every step of a heatmap gets a tick labelled with its day.
+#: Below this many columns, every step of a heatmap gets a tick labelled with its time.
 MAX_LABELLED_STEPS = 48
+#: At most this many ticks on a time axis labelled with a time column's text.
+MAX_TEXT_TICKS = 8
 #: Errors of exactly zero are drawn at this value on the logarithmic axis.
 ERROR_FLOOR = 1e-10
 TRACE_TITLES = {
@@ -85,32 +88,48 @@ def _view_suffix(view: RecurrentView) -> str:
     return safe_name(view.layer + (f"_{view.direction}" if wrapped else ""))
 
 
-def _window_days(run: SpecRun, view: RecurrentView, row: int) -> list[int]:
+def _window_rows(run: SpecRun, view: RecurrentView, row: int) -> list[int]:
+    """The data row each processing step of window ``row`` reads."""
     start = int(run.windows.start_rows[row])
-    return [day_number(start + view.window_step(step)) for step in range(view.trace_steps)]
+    return [start + view.window_step(step) for step in range(view.trace_steps)]
+
+
+def _time_ticks(ax: Any, axis: TimeAxis, rows: Sequence[int]) -> None:
+    """Integer ticks for counted rows; a time column's text at a few of them otherwise."""
+    from matplotlib.ticker import MaxNLocator
+
+    if axis.numeric:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        return
+    ordered = sorted(set(rows))
+    every = max(1, -(-len(ordered) // MAX_TEXT_TICKS))
+    ticks = ordered[::every]
+    ax.set_xticks([axis.x(row) for row in ticks], [axis.cell(row) for row in ticks])
+    ax.tick_params(axis="x", labelrotation=30)
 
 
 # --------------------------------------------------------------------------- explain
 
 
-def hidden_norm_plot(run: SpecRun, path: Path, *, sequences: int) -> Path:
+def hidden_norm_plot(run: SpecRun, path: Path, *, windows: int) -> Path:
     """The L2 norm of the hidden state after every step, one line per window."""
-    from matplotlib.ticker import MaxNLocator
-
     views = recurrent_views(run)
-    shown = min(sequences, run.windows.x.shape[0])
+    axis = time_axis(run)
+    shown = min(windows, run.windows.x.shape[0])
     figure = _figure(11, 1.0 + 3.2 * max(len(views), 1))
     axes = figure.subplots(max(len(views), 1), 1, squeeze=False)[:, 0]
     colors = _colors(shown)
     for ax, view in zip(axes, views, strict=False):
         hidden = np.asarray(view.trace.traces["hidden"], dtype=np.float64)
+        read: list[int] = []
         for row in range(shown):
             norms = np.linalg.norm(hidden[row], axis=-1)
             start = int(run.windows.start_rows[row])
-            label = f"window {row + 1} (days {day_number(start)}-"
-            label += f"{day_number(start + run.spec.lookback - 1)})"
+            label = f"window {row + 1}: {axis.span(start, start + run.spec.lookback - 1)}"
+            rows = _window_rows(run, view, row)
+            read += rows
             ax.plot(
-                _window_days(run, view, row),
+                [axis.x(r) for r in rows],
                 norms,
                 "s-",
                 color=colors[row],
@@ -118,9 +137,9 @@ def hidden_norm_plot(run: SpecRun, path: Path, *, sequences: int) -> Path:
                 markersize=4,
             )
         ax.set_title(f"Hidden-state norm over time, {view.title}")
-        ax.set_xlabel("Day")
+        ax.set_xlabel(axis.heading)
         ax.set_ylabel("‖h_t‖ (L2 norm)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _time_ticks(ax, axis, read)
         ax.grid(True, alpha=0.3)
         if shown <= 12:
             ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -136,7 +155,9 @@ def predictions_plot(run: SpecRun, path: Path) -> Path | None:
         return None
     reference, keras = predictions
     dataset = run.dataset
-    days = [day_number(int(start) + run.spec.lookback) for start in run.windows.start_rows]
+    axis = time_axis(run)
+    rows = [int(start) + run.spec.lookback for start in run.windows.start_rows]
+    days = [axis.x(row) for row in rows]
     figure = _figure(11, 5.5)
     ax = figure.subplots()
     # the reference is drawn larger: where Keras agrees, it sits on top of it
@@ -150,26 +171,29 @@ def predictions_plot(run: SpecRun, path: Path) -> Path | None:
     )
     ax.plot(days, dataset.inverse_target(keras), "s--", label="Keras", linewidth=2, markersize=5)
     ax.plot(days, actual_targets(run)[1], "D-.", label="Actual", linewidth=2)
-    ax.set_xlabel("Day predicted")
+    ax.set_xlabel(f"{axis.heading} predicted")
     ax.set_ylabel(f"{dataset.target_name} (original units)")
     ax.set_title(f"{run.spec.id}: predictions vs actual values")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    if len(days) <= 40:
+    if len(days) <= 40 and axis.numeric:
         ax.set_xticks(days)
+    else:
+        _time_ticks(ax, axis, rows)
     return _save(figure, path)
 
 
-def gates_plot(run: SpecRun, view: RecurrentView, path: Path, *, sequences: int) -> Path:
+def gates_plot(run: SpecRun, view: RecurrentView, path: Path, *, windows: int) -> Path:
     """One heatmap per gate and state: units (rows) x every step of the shown windows."""
-    shown = min(sequences, run.windows.x.shape[0])
+    axis = time_axis(run)
+    shown = min(windows, run.windows.x.shape[0])
     names = [name for name in TRACE_NAMES[view.kind] if name in view.trace.traces]
     steps = view.trace_steps
     units = view.spec.cell.units
     panel_height = 0.9 + min(units, 32) * 0.12
     figure = _figure(11, 0.8 + panel_height * len(names))
     axes = figure.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
-    labels = [day for row in range(shown) for day in _window_days(run, view, row)]
+    labels = [axis.cell(r) for row in range(shown) for r in _window_rows(run, view, row)]
     for ax, name in zip(axes, names, strict=True):
         trace = np.asarray(view.trace.traces[name][:shown], dtype=np.float64)
         data = trace.reshape(shown * steps, units).T
@@ -190,32 +214,36 @@ def gates_plot(run: SpecRun, view: RecurrentView, path: Path, *, sequences: int)
             ax.axvline(boundary * steps - 0.5, color="white", linewidth=2)
     last = axes[-1]
     if len(labels) <= MAX_LABELLED_STEPS:
-        last.set_xticks(range(len(labels)), [str(day) for day in labels])
-        last.set_xlabel("Day read at each step (white lines separate windows)")
+        last.set_xticks(range(len(labels)), labels)
+        last.set_xlabel(f"{axis.heading} read at each step (white lines separate windows)")
+        if not axis.numeric:
+            last.tick_params(axis="x", labelrotation=90)
     else:
         last.set_xticks([row * steps + (steps - 1) / 2 for row in range(shown)])
         last.set_xticklabels([str(row + 1) for row in range(shown)])
         last.set_xlabel(f"window ({steps} steps each, white lines separate windows)")
-    order = " (processing order: last day first)" if view.spec.go_backwards else ""
+    last_first = f"last {axis.unit} first" if axis.labels is None else "last row first"
+    order = f" (processing order: {last_first})" if view.spec.go_backwards else ""
     figure.suptitle(f"{run.spec.id}: gates and states over time, {view.title}{order}")
     return _save(figure, path)
 
 
 def explain_plots(
-    run: SpecRun, directory: Path, *, sequences: int | None = DEFAULT_SEQUENCES
+    run: SpecRun, directory: Path, *, windows: int | None = PLOT_WINDOWS
 ) -> list[Path]:
-    """Write the explain figures into ``directory``; returns the files written."""
-    shown = run.windows.x.shape[0] if sequences is None else max(1, sequences)
+    """Write the explain figures of the first ``windows`` windows (None: all) into
+    ``directory``; returns the files written."""
+    shown = run.windows.x.shape[0] if windows is None else max(1, windows)
     written = []
     views = recurrent_views(run)
     if views:
-        written.append(hidden_norm_plot(run, directory / "hidden_norm.png", sequences=shown))
+        written.append(hidden_norm_plot(run, directory / "hidden_norm.png", windows=shown))
     prediction = predictions_plot(run, directory / "predictions.png")
     if prediction is not None:
         written.append(prediction)
     for view in views:
         path = directory / f"gates_{_view_suffix(view)}.png"
-        written.append(gates_plot(run, view, path, sequences=shown))
+        written.append(gates_plot(run, view, path, windows=shown))
     return written
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -266,13 +267,31 @@ def test_explain_prints_the_golden_text_and_writes_the_plots(
     # error sizes are the installed TensorFlow's float32 rounding: see test_explain
     assert _without_error_sizes(out) == _without_error_sizes(EXPECTED.read_text(encoding="utf-8"))
     plots = tmp_path / "plots"
-    assert main(["explain", "specs/power_gru.yaml", "--sequences", "3", "--plots", str(plots)]) == 0
+    assert main(["explain", "specs/power_gru.yaml", "--windows", "3", "--plots", str(plots)]) == 0
     out = capsys.readouterr().out
     names = ["hidden_norm.png", "predictions.png", "gates_gru.png"]
     assert out.endswith("\nPlots:\n" + "".join(f"  {plots / name}\n" for name in names))
-    assert "(showing 3 of 8 windows; --sequences N shows more)" in out
+    assert "(showing 3 of 8 windows; --windows N shows more)" in out
     for name in names:
         assert (plots / name).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.keras
+def test_explain_prints_no_tensorflow_line() -> None:
+    pytest.importorskip("keras")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_rnnparity", "explain", "specs/power_gru.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert _without_error_sizes(done.stdout) == _without_error_sizes(
+        EXPECTED.read_text(encoding="utf-8")
+    )
 
 
 @pytest.mark.keras
@@ -286,7 +305,7 @@ def test_explain_one_matrix_variant(
         "specs/bidirectional_gru.yaml",
         "--variant",
         "merge_mode=sum",
-        "--sequences",
+        "--windows",
         "1",
     ]
     assert main(args) == 0
@@ -312,6 +331,7 @@ def test_explain_shows_the_failure_and_exits_1_when_parity_fails(
 
     monkeypatch.setattr(cells, "gru_step", notebook_update_rule)
     monkeypatch.chdir(ROOT)
+    # --sequences: the name of --windows before 0.2.0, still understood
     assert main(["explain", "specs/power_gru.yaml", "--sequences", "1"]) == 1
     out = capsys.readouterr().out
     assert "FAIL: Keras and the float32 reference disagree in 4 of 4 checks." in out

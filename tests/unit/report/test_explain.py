@@ -11,7 +11,13 @@ import pytest
 
 from pytest_rnnparity.check.spec_run import SpecRun
 from pytest_rnnparity.reference.types import CellConfig, CellWeights, RecurrentLayer, RecurrentTrace
-from pytest_rnnparity.report.explain import RecurrentView, day_span, explain_text, format_vector
+from pytest_rnnparity.report.explain import (
+    RecurrentView,
+    TimeAxis,
+    detail,
+    explain_text,
+    format_vector,
+)
 
 from ..helpers import REPO as ROOT
 from ..helpers import UNIT
@@ -37,9 +43,22 @@ def test_long_vectors_wrap_every_eight_values() -> None:
     assert text == "[0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7\n 0.8 0.9]"
 
 
-def test_day_spans_count_rows_from_one() -> None:
-    assert day_span(0, 2) == "Days 1-2"
-    assert day_span(4, 1) == "Day 5"
+def test_rows_are_counted_from_one_in_the_unit_of_data_time() -> None:
+    days = TimeAxis("day")
+    assert (days.at(2), days.span(0, 1), days.span(4, 4)) == ("Day 3", "Days 1-2", "Day 5")
+    assert (days.heading, days.plural, days.cell(2), days.x(2)) == ("Day", "Days", "3", 3.0)
+    assert TimeAxis().span(0, 1) == "Steps 1-2"
+    assert TimeAxis("time step").at(0) == "Time step 1"
+
+
+def test_a_time_column_labels_each_row_with_its_text() -> None:
+    hours = TimeAxis("timestamp", labels=("2024-03-01 00:00", "2024-03-01 01:00"))
+    assert hours.at(1) == "2024-03-01 01:00"
+    assert hours.span(0, 1) == "2024-03-01 00:00 to 2024-03-01 01:00"
+    assert (hours.heading, hours.plural, hours.numeric) == ("timestamp", "timestamp", False)
+    assert hours.x(1) == 2.0  # placed by position, labelled with the text
+    years = TimeAxis("year", labels=("1871", "1872"))
+    assert (years.numeric, years.x(1), years.span(0, 1)) == (True, 1872.0, "1871 to 1872")
 
 
 def _view(*, go_backwards: bool, input_reversed: bool, steps: int = 4) -> RecurrentView:
@@ -167,9 +186,9 @@ def test_the_numbers_are_those_keras_computes(notebook_run: SpecRun) -> None:
 
 
 @keras_only
-def test_sequences_limits_the_windows_shown_step_by_step(notebook_run: SpecRun) -> None:
-    text = explain_text(notebook_run, sequences=2)
-    assert "(showing 2 of 8 windows; --sequences N shows more)" in text
+def test_windows_limits_the_windows_shown_step_by_step(notebook_run: SpecRun) -> None:
+    text = explain_text(notebook_run, windows=2)
+    assert "(showing 2 of 8 windows; --windows N shows more)" in text
     assert "WINDOW 2 =" in text
     assert "WINDOW 3 =" not in text
     assert "|    10 |" in text  # the comparison table still has every window
@@ -182,15 +201,16 @@ def test_sequences_limits_the_windows_shown_step_by_step(notebook_run: SpecRun) 
         (
             "bidirectional_gru.yaml",
             [
-                "--- Time step 1 (Day 1), layer 'bidirectional' (Bidirectional(GRU)), forward ---",
-                "--- Time step 1 (Day 8), layer 'bidirectional' (Bidirectional(GRU)), backward ---",
+                "--- Time step 1 (Step 1), layer 'bidirectional' (Bidirectional(GRU)), forward ---",
+                "--- Time step 1 (Step 8), layer 'bidirectional' (Bidirectional(GRU)),"
+                " backward ---",
                 "Input (output of layer 'bidirectional'):",
             ],
         ),
         (
             "backwards_simple_rnn.yaml",
             [
-                "--- Time step 1 (Day 5), layer 'simple_rnn' (SimpleRNN) ---",
+                "--- Time step 1 (Step 5), layer 'simple_rnn' (SimpleRNN) ---",
                 "--- Model output for the window (shape (5, 2)) ---",
                 "Equation (Keras SimpleRNNCell):",
             ],
@@ -222,7 +242,7 @@ def test_every_layer_and_direction_is_shown(spec_file: str, expected: list[str])
     import_keras().backend.clear_session()  # layer names are numbered per session
     specs = load_specs(ROOT / "specs" / spec_file, root=ROOT)
     run = run_spec(specs[-1], root=ROOT)
-    lines = [line.strip() for line in explain_text(run, sequences=1).splitlines()]
+    lines = [line.strip() for line in explain_text(run, windows=1).splitlines()]
     for line in expected:
         assert line in lines, line
     assert "OK: Keras and the float32 reference agree in" in "\n".join(lines)
@@ -264,3 +284,93 @@ def test_a_stateful_window_starts_from_the_previous_final_state(tmp_path: Path) 
     assert previous is not None
     assert previous.group(1).strip() == final_1.group(1).strip()
     assert run.parity.ok
+
+
+BIG = """\
+seed: 5
+data:
+  csv: {path: hourly.csv, features: [temperature], target: load}
+  time: {column: hour}
+lookback: 6
+model:
+  - GRU: {units: 3}
+  - Dense: {units: 1}
+"""
+
+
+def _hourly(tmp_path: Path, rows: int) -> Path:
+    lines = ["hour,temperature,load"]
+    lines += [
+        f"2024-03-{1 + i // 24:02d} {i % 24:02d}:00,{(i * 7) % 13},{(i * 5) % 11}"
+        for i in range(rows)
+    ]
+    (tmp_path / "hourly.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = tmp_path / "big.yaml"
+    path.write_text(BIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_run(tmp_path_factory: pytest.TempPathFactory) -> SpecRun:
+    """40 hourly windows of 6 steps: more than a notebook, so brief by default."""
+    pytest.importorskip("keras")
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model.build import import_keras
+    from pytest_rnnparity.spec import load_specs
+
+    import_keras().backend.clear_session()
+    directory = tmp_path_factory.mktemp("big")
+    (spec,) = load_specs(_hourly(directory, 46), root=directory)
+    return run_spec(spec, root=directory)
+
+
+@keras_only
+def test_a_big_spec_shows_one_window_three_steps_in_full_and_a_table_of_the_rest(
+    big_run: SpecRun,
+) -> None:
+    shown = detail(big_run)
+    assert (shown.windows, shown.steps, shown.total_windows, shown.total_steps) == (1, 3, 40, 6)
+    text = explain_text(big_run)
+    lines = text.splitlines()
+    assert (
+        "(showing 1 of 40 windows, 3 of 6 steps in full; --windows N and --steps N show more)"
+        in lines
+    )
+    assert "2024-03-01 00:00 to 2024-03-01 05:00 -> predicting 2024-03-01 06:00" in lines
+    assert "--- Time step 3 (2024-03-01 02:00), layer 'gru' (GRU) ---" in lines
+    assert "--- Time step 4 (2024-03-01 03:00), layer 'gru' (GRU) ---" not in lines
+    assert "--- Prediction for 2024-03-01 06:00 ---" in lines
+    assert text.count("WINDOW ") == 1
+    rest = lines.index("Steps 4-6 of layer 'gru' (GRU) (--steps N shows them in full):")
+    assert lines[rest + 1 : rest + 4] == [
+        "(mean: of the gate over the units; |h_t|: the L2 norm of the state)",
+        "+-------------+------------------+------------+------------+-------------+---------+"
+        "---------------------+",
+        "|   Time step | hour             |   mean z_t |   mean r_t |   mean hh_t |   |h_t| |"
+        "   max |h_t - h_tm1| |",
+    ]
+    rows = [line for line in lines[rest + 5 : rest + 12] if line.startswith("|")]
+    assert [line.split("|")[1:3] for line in rows] == [
+        ["           4 ", " 2024-03-01 03:00 "],
+        ["           5 ", " 2024-03-01 04:00 "],
+        ["           6 ", " 2024-03-01 05:00 "],
+    ]
+    # every window is still in the comparison, one line each (no rules between rows)
+    table = text.split("COMPARISON WITH KERAS MODEL PREDICTIONS")[1].split("PARITY VERDICT")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| 2024-")]
+    assert len(rows) == 40
+    assert rows[0].startswith("| 2024-03-01 06:00 |")
+    assert sum(line.startswith("+") for line in table.splitlines()) == 3
+    assert len(lines) < 300  # whole, it is 40 windows x 6 steps of ~34 lines each
+
+
+@keras_only
+def test_windows_and_steps_widen_a_brief_explanation(big_run: SpecRun) -> None:
+    text = explain_text(big_run, windows=2, steps=6)
+    assert "(showing 2 of 40 windows; --windows N shows more)" in text
+    assert text.count("WINDOW ") == 2
+    assert "--- Time step 6 (2024-03-01 06:00), layer 'gru' (GRU) ---" in text  # window 2
+    assert "of layer 'gru' (GRU) (--steps N shows them in full)" not in text
+    whole = explain_text(big_run, windows=100, steps=100)
+    assert "(showing" not in whole
+    assert whole.count("WINDOW ") == 40

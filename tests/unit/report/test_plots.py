@@ -64,7 +64,7 @@ def ran_a_spec_once(tmp_path_factory: pytest.TempPathFactory) -> None:
         from pytest_rnnparity.report.plots import explain_plots, failure_plots
 
         directory = tmp_path_factory.mktemp("warm-up")
-        explain_plots(run, directory, sequences=1)
+        explain_plots(run, directory, windows=1)
         failure_plots(run.parity, directory)
     import_keras().backend.clear_session()
 
@@ -114,7 +114,7 @@ def test_explain_writes_the_notebook_plots_and_a_heatmap_per_layer(tmp_path: Pat
 
     import_keras().backend.clear_session()  # layer names are numbered per session
     specs = load_specs(ROOT / "specs" / "bidirectional_gru.yaml", root=ROOT)
-    written = explain_plots(run_spec(specs[0], root=ROOT), tmp_path, sequences=3)
+    written = explain_plots(run_spec(specs[0], root=ROOT), tmp_path, windows=3)
     assert [path.name for path in written] == [
         "hidden_norm.png",
         "predictions.png",
