@@ -10,6 +10,8 @@ Nothing here imports tensorflow; subcommands that need it import it themselves.
 * ``new PATH``: a commented starter spec.
 * ``export SPEC --format json|npz|c-header OUT``: test vectors for ports (weights,
   inputs, every gate at every step), once the reference agrees with Keras.
+* ``check MODEL --data FILE [--spec-out SPEC]``: a saved model checked on given data
+  (:mod:`pytest_rnnparity.cli.check`); ``--spec-out`` writes the spec that repeats it.
 
 Exit codes: 0 success, 1 a spec or a check failed, 2 a usage problem (bad arguments,
 a missing optional package).
@@ -217,7 +219,76 @@ def _parser() -> argparse.ArgumentParser:
     )
     _root_option(export)
     export.set_defaults(run=_export)
+
+    check = commands.add_parser(
+        "check",
+        help="check a saved Keras model on given data: the verdict and the per-layer table",
+        description="Load a saved model (.keras with safe_mode, or .h5) with its own weights,"
+        " run it and the NumPy reference on the data given (as given: no scaling), and print"
+        " the verdict and the largest error per layer. --data is a .npy/.npz array of rows"
+        " (N, features) or windows (batch, steps, features), or a CSV file with a header"
+        " row. With --spec-out it writes the spec that repeats the check, so that"
+        " `pytest --rnn-parity` gates it from then on. Exit code 1 when parity fails.",
+    )
+    check.add_argument("model", type=Path, metavar="MODEL", help="a saved model (.keras, .h5)")
+    check.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="a .npy or .npz array (rows or windows) or a .csv file with a header row",
+    )
+    check.add_argument(
+        "--lookback",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="steps per window when the data are rows (default: the steps the model's"
+        " input declares)",
+    )
+    check.add_argument(
+        "--spec-out",
+        type=Path,
+        default=None,
+        metavar="SPEC",
+        help="also write the spec that repeats this check (and, for an array, its data as"
+        " data/<name>.csv beside it); never overwrites a file",
+    )
+    check.add_argument(
+        "--array",
+        default=None,
+        metavar="NAME",
+        help="the array of an .npz file that holds several (default: x, inputs or windows)",
+    )
+    check.add_argument(
+        "--features",
+        type=_columns,
+        default=None,
+        metavar="A,B,...",
+        help="a CSV's input columns, in order (default: its numeric columns)",
+    )
+    check.add_argument(
+        "--target",
+        default=None,
+        metavar="COLUMN",
+        help="a CSV's column the spec names as its target (default: the last numeric one)",
+    )
+    _root_option(check)
+    check.set_defaults(run=_check)
     return parser
+
+
+def _columns(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return names
+
+
+def _check(args: argparse.Namespace) -> int:
+    from pytest_rnnparity.cli.check import check_command
+
+    return check_command(args, root_for=_root_for)
 
 
 def _root_option(parser: argparse.ArgumentParser) -> None:
