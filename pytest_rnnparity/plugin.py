@@ -7,6 +7,7 @@ TensorFlow nor the spec machinery is imported. What each hook does lives in
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,6 +108,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from pytest_rnnparity.collection import session
 
     session.refuse_golden_clashes(config, items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """With pytest-html, a failing parity or golden item shows its figures in the report."""
+    report = yield
+    if report.failed and item.config.getoption("rnn_parity"):
+        from pytest_rnnparity.collection.html import attach_extras
+
+        attach_extras(item, call, report)
+    return report
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

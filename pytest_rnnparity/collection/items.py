@@ -171,16 +171,22 @@ class ParityItem(SpecItemMixin, pytest.Function):
         text = super().repr_failure(excinfo, style=style)
         directory = self.config.getoption("rnn_parity_plots", None)
         if directory and isinstance(excinfo.value, ParityError) and isinstance(text, str):
-            text += "\n" + self._failure_plots(self.config.invocation_params.dir / directory)
+            text += "\n" + self._failure_plots(
+                self.config.invocation_params.dir / directory, excinfo.value
+            )
         return text
 
-    def _failure_plots(self, directory: Path) -> str:
-        """Write the failure plots (``--rnn-parity-plots``); the report line naming them."""
-        from pytest_rnnparity.report.plots import describe_paths, failure_plots, safe_name
+    def _failure_plots(self, directory: Path, error: ParityError) -> str:
+        """Write the failure plots (``--rnn-parity-plots``); the report line naming them.
+
+        They are the figures the HTML report shows (:mod:`.html`), drawn once.
+        """
+        from pytest_rnnparity.collection.html import item_pictures
+        from pytest_rnnparity.report.plots import describe_paths, safe_name, write_pictures
 
         try:
-            written = failure_plots(
-                self.state.run().parity, directory / safe_name(self.state.spec.id)
+            written = write_pictures(
+                item_pictures(self, error), directory / safe_name(self.state.spec.id)
             )
         except ImportError:  # matplotlib is the optional 'report' extra
             return "plots: not written: they need the 'report' extra: " + (

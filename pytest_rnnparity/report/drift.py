@@ -120,6 +120,11 @@ def max_abs_cell(comparison: Comparison, drift: Drift) -> str:
     return f"{comparison.max_abs:.2e}"
 
 
+def drift_table(drift: Drift) -> list[str]:
+    """The table of the blocks that moved (part, array, block, max abs, moved), one per line."""
+    return _drift_table([c for c in drift.comparisons if not c.ok], drift)
+
+
 def _drift_table(failed: Iterable[Comparison], drift: Drift) -> list[str]:
     rows = [("part", "array", "block", "max abs", "moved")]
     for c in failed:

@@ -10,18 +10,24 @@ backend, safe in a test process.
   (reference vs Keras vs actual in the target's units, its second) and one
   ``gates_<layer>[_<direction>].png`` per recurrent layer direction (a heatmap of each
   gate and state over time x units).
-* :func:`failure_plots` writes, for each failed comparison, a heatmap of the
+* :func:`failure_pictures` draws, for each failed comparison, a heatmap of the
   reference (expected), Keras (actual) and their difference, and
   ``error_over_time.png``: the largest error at each timestep of every per-step
   check. Keras exposes the states of a recurrent layer at every step, not its gates,
   so the error over time is per layer direction (hidden state), and the gate
   heatmaps of :func:`explain_plots` show what the reference computed inside.
+  :func:`failure_plots` writes them (``--rnn-parity-plots``); the HTML report of
+  pytest-html embeds the same bytes.
+* :func:`drift_pictures` draws, for each block of a golden that moved, the recorded
+  values, those of now and their difference.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +36,8 @@ import numpy as np
 from pytest_rnnparity.check.compare import Comparison
 from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.check.spec_run import SpecRun
+from pytest_rnnparity.golden.drift import Drift
+from pytest_rnnparity.golden.format import Golden
 from pytest_rnnparity.reference.types import TRACE_NAMES, Array
 from pytest_rnnparity.report.explain import (
     PLOT_WINDOWS,
@@ -41,7 +49,16 @@ from pytest_rnnparity.report.explain import (
     time_axis,
 )
 
-__all__ = ["compared_arrays", "explain_plots", "failure_plots", "safe_name"]
+__all__ = [
+    "Picture",
+    "compared_arrays",
+    "drift_pictures",
+    "explain_plots",
+    "failure_pictures",
+    "failure_plots",
+    "safe_name",
+    "write_pictures",
+]
 
 DPI = 110
 #: Below this many columns, every step of a heatmap gets a tick labelled with its time.
@@ -81,6 +98,32 @@ def _save(figure: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png")
     return path
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A drawn figure: its file name (``gru_hidden.png``), what it shows, its PNG bytes."""
+
+    name: str
+    title: str
+    png: bytes
+
+
+def _picture(figure: Any, name: str, title: str) -> Picture:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return Picture(name=name, title=title, png=buffer.getvalue())
+
+
+def write_pictures(pictures: Sequence[Picture], directory: Path) -> list[Path]:
+    """Write each picture as ``directory/<name>``; returns the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for picture in pictures:
+        path = directory / picture.name
+        path.write_bytes(picture.png)
+        written.append(path)
+    return written
 
 
 def _view_suffix(view: RecurrentView) -> str:
@@ -287,17 +330,24 @@ def _comparison_name(comparison: Comparison) -> str:
     return safe_name("_".join(parts).replace(" ", "_"))
 
 
-def mismatch_plot(result: ParityResult, comparison: Comparison, path: Path) -> Path:
-    """Reference, Keras and ``|Keras - reference|`` side by side for one failed check."""
-    expected, actual = (
-        np.asarray(a, dtype=np.float64) for a in compared_arrays(result, comparison)
-    )
-    first = comparison.first
+def _side_by_side(
+    expected: Any,
+    actual: Any,
+    first: Any,
+    names: tuple[str, str, str],
+    *,
+    time_label: str = "timestep (processing order)",
+) -> tuple[Any, str]:
+    """Expected, actual and their difference as three heatmaps; the figure and ``row N``.
+
+    A ``(rows, time, units)`` array shows the row of ``first`` (the first mismatch).
+    """
+    expected, actual = np.asarray(expected, np.float64), np.asarray(actual, np.float64)
     where = ""
     if expected.ndim == 3:
         row = first.index[0] if first is not None else 0
         expected, actual = expected[row].T, actual[row].T
-        x_label, y_label = "timestep (processing order)", "unit"
+        x_label, y_label = time_label, "unit"
         where = f"row {row}"
     elif expected.ndim == 2:
         x_label, y_label = "unit", "row"
@@ -309,9 +359,9 @@ def mismatch_plot(result: ParityResult, comparison: Comparison, path: Path) -> P
     axes = figure.subplots(1, 3)
     limit = max(float(np.nanmax(np.abs(expected))), float(np.nanmax(np.abs(actual))), 1e-12)
     panels = [
-        ("reference (expected)", expected, {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}),
-        ("Keras (actual)", actual, {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}),
-        ("|Keras - reference|", difference, {"cmap": "magma", "vmin": 0.0}),
+        (names[0], expected, {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}),
+        (names[1], actual, {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}),
+        (names[2], difference, {"cmap": "magma", "vmin": 0.0}),
     ]
     for ax, (title, data, options) in zip(axes, panels, strict=True):
         image = ax.imshow(data, aspect="auto", interpolation="nearest", **options)
@@ -319,6 +369,18 @@ def mismatch_plot(result: ParityResult, comparison: Comparison, path: Path) -> P
         ax.set_title(title)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
+    return figure, where
+
+
+def mismatch_picture(result: ParityResult, comparison: Comparison) -> Picture:
+    """Reference, Keras and ``|Keras - reference|`` side by side for one failed check."""
+    expected, actual = compared_arrays(result, comparison)
+    figure, where = _side_by_side(
+        expected,
+        actual,
+        comparison.first,
+        ("reference (expected)", "Keras (actual)", "|Keras - reference|"),
+    )
     detail = ", ".join(
         part
         for part in (
@@ -328,11 +390,12 @@ def mismatch_plot(result: ParityResult, comparison: Comparison, path: Path) -> P
         )
         if part
     )
-    figure.suptitle(f"layer '{comparison.layer}', {comparison.label}: {detail}")
-    return _save(figure, path)
+    title = f"layer '{comparison.layer}', {comparison.label}: {detail}"
+    figure.suptitle(title)
+    return _picture(figure, f"{_comparison_name(comparison)}.png", title)
 
 
-def error_over_time_plot(result: ParityResult, path: Path) -> Path | None:
+def error_over_time_picture(result: ParityResult) -> Picture | None:
     """The largest error at each timestep of every per-step check (log scale)."""
     timed = [c for c in result.comparisons if "timestep" in c.axes and c.problem is None]
     if not timed:
@@ -361,26 +424,66 @@ def error_over_time_plot(result: ParityResult, path: Path) -> Path | None:
             ax.axhline(atol, color="grey", linestyle=":", label=f"atol {atol:g}")
     ax.set_xlabel("timestep (processing order)")
     ax.set_ylabel("max |Keras - reference| over rows and units")
-    ax.set_title(
+    title = (
         f"Largest error per timestep, per layer direction (errors of 0 drawn at {ERROR_FLOOR:g})"
     )
+    ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
-    return _save(figure, path)
+    return _picture(figure, "error_over_time.png", title)
+
+
+def failure_pictures(result: ParityResult) -> list[Picture]:
+    """The figures of a failed parity check: one per failed comparison, then the error
+    over time."""
+    pictures = [
+        mismatch_picture(result, comparison)
+        for comparison in result.failures
+        if comparison.problem is None  # shapes differ: nothing to draw side by side
+    ]
+    timeline = error_over_time_picture(result)
+    if timeline is not None:
+        pictures.append(timeline)
+    return pictures
 
 
 def failure_plots(result: ParityResult, directory: Path) -> list[Path]:
     """Figures of a failed parity check in ``directory``; returns the files written."""
-    written: list[Path] = []
-    for comparison in result.failures:
-        if comparison.problem is not None:
-            continue  # shapes differ: nothing to draw side by side
-        path = directory / f"{_comparison_name(comparison)}.png"
-        written.append(mismatch_plot(result, comparison, path))
-    timeline = error_over_time_plot(result, directory / "error_over_time.png")
-    if timeline is not None:
-        written.append(timeline)
-    return written
+    return write_pictures(failure_pictures(result), directory)
+
+
+def drift_pictures(recorded: Golden, current: Golden, drift: Drift) -> list[Picture]:
+    """For each block of kept rows that moved: recorded, now and ``|now - recorded|``.
+
+    Blocks whose shape changed, and summaries, are in the drift table only.
+    """
+    pictures = []
+    for comparison in drift.comparisons:
+        if comparison.ok or comparison.quantity != "rows" or comparison.problem is not None:
+            continue
+        name = comparison.layer
+        old, new = recorded.arrays[name].rows, current.arrays[name].rows
+        overlap = tuple(slice(0, min(a, b)) for a, b in zip(old.shape, new.shape, strict=True))
+        figure, where = _side_by_side(
+            old[overlap],
+            new[overlap],
+            comparison.first,
+            ("recorded (golden)", "now", "|now - recorded|"),
+            time_label="timestep",
+        )
+        detail = ", ".join(
+            part
+            for part in (
+                where,
+                f"tolerance {comparison.tolerance}",
+                f"max abs change {comparison.max_abs:.2e}",
+            )
+            if part
+        )
+        title = f"golden drift of {name}: {detail}"
+        figure.suptitle(title)
+        pictures.append(_picture(figure, f"drift_{safe_name(name.replace('/', '_'))}.png", title))
+    return pictures
 
 
 def describe_paths(paths: Sequence[Path], root: Path) -> str:
