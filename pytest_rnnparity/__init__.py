@@ -3,7 +3,7 @@
 ``check_parity(model, x)`` runs an independent NumPy pass beside Keras and compares
 every timestep of every recurrent layer; ``pytest --rnn-parity`` does the same for
 YAML specs and keeps golden gate traces. Importing this package does not import
-TensorFlow.
+TensorFlow; ``import_keras()`` imports Keras without TensorFlow's start-up lines.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pytest_rnnparity.errors import (
     SpecError,
     UnsupportedModelError,
 )
+from pytest_rnnparity.model.build import import_keras
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "GoldenError",
@@ -35,5 +36,6 @@ __all__ = [
     "check_candidate",
     "check_parity",
     "diagnose",
+    "import_keras",
     "to_torch_state_dict",
 ]
