@@ -217,3 +217,60 @@ def test_passing_items_write_no_plots(ran_a_spec_once: None, pytester: pytest.Py
     )
     result.assert_outcomes(passed=1, deselected=1)
     assert not (pytester.path / "plots").exists()
+
+
+def test_a_drifted_block_is_drawn_recorded_now_and_their_difference() -> None:
+    pytest.importorskip("matplotlib")
+    from pytest_rnnparity.check.tolerance import Tolerance
+    from pytest_rnnparity.golden.drift import compare_goldens
+    from pytest_rnnparity.golden.format import Golden, GoldenArray
+    from pytest_rnnparity.report.plots import drift_pictures
+
+    rows = np.random.default_rng(0).uniform(-1, 1, (3, 5, 4)).astype("float32")
+    moved = rows.copy()
+    moved[1, 2, 3] += 0.1
+
+    def golden(values: np.ndarray) -> Golden:
+        arrays = {
+            "reference/gru/forward/hidden": GoldenArray((8, 5, 4), "float32", values),
+            "keras/dense/output": GoldenArray((8, 1), "float32", values[:, 0, :1]),
+        }
+        return Golden(meta={"spec": "x"}, environment={}, arrays=arrays)
+
+    drift = compare_goldens(golden(rows), golden(moved), Tolerance(1e-5, 1e-5))
+    (picture,) = drift_pictures(golden(rows), golden(moved), drift)
+    assert picture.name == "drift_reference_gru_forward_hidden.png"
+    assert picture.title == (
+        "golden drift of reference/gru/forward/hidden: row 1, tolerance atol=1e-05,"
+        " rtol=1e-05, max abs change 1.00e-01"
+    )
+    assert picture.png.startswith(PNG_SIGNATURE)
+
+
+@keras_only
+def test_explain_plots_label_rows_with_a_time_column(tmp_path: Path) -> None:
+    pytest.importorskip("keras")
+    pytest.importorskip("matplotlib")
+    from pytest_rnnparity.check.spec_run import run_spec
+    from pytest_rnnparity.model.build import import_keras
+    from pytest_rnnparity.report.plots import explain_plots
+    from pytest_rnnparity.spec import load_specs
+
+    rows = "".join(f"2024-03-01 {hour:02d}:00,{hour % 5},{hour % 3}\n" for hour in range(20))
+    (tmp_path / "hours.csv").write_text("hour,a,b\n" + rows, encoding="utf-8")
+    (tmp_path / "hours.yaml").write_text(
+        "data:\n  csv: {path: hours.csv, features: [a, b], target: b}\n"
+        "  time: {column: hour}\nlookback: 4\n"
+        "model:\n  - LSTM: {units: 2}\n  - Dense: {units: 1}\n",
+        encoding="utf-8",
+    )
+    import_keras().backend.clear_session()
+    (spec,) = load_specs(tmp_path / "hours.yaml", root=tmp_path)
+    written = explain_plots(run_spec(spec, root=tmp_path), tmp_path / "plots")
+    assert [path.name for path in written] == [
+        "hidden_norm.png",
+        "predictions.png",
+        "gates_lstm.png",
+    ]
+    for path in written:
+        _assert_png(path)
