@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -164,7 +165,7 @@ class TimeAxis:
             return f"{self.cell(first)} to {self.cell(last)}"
         return f"{self.plural} {self.cell(first)}-{self.cell(last)}"
 
-    @property
+    @cached_property
     def numeric(self) -> bool:
         """Whether every label reads as a number (years): plots place rows by it."""
         if self.labels is None:
