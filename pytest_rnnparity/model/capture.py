@@ -30,6 +30,7 @@ every Keras the tox environments install.
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,22 +39,26 @@ from typing import Any
 import numpy as np
 
 from pytest_rnnparity.errors import UnsupportedModelError
+from pytest_rnnparity.model.functional_layers import CALL_OPTIONS
 from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.model.reference_layers import (
+    CONV_LSTM_LAYERS,
     describe_layer_or_none,
     keras_class_name,
     unsupported_reason,
 )
 from pytest_rnnparity.reference.graph import GraphCall
 from pytest_rnnparity.reference.types import (
-    STATE_NAMES,
     Array,
     BidirectionalLayer,
+    ConvLSTMLayer,
     DescribedLayer,
+    FunctionalLayer,
     OpaqueLayer,
     RecurrentLayer,
     ReferenceLayer,
-    recurrent_directions,
+    StackedLayer,
+    state_names,
 )
 
 #: From this many recurrent steps per call (timesteps x recurrent directions) the
@@ -133,8 +138,11 @@ class _Site:
     implicit_mask: bool = True
     initial_state: tuple[int, ...] = ()
     reported: bool = True
+    input_masks: tuple[int | None, ...] = ()
+    tensors: dict[str, int] = field(default_factory=dict)
+    call_options: dict[str, Any] = field(default_factory=dict)
     #: Each direction's probe, or None for a layer read from its own call (see _own_read).
-    probes: list[tuple[str, Any, RecurrentLayer]] = field(default_factory=list)
+    probes: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
     stateful_layers: list[Any] = field(default_factory=list)
 
     @property
@@ -189,6 +197,8 @@ class ModelCapture:
                 mask=site.mask,
                 implicit_mask=site.implicit_mask,
                 initial_state=site.initial_state,
+                input_masks=site.input_masks,
+                tensors=dict(site.tensors),
             )
             for site in reported
         )
@@ -230,47 +240,71 @@ class ModelCapture:
                     ids[id(x)] = i
                 continue
             out_ids = tuple(self._new_id() for _ in outputs)
-            positional = _positional_inputs(node, self.major)
+            is_layer = _is_layer(operation, self.keras)
+            arguments = _arguments_of(operation, node, self.major) if is_layer else {}
+            data = (
+                _data_inputs(arguments, self.major)
+                if is_layer
+                else _positional_inputs(node, self.major)
+            )
             site = _Site(
                 name=operation.name,
                 operation=operation,
                 node=node,
                 path=path,
-                inputs=tuple(ids[id(x)] for x in positional),
+                inputs=tuple(self._source(x, ids) for x in data),
                 outputs=out_ids,
-                is_layer=_is_layer(operation, self.keras),
-                input_shape=tuple(positional[0].shape) if positional else None,
+                is_layer=is_layer,
+                input_shape=tuple(data[0].shape) if data and hasattr(data[0], "shape") else None,
             )
-            if site.is_layer:
-                self._arguments(site, node, positional, ids)
+            if is_layer:
+                self._arguments(site, arguments, data, ids)
             for x, i in zip(outputs, out_ids, strict=True):
                 ids[id(x)] = i
             self._sites.append(site)
         return tuple(ids[id(x)] for x in _function_outputs(fn, self.major))
 
     def _arguments(
-        self, site: _Site, node: Any, node_inputs: Sequence[Any], ids: Mapping[int, int]
+        self,
+        site: _Site,
+        arguments: Mapping[str, Any],
+        data: Sequence[Any],
+        ids: Mapping[int, int],
     ) -> None:
-        """Where a call's mask and initial states come from."""
-        kwargs = _node_kwargs(node, self.major)
-        mask = kwargs.get("mask")
-        if mask is not None:
-            attached = _get_mask(node_inputs[0], self.major) if node_inputs else None
-            if mask is attached:
-                site.implicit_mask = True
-            elif isinstance(mask, (list, tuple)):
-                site.implicit_mask = False  # a multi-input layer's masks
-            else:
+        """Where a call's masks, initial states and tensor arguments come from."""
+        mask = arguments.get("mask")
+        per_input = [arguments.get(f"{name}_mask") for name in _data_names(arguments)]
+        if mask is None and any(m is not None for m in per_input):
+            mask = per_input
+        if isinstance(mask, (list, tuple)):
+            attached = [_get_mask(x, self.major) for x in data]
+            if any(m is not None for m in mask) and not all(
+                m is a for m, a in zip(mask, attached, strict=False)
+            ):
+                site.implicit_mask = False
+                site.input_masks = tuple(None if m is None else self._source(m, ids) for m in mask)
+        elif mask is not None:
+            attached_first = _get_mask(data[0], self.major) if data else None
+            if mask is not attached_first:
                 site.mask = self._source(mask, ids)
                 site.implicit_mask = False
-        states = kwargs.get("initial_state")
+        states = arguments.get("initial_state")
         if states is not None:
             flat = list(states) if isinstance(states, (list, tuple)) else [states]
             site.initial_state = tuple(self._source(s, ids) for s in flat)
-        elif self.major < 3 and len(node_inputs) > 1 and _recurrent_class(site.operation):
+        elif self.major < 3 and len(data) > 1 and _recurrent_class(site.operation):
             # Keras 2 moves symbolic initial states into the node's inputs
             site.initial_state = site.inputs[1:]
             site.inputs = site.inputs[:1]
+        for name in _TENSOR_ARGUMENTS:
+            value = arguments.get(name)
+            if value is not None and not isinstance(value, (bool, int, float, str)):
+                site.tensors[name] = self._source(value, ids)
+        site.call_options = {
+            name: value
+            for name, value in arguments.items()
+            if isinstance(value, (bool, int, str)) and name != "training"
+        }
 
     def _source(self, value: Any, ids: Mapping[int, int]) -> int:
         """The tensor id of a graph tensor, or a new id for a constant argument."""
@@ -309,19 +343,21 @@ class ModelCapture:
                 raise UnsupportedModelError(reason or f"layer '{site.name}' is not supported")
             if described is None:
                 continue
-            if len(site.inputs) != 1:
-                continue  # the reference runs single-input layers (today)
+            if not isinstance(described, FunctionalLayer) and len(site.inputs) != 1:
+                continue  # a layer of one input called on several is the user's own idea
+            if isinstance(described, FunctionalLayer):
+                wanted = CALL_OPTIONS.get(described.class_name, ())
+                call = {k: v for k, v in site.call_options.items() if k in wanted}
+                described = replace(described, options={**described.options, **call})
             site.described = replace(described, name=site.name)
             own = _own_read(site.operation, site.described)
-            for direction, keras_layer, direction_layer in _keras_directions(
-                site.operation, site.described
-            ):
+            for direction, keras_layer, names in _keras_directions(site.operation, site.described):
                 probe = None
                 if not own:
                     probe = _probe(keras_layer, f"rnnparity_{direction}_probe")
                     if site.input_shape is not None:
                         probe.build(site.input_shape)
-                site.probes.append((direction, probe, direction_layer))
+                site.probes.append((direction, probe, names))
                 if getattr(keras_layer, "stateful", False):
                     site.stateful_layers.append(keras_layer)
 
@@ -365,13 +401,9 @@ class ModelCapture:
             if not site.stateful_layers:
                 continue
             directions: dict[str, dict[str, Array]] = {}
-            for (direction, _, described), layer in zip(
-                site.probes, site.stateful_layers, strict=True
-            ):
-                values = [self._variable_value(v) for v in layer.states]
-                directions[direction] = dict(
-                    zip(STATE_NAMES[described.cell.kind], values, strict=True)
-                )
+            for (direction, _, names), layer in zip(site.probes, site.stateful_layers, strict=True):
+                values = [self._variable_value(v) for v in _flatten(layer.states, self.major)]
+                directions[direction] = dict(zip(names, values, strict=True))
             states[site.name] = directions
         return states
 
@@ -558,7 +590,7 @@ class ModelCapture:
         output, so one loop gives both, from the user's own layer.
         """
         layer = site.operation
-        described = site.probes[0][2]
+        names = site.probes[0][2]
         flags = (layer.return_sequences, layer.return_state)
         layer.return_sequences, layer.return_state = True, True
         try:
@@ -566,7 +598,7 @@ class ModelCapture:
         finally:
             layer.return_sequences, layer.return_state = flags
         record[f"probe:{site.name}:forward:sequence"] = sequence
-        for name, state in zip(STATE_NAMES[described.cell.kind], states, strict=True):
+        for name, state in zip(names, states, strict=True):
             record[f"probe:{site.name}:forward:{name}"] = state
         output = sequence if flags[0] else sequence[:, -1]
         return [output, *states] if flags[1] else [output]
@@ -575,8 +607,8 @@ class ModelCapture:
         self, site: _Site, x: Any, mask: Any, states: Sequence[Any], record: dict[str, Any]
     ) -> None:
         position = 0
-        for direction, probe, described in site.probes:
-            count = len(STATE_NAMES[described.cell.kind])
+        for direction, probe, names in site.probes:
+            count = len(names)
             initial = list(states[position : position + count])
             position += count
             kwargs: dict[str, Any] = {"training": False}
@@ -586,8 +618,9 @@ class ModelCapture:
                 kwargs["initial_state"] = initial
             outputs = probe(x, **kwargs)
             record[f"probe:{site.name}:{direction}:sequence"] = outputs[0]
-            for i, state in enumerate(STATE_NAMES[described.cell.kind]):
-                record[f"probe:{site.name}:{direction}:{state}"] = outputs[1 + i]
+            flat = _flatten(outputs[1:], self.major)
+            for state, value in zip(names, flat, strict=True):
+                record[f"probe:{site.name}:{direction}:{state}"] = value
 
     def _collect(self, recorded: Mapping[str, Array]) -> CaptureRun:
         values = dict(self.constants)
@@ -605,12 +638,11 @@ class ModelCapture:
                 direction: KerasDirection(
                     sequence=recorded[f"probe:{site.name}:{direction}:sequence"],
                     final_states={
-                        state: recorded[f"probe:{site.name}:{direction}:{state}"]
-                        for state in STATE_NAMES[described.cell.kind]
+                        state: recorded[f"probe:{site.name}:{direction}:{state}"] for state in names
                     },
                     probed=probe is not None,
                 )
-                for direction, probe, described in site.probes
+                for direction, probe, names in site.probes
             }
             states: list[Array] = []
             while f"state:{site.name}:{len(states)}" in recorded:
@@ -730,6 +762,55 @@ def _function_outputs(fn: Any, major: int) -> list[Any]:
 def _node_inputs(node: Any, major: int) -> list[Any]:
     """Every Keras tensor a node reads (its positional inputs and tensors in its kwargs)."""
     return list(node.input_tensors if major >= 3 else node.keras_inputs)
+
+
+#: Tensor arguments a layer call may be given by name besides its inputs and masks.
+_TENSOR_ARGUMENTS = ("attention_mask",)
+#: Arguments that are not data inputs of a layer call.
+_NOT_DATA = frozenset({"mask", "initial_state", "training", "constants", *_TENSOR_ARGUMENTS})
+
+
+def _arguments_of(layer: Any, node: Any, major: int) -> dict[str, Any]:
+    """A node's arguments by the names of the layer's ``call`` parameters, in their order."""
+    if major >= 3:
+        args, kwargs = node.arguments.args, dict(node.arguments.kwargs)
+    else:
+        args, kwargs = tuple(node.call_args), dict(node.call_kwargs)
+    try:
+        bound = inspect.signature(layer.call).bind_partial(*args, **kwargs)
+    except TypeError:
+        return {f"arg{i}": value for i, value in enumerate(args)} | kwargs
+    arguments = dict(bound.arguments)
+    for name, value in list(arguments.items()):
+        parameter = bound.signature.parameters.get(name)
+        if parameter is not None and parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            del arguments[name]
+            arguments.update(value)
+    return arguments
+
+
+def _data_names(arguments: Mapping[str, Any]) -> list[str]:
+    return [
+        name
+        for name in arguments
+        if name not in _NOT_DATA and not name.endswith("_mask") and _holds_tensor(arguments[name])
+    ]
+
+
+def _holds_tensor(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return False
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tensor(v) for v in value)
+    return hasattr(value, "shape")
+
+
+def _data_inputs(arguments: Mapping[str, Any], major: int) -> list[Any]:
+    """The data tensors of a layer call, in the order of its ``call`` parameters."""
+    data: list[Any] = []
+    for name in _data_names(arguments):
+        data.extend(x for x in _flatten(arguments[name], major) if hasattr(x, "shape"))
+    return data
 
 
 def _positional_inputs(node: Any, major: int) -> list[Any]:
@@ -855,12 +936,12 @@ def _own_read(layer: Any, described: ReferenceLayer) -> bool:
     ``zero_output_for_mask`` and ``return_sequences=False`` zeroes a masked last step
     the sequence keeps: both get probes instead.
     """
-    if not isinstance(described, RecurrentLayer):
+    if not isinstance(described, RecurrentLayer | StackedLayer | ConvLSTMLayer):
         return False
     if described.zero_output_for_mask and not described.return_sequences:
         return False
     cls = type(layer)
-    if cls.__name__ not in ("GRU", "LSTM", "SimpleRNN", "RNN"):
+    if cls.__name__ not in ("GRU", "LSTM", "SimpleRNN", "RNN", *CONV_LSTM_LAYERS):
         return False
     if cls.__module__.split(".")[0] not in ("keras", "tf_keras", "tensorflow"):
         return False
@@ -872,25 +953,18 @@ def _own_read(layer: Any, described: ReferenceLayer) -> bool:
 
 def _keras_directions(
     layer: Any, described: DescribedLayer
-) -> list[tuple[str, Any, RecurrentLayer]]:
-    if isinstance(described, RecurrentLayer):
-        return [("forward", layer, described)]
+) -> list[tuple[str, Any, tuple[str, ...]]]:
+    """Each direction of a recurrent call: its Keras layer and its state names."""
     if isinstance(described, BidirectionalLayer):
+        names = dict(state_names(described))
         return [
-            ("forward", layer.forward_layer, described.forward),
-            ("backward", layer.backward_layer, described.backward),
+            ("forward", layer.forward_layer, names["forward"]),
+            ("backward", layer.backward_layer, names["backward"]),
         ]
-    return []
+    return [(direction, layer, names) for direction, names in state_names(described)]
 
 
 def _keras_direction_layer(layer: Any, direction: str) -> Any:
     if hasattr(layer, "forward_layer"):
         return layer.forward_layer if direction == "forward" else layer.backward_layer
     return layer
-
-
-def described_recurrent(described: DescribedLayer) -> ReferenceLayer | None:
-    """The layer if the reference runs it as a recurrent layer, else None."""
-    if isinstance(described, OpaqueLayer):
-        return None
-    return described if recurrent_directions(described) else None
