@@ -288,6 +288,11 @@ class ModelCapture:
             if mask is not attached_first:
                 site.mask = self._source(mask, ids)
                 site.implicit_mask = False
+        elif self.major >= 3 and _tensor_arguments(arguments) > 1:
+            # Keras 3 fills in ``mask`` from the input only when the call takes one
+            # tensor argument: a recurrent layer given tensor initial states runs unmasked
+            # (its output still carries the input's mask on).
+            site.implicit_mask = False
         states = arguments.get("initial_state")
         if states is not None:
             flat = list(states) if isinstance(states, (list, tuple)) else [states]
@@ -557,7 +562,7 @@ class ModelCapture:
             flat = _flatten(args, self.major)
             first = flat[0]
             mask = kwargs.get("mask")
-            if mask is None:
+            if mask is None and site.implicit_mask:
                 mask = _get_mask(first, self.major)
             if mask is not None:
                 record[f"mask:{site.name}"] = mask
@@ -795,6 +800,11 @@ def _data_names(arguments: Mapping[str, Any]) -> list[str]:
         for name in arguments
         if name not in _NOT_DATA and not name.endswith("_mask") and _holds_tensor(arguments[name])
     ]
+
+
+def _tensor_arguments(arguments: Mapping[str, Any]) -> int:
+    """How many arguments of a call are tensors or lists of tensors (Keras 3's ``CallSpec``)."""
+    return sum(1 for name, value in arguments.items() if name != "mask" and _holds_tensor(value))
 
 
 def _holds_tensor(value: Any) -> bool:
