@@ -8,7 +8,7 @@ TensorFlow.
 
 from __future__ import annotations
 
-from pytest_rnnparity.api import check_candidate, check_parity
+from pytest_rnnparity.api import check_candidate, check_parity, parity_report
 from pytest_rnnparity.check.diagnosis import diagnose
 from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.check.tolerance import Tolerance
@@ -35,5 +35,6 @@ __all__ = [
     "check_candidate",
     "check_parity",
     "diagnose",
+    "parity_report",
     "to_torch_state_dict",
 ]

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from pytest_rnnparity.errors import UnsupportedModelError
-from pytest_rnnparity.model.functional_layers import CALL_OPTIONS
+from pytest_rnnparity.model.functional_layers import CALL_OPTIONS, functional_class
 from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.model.reference_layers import (
     CONV_LSTM_LAYERS,
@@ -926,13 +926,25 @@ def _class_name(operation: Any) -> str:
 
 
 def _opaque(site: _Site) -> OpaqueLayer:
+    """Why the reference does not compute a call, in a few words."""
+    operation = site.operation
+    module = type(operation).__module__.split(".")[0]
     if not site.is_layer:
         reason = "an op of the model's graph, not a layer"
-    elif len(site.inputs) != 1:
-        reason = "it takes several inputs, and the reference runs single-input layers"
+    elif (
+        module not in ("keras", "tf_keras", "tensorflow")
+        and keras_class_name(operation) == type(operation).__name__
+    ):
+        reason = "a custom layer: the reference has no equations for it"
+    elif len(site.inputs) != 1 and functional_class(operation) is None:
+        reason = "a one-input layer called on several inputs"
     else:
-        reason = unsupported_reason(site.operation) or "the reference has no such layer"
-    return OpaqueLayer(name=site.name, class_name=_class_name(site.operation), reason=reason)
+        full = unsupported_reason(operation) or ""
+        if "supported layers:" in full:
+            reason = f"Keras' {type(operation).__name__} has no reference yet"
+        else:
+            reason = full.split(": ", 1)[-1] if full else "the reference has no such layer"
+    return OpaqueLayer(name=site.name, class_name=_class_name(operation), reason=reason)
 
 
 def _own_read(layer: Any, described: ReferenceLayer) -> bool:

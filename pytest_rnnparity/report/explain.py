@@ -695,7 +695,7 @@ def verdict_section(run: SpecRun) -> str:
             f"OK: {first}",
             *rest,
             "",
-            *error_table(parity.comparisons, parity.layer_classes),
+            *error_table(parity.comparisons, parity.layer_classes, layers=parity.layers),
         ]
     else:
         lines += ["FAIL: " + parity_message(parity)]

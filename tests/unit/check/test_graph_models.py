@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_rnnparity import check_parity
+from pytest_rnnparity import check_parity, parity_report
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.reference.types import OpaqueLayer
 
@@ -489,5 +489,10 @@ def test_an_opaque_layer_is_named_and_the_recurrent_call_after_it_checked() -> N
     assert [layer.name for layer in result.layers] == ["scale", "lstm"]
     assert isinstance(result.layers[0], OpaqueLayer)
     assert {c.layer for c in result.comparisons} == {"lstm"}
+    report = parity_report(result).splitlines()
+    assert "  'scale' (Scale): a custom layer: the reference has no equations for it" in report
+    rows = [line.split() for line in report if line.startswith(("scale ", "lstm "))]
+    assert rows[0] == ["scale", "Scale", "not", "computed", "opaque"]
+    assert [row[0] for row in rows[1:]] == ["lstm"] * (len(rows) - 1)
     inject(model.get_layer("lstm"))
     assert "First: layer 'lstm' (LSTM" in _failure(model, data())

@@ -267,7 +267,7 @@ def test_a_custom_layer_is_opaque_and_named() -> None:
     assert result.ok
     (twice,) = result.opaque
     assert (twice.name, twice.class_name) == ("twice", "Doubler")
-    assert twice.reason.startswith("layer 'twice' (Doubler) is not supported; supported layers:")
+    assert twice.reason == "a custom layer: the reference has no equations for it"
     # the GRU is checked on the inputs the custom layer fed it
     assert [c.quantity for c in result.comparisons if c.layer == model.layers[1].name] == [
         "hidden",
