@@ -18,6 +18,9 @@ printed (and, with --json, written) for the README's performance table.
 4. parallel    the 100-spec suite and the bundled specs with ``-n 2`` vs ``-n 0``
 5. memory      peak RSS of the large item vs bare Keras (fresh processes)
 6. reference   the reference pass alone vs the Keras forward alone, large item
+7. graph       ``check_parity`` of functional models people have (seq2seq with
+               states, branches with an embedding and a custom layer, attention)
+               vs ``model.predict`` of the same model; batch 64, 50 steps, 64 units
 
 The suite runs (2 and 4) use a normal machine's environment: bytecode writing on
 (without it pytest rewrites every plugin module's asserts on every run) and no
@@ -442,8 +445,90 @@ def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+# -- 7: functional models ------------------------------------------------------------------------
+
+
+def _graph_models(keras: Any) -> dict[str, tuple[Any, Any]]:
+    """Three functional models and their inputs, batch 64, 50 timesteps, 64 units."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    batch, steps, features, units = 64, 50, 16, 64
+    layers = keras.layers
+
+    source = keras.Input((steps, features), name="source")
+    target = keras.Input((steps, features), name="target")
+    _, h, c = layers.LSTM(units, return_state=True, name="encoder")(source)
+    decoded = layers.LSTM(units, return_sequences=True, name="decoder")(
+        target, initial_state=[h, c]
+    )
+    seq2seq = keras.Model(
+        [source, target], layers.TimeDistributed(layers.Dense(features), name="head")(decoded)
+    )
+    seq2seq_x = [rng.uniform(-1, 1, (batch, steps, features)).astype("float32") for _ in "st"]
+
+    class Gate(layers.Layer):  # type: ignore[misc]
+        def call(self, x: Any) -> Any:
+            return x * keras.ops.sigmoid(x)
+
+    tokens = keras.Input((steps,), dtype="int32", name="tokens")
+    embedded = layers.Embedding(500, features, mask_zero=True, name="embedding")(tokens)
+    left = layers.Bidirectional(layers.LSTM(units // 2), name="bilstm")(embedded)
+    right = layers.GRU(units, name="gru")(Gate(name="gate")(embedded))
+    merged = layers.Concatenate(name="concat")([left, right])
+    branches = keras.Model(tokens, layers.Dense(1, name="out")(merged))
+    ids = rng.integers(1, 500, (batch, steps))
+    ids[:, :5] = 0
+
+    series = keras.Input((steps, features), name="series")
+    encoded = layers.GRU(units, return_sequences=True, name="gru")(series)
+    attended = layers.MultiHeadAttention(4, units // 4, name="attention")(encoded, encoded)
+    pooled = layers.GlobalAveragePooling1D(name="pool")(layers.Add(name="add")([encoded, attended]))
+    attention = keras.Model(series, layers.Dense(1, name="out")(pooled))
+    series_x = rng.uniform(-1, 1, (batch, steps, features)).astype("float32")
+
+    models = {
+        "seq2seq (encoder states into a decoder)": (seq2seq, seq2seq_x),
+        "branches (Embedding mask, Bidirectional, custom layer, Concatenate)": (branches, ids),
+        "GRU + MultiHeadAttention + pooling": (attention, series_x),
+    }
+    for model, _ in models.values():  # non-zero biases, as a user's trained model has
+        model.set_weights([rng.uniform(-0.3, 0.3, w.shape) for w in model.get_weights()])
+    return models
+
+
+def bench_graph(repeat: int, work: Path) -> list[dict[str, Any]]:
+    import keras
+
+    from pytest_rnnparity import check_parity
+
+    rows: list[dict[str, Any]] = []
+    for name, (model, x) in _graph_models(keras).items():
+
+        def bare(model: Any = model, x: Any = x) -> None:
+            model.predict(x, batch_size=64, verbose=0)
+
+        def checked(model: Any = model, x: Any = x) -> None:
+            assert check_parity(model, x).ok
+
+        bare()
+        checked()  # both traced once: the first call of either pays TensorFlow's tracing
+        ratio, m, b = median_ratio(checked, bare, repeat)
+        rows.append(
+            {
+                "benchmark": f"7. check_parity vs predict, {name}",
+                "ratio": ratio,
+                "target": "(report)",
+                "detail": f"check_parity {m:.2f} s vs model.predict {b:.2f} s",
+            }
+        )
+    keras.backend.clear_session()
+    return rows
+
+
 BENCHMARKS = {
     "large": bench_large,
+    "graph": bench_graph,
     "golden_io": bench_golden_io,
     "suite": bench_suite,
     "memory": bench_memory,
