@@ -255,8 +255,8 @@ def _check_embedding_rows(spec: Spec, datasets: Mapping[str, Dataset | TokenData
             if largest >= input_dim:
                 raise spec.error(
                     f"model.layers.{node.name}.Embedding.input_dim",
-                    f"{input_dim} ids, but data.inputs.{dataset.input} holds the id {largest};"
-                    f" set input_dim to at least {largest + 1}",
+                    f"the Embedding has rows for {input_dim} ids, but data.inputs.{dataset.input}"
+                    f" holds the id {largest}; set input_dim to at least {largest + 1}",
                 )
 
 

@@ -99,8 +99,8 @@ def read_graph(reader: Reader, data: GraphData) -> ModelGraph:
     graph = _Graph(reader, data, nodes)
     outputs = graph.outputs(written)
     order = graph.order()
-    graph.check_used(outputs)
     graph.check_shapes(order)
+    graph.check_used(outputs)
     if not any(node.layer.class_name in STEPPING_LAYERS for node in nodes):
         reader.fail(
             layers_at,
@@ -237,13 +237,16 @@ class _Graph:
                 )
             return name, "output"
         if part not in parts:
+            if part in state_names(decl):
+                self.reader.fail(
+                    at,
+                    f"{name} returns only its output; set return_state: true on"
+                    f" model.layers.{name} to read {reference}",
+                )
             problem = f"{name} has no output {part!r}; it returns {', '.join(parts)}"
-            if part not in state_names(decl) or not state_names(decl):
-                close = suggest(part, parts)
-                if close is not None and close != part:
-                    problem += f"; did you mean {name}.{close}?"
-            else:
-                problem += " (set return_state: true to return its states)"
+            close = suggest(part, [*parts, *state_names(decl)])
+            if close is not None:
+                problem += f"; did you mean {name}.{close}?"
             self.reader.fail(at, problem)
         return name, part
 
@@ -425,8 +428,9 @@ class _Graph:
         if vocabulary is not None and vocabulary > input_dim:
             self.reader.fail(
                 ("model", "layers", node.name, "Embedding", "input_dim"),
-                f"{input_dim} ids, but data.inputs.{source} has a vocabulary of {vocabulary}"
-                f" (ids up to {vocabulary - 1}); set input_dim to at least {vocabulary}",
+                f"the Embedding has rows for {input_dim} ids, but data.inputs.{source} has a"
+                f" vocabulary of {vocabulary} (ids up to {vocabulary - 1}); set input_dim to at"
+                f" least {vocabulary}",
             )
 
     def check_initial_state(

@@ -40,14 +40,10 @@ _REQUIRED_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
     "ConvLSTM1D": ("filters", "kernel_size"),
     "GRUCell": ("units",), "LSTMCell": ("units",), "SimpleRNNCell": ("units",),
 }
-#: What each wrapper may wrap, in a chain and in the functional form.
+#: What each wrapper may wrap (in a chain and in the functional form alike).
 _WRAPPABLE: Mapping[str, tuple[str, ...]] = {
     "Bidirectional": RECURRENT_LAYERS,
     "TimeDistributed": ("Dense", "Dropout"),
-}
-_GRAPH_WRAPPABLE: Mapping[str, tuple[str, ...]] = {
-    **_WRAPPABLE,
-    "TimeDistributed": ("Dense", "Dropout", "Activation"),
 }
 # fmt: on
 
@@ -152,13 +148,11 @@ def layer_arguments(
         what=f"{class_name} argument",
         null_is_empty=True,
     )
-    graph = vocabulary is GRAPH_LAYER_ARGUMENTS
-    wrappable = _GRAPH_WRAPPABLE if graph else _WRAPPABLE
     kwargs: dict[str, Any] = {}
     for argument in written:
         argument_at = (*args_at, argument)
         if argument in ("layer", "backward_layer"):
-            kwargs[argument] = _layer(reader, argument_at, wrappable[class_name], vocabulary)
+            kwargs[argument] = _layer(reader, argument_at, _WRAPPABLE[class_name], vocabulary)
         elif argument == "cell":
             kwargs[argument] = _cells(reader, argument_at)
         else:
