@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from pytest_rnnparity.spec.data import input_rows, source_features
 from pytest_rnnparity.spec.layers import layer_arguments
@@ -81,7 +81,7 @@ def read_graph(reader: Reader, data: GraphData) -> ModelGraph:
         reader.fail(
             layers_at,
             "expected a mapping of layer names to layers, such as {lstm: {LSTM: {units: 4},"
-            f" inputs: x}}, got {describe(layers)}",
+            f" inputs: x}}}}, got {describe(layers)}",
         )
     inputs = tuple(model_input.name for model_input in data.inputs)
     nodes: list[LayerNode] = []
@@ -363,10 +363,7 @@ class _Graph:
                 )
             for index, tensor in enumerate(tensors):
                 self.check_kind(node, tensor, index)
-            try:
-                shapes = layer_outputs(decl, tensors)
-            except Misfit as misfit:
-                self.misfit(node, misfit)
+            shapes = self.outputs_of(node, tensors)
             self.check_initial_state(node, tensors[0], values)
             last_step = None
             if decl.class_name in (*RECURRENT_LAYERS, "Bidirectional", "RNN", "ConvLSTM1D"):
@@ -439,10 +436,7 @@ class _Graph:
         if not node.initial_state:
             return
         decl = node.layer
-        try:
-            wanted = state_shapes(decl, first)
-        except Misfit as misfit:  # pragma: no cover - the output shapes failed first
-            self.misfit(node, misfit)
+        wanted = state_shapes(decl, first)  # the output shapes (the same rules) passed
         at = self.where(node, "initial_state")
         if len(node.initial_state) != len(wanted):
             names = ", ".join(state_names(decl))
@@ -463,7 +457,16 @@ class _Graph:
                     f" shape {show(tensor.shape)}",
                 )
 
-    def misfit(self, node: LayerNode, misfit: Misfit) -> Any:
+    def outputs_of(self, node: LayerNode, tensors: Sequence[Tensor]) -> list[Shape]:
+        """The layer's output shapes, or its located error (raised outside the ``except``,
+        so that nothing is chained to it)."""
+        try:
+            return layer_outputs(node.layer, tensors)
+        except Misfit as error:
+            misfit = error
+        self.misfit(node, misfit)
+
+    def misfit(self, node: LayerNode, misfit: Misfit) -> NoReturn:
         at = self.where(node, "inputs")
         if misfit.argument is not None:
             arguments = node.layer.kwargs

@@ -133,11 +133,12 @@ def layer_arguments(
     for argument in arguments if isinstance(arguments, dict) else ():
         owners = [c for c, allowed in vocabulary.items() if argument in allowed]
         if argument not in vocabulary[class_name] and owners:
+            takers = f"{', '.join(owners)} does"
             if len(owners) > 4:
-                owners = [*owners[:3], "others"]
+                takers = f"{', '.join(owners[:3])} and {len(owners) - 3} more do"
             reader.fail(
                 (*args_at, argument),
-                f"{class_name} does not take {argument!r} ({', '.join(owners)} does)",
+                f"{class_name} does not take {argument!r} ({takers})",
                 at_key=True,
                 key=args_at,
             )
