@@ -210,8 +210,8 @@ class ModelData:
         if not isinstance(dataset, Dataset):
             names = ", ".join(self.datasets)
             raise UnsupportedModelError(
-                f"{self.spec.display_path or self.spec.id}: {purpose} reads one input's"
-                f" windows, and this spec is a functional model (inputs: {names})"
+                f"{self.spec.display_path or self.spec.id}: {purpose} shows the data of one"
+                f" input, and this spec is a functional model (inputs: {names})"
             )
         return dataset, self.windows[""]
 

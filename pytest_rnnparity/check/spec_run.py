@@ -32,12 +32,12 @@ class SpecRun:
     @property
     def dataset(self) -> Dataset:
         """The chain's dataset (raises UnsupportedModelError for a functional model)."""
-        return self.data.one_input("showing the data")[0]
+        return self.data.one_input("explain")[0]
 
     @property
     def windows(self) -> Windows:
         """The chain's windows (raises UnsupportedModelError for a functional model)."""
-        return self.data.one_input("showing the windows")[1]
+        return self.data.one_input("explain")[1]
 
 
 def spec_tolerances(spec: Spec, *limits: ToleranceLimits) -> dict[str, Tolerance]:

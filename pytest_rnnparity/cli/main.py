@@ -300,9 +300,14 @@ def _explain(args: argparse.Namespace) -> int:
         except RnnParityError as error:
             print(error, file=sys.stderr)
             return 1
+        try:
+            text = explain_text(run, sequences=sequences)
+        except RnnParityError as error:  # a model explain cannot show yet
+            print(error, file=sys.stderr)
+            return 1
         if index:
             sys.stdout.write("\n")
-        sys.stdout.write(explain_text(run, sequences=sequences))
+        sys.stdout.write(text)
         failed = failed or not run.parity.ok
         if args.plots is not None:
             from pytest_rnnparity.report.plots import explain_plots, safe_name
@@ -515,7 +520,11 @@ def _export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    vectors = vectors_of_run(run, sequences=args.sequences)
+    try:
+        vectors = vectors_of_run(run, sequences=args.sequences)
+    except RnnParityError as error:  # a model the vectors cannot lay out yet
+        print(error, file=sys.stderr)
+        return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_vectors(vectors, args.out, format=args.format, prefix=args.prefix)
     count = sum(array.size for array in vectors.arrays.values())

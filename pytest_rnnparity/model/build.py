@@ -259,7 +259,8 @@ def _graph_model(
         tensors = [values[split_reference(graph, ref)] for ref in node.inputs]
         call: dict[str, Any] = {}
         if node.initial_state:
-            call["initial_state"] = [values[split_reference(graph, r)] for r in node.initial_state]
+            states = [values[split_reference(graph, r)] for r in node.initial_state]
+            call["initial_state"] = _nested_states(decl, states)
         if node.use_causal_mask is not None:
             call["use_causal_mask"] = node.use_causal_mask
         if decl.class_name == "MultiHeadAttention":
@@ -268,8 +269,7 @@ def _graph_model(
             result = layer(tensors, **call)
         else:
             result = layer(tensors[0], **call)
-        results = list(result) if isinstance(result, list | tuple) else [result]
-        for part, tensor in zip(output_parts(decl), results, strict=True):
+        for part, tensor in zip(output_parts(decl), _flat(result), strict=True):
             values[(name, part)] = tensor
     outputs = [values[split_reference(graph, ref)] for ref in graph.outputs]
     return keras.Model(
@@ -277,6 +277,28 @@ def _graph_model(
         outputs=outputs[0] if len(outputs) == 1 else outputs,
         name=_model_name(spec.name),
     )
+
+
+def _flat(result: Any) -> list[Any]:
+    """A layer call's outputs as one list: ``RNN`` over stacked cells returns each cell's
+    states as a list of their own (``output, [h0, c0], h1``)."""
+    if isinstance(result, list | tuple):
+        return [tensor for item in result for tensor in _flat(item)]
+    return [result]
+
+
+def _nested_states(decl: LayerDecl, states: list[Any]) -> list[Any]:
+    """``initial_state`` as the layer takes it: per cell for ``RNN`` over stacked cells
+    (an LSTM cell's two states in a list of their own), flat otherwise."""
+    cell = decl.kwargs.get("cell")
+    if decl.class_name != "RNN" or not isinstance(cell, tuple):
+        return states
+    nested: list[Any] = []
+    for one in cell:
+        count = 2 if one.class_name == "LSTMCell" else 1
+        taken, states = states[:count], states[count:]
+        nested.append(taken if count > 1 else taken[0])
+    return nested
 
 
 def build_model(

@@ -228,7 +228,8 @@ def test_each_input_has_its_own_data_and_lookback(tmp_path: Path) -> None:
         "      features: {a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]}\n"
         "      target: {column: a}\n",
         extra="  stride: 1\n  batch: 9\nlookback: 3\n",
-        model=GRAPH_MODEL + "    gx: {GRU: {units: 2}, inputs: x}\n    gy: {GRU: {units: 2}, inputs: y}\n",
+        model=GRAPH_MODEL
+        + "    gx: {GRU: {units: 2}, inputs: x}\n    gy: {GRU: {units: 2}, inputs: y}\n",
     )
 
     data = load_one(tmp_path, text).data
@@ -244,7 +245,8 @@ def test_each_input_has_its_own_data_and_lookback(tmp_path: Path) -> None:
         lookback=None,
         line=3,
     )
-    assert t.is_tokens and not x.is_tokens
+    assert t.is_tokens
+    assert not x.is_tokens
     assert x.data == SyntheticData(
         kind="normal",
         length=14,
@@ -378,8 +380,11 @@ TOKENS = "    t: {tokens: {vocabulary: 30, sequences: 14, length: 6}}\n"
             " (tokens.path) only; synthetic tokens draw their labels from classes",
         ),
         (
-            inputs_spec(TOKENS.replace("sequences: 14", "sequences: 100000")
-                        .replace("length: 6", "length: 1000")),
+            inputs_spec(
+                TOKENS.replace("sequences: 14", "sequences: 100000").replace(
+                    "length: 6", "length: 1000"
+                )
+            ),
             "specs/x.yaml:3:17: data.inputs.t.tokens: sequences * length is 100000000; at most"
             " 10000000",
         ),
@@ -403,7 +408,8 @@ TOKENS = "    t: {tokens: {vocabulary: 30, sequences: 14, length: 6}}\n"
         ),
         (
             inputs_spec(
-                TOKENS + "    x: {synthetic: {kind: sine, length: 20, features: 3}, lookback: 20}\n",
+                TOKENS
+                + "    x: {synthetic: {kind: sine, length: 20, features: 3}, lookback: 20}\n",
                 model=GRAPH_MODEL + "    g: {GRU: {units: 2}, inputs: x}\n",
             ),
             "specs/x.yaml:4:69: data.inputs.x.lookback: expected a positive integer smaller than"

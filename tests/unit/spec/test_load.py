@@ -241,8 +241,10 @@ def test_schema_and_loader_accept_the_functional_form(tmp_path: Path) -> None:
         GRAPH.replace("padding: causal", "padding: full"),
         GRAPH.replace("model:\n  layers:", "model:\n  layer:"),
         GRAPH.replace("[enc.state_h, enc.state_c]", "[enc..state_h]"),
-        GRAPH.replace("series: {synthetic", "series: {tokens: {vocabulary: 3, sequences: 2,"
-                      " length: 2}, synthetic"),
+        GRAPH.replace(
+            "series: {synthetic",
+            "series: {tokens: {vocabulary: 3, sequences: 2, length: 2}, synthetic",
+        ),
     ],
 )
 def test_schema_rejects_invalid_graphs_the_loader_refuses(tmp_path: Path, text: str) -> None:
