@@ -335,9 +335,18 @@ class _Graph:
         rows = self.data_rows()
         values: dict[tuple[str, str | None], Tensor] = {}
         for model_input in self.data.inputs:
+            shape = input_shape(model_input)
             values[(model_input.name, None)] = Tensor(
-                input_shape(model_input), model_input.name, integer=model_input.is_tokens
+                shape, model_input.name, integer=model_input.is_tokens
             )
+            if rows is not None and rows * _size(shape) > MAX_RUN_VALUES:
+                self.reader.fail(
+                    ("data", "inputs", model_input.name),
+                    f"{rows:,} rows of shape {show(shape)} make {rows * _size(shape):,} values"
+                    f" per array; at most {MAX_RUN_VALUES:,}: set data.batch or data.stride, or"
+                    " shorten the lookback",
+                    at_key=True,
+                )
         weights = 0
         for name in order:
             node = self.nodes[name]

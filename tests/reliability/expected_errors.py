@@ -387,6 +387,11 @@ EXPECTED: dict[str, str] = {
         "specs/graph_layer_name_argument.yaml:9:27: model.layers.gru.GRU: the layer's name is"
         " its key under model.layers (gru); remove name:"
     ),
+    "graph_windows_too_large.yaml": (
+        "specs/graph_windows_too_large.yaml:5:5: data.inputs.series: 999,500 rows of shape (500,"
+        " 10) make 4,997,500,000 values per array; at most 20,000,000: set data.batch or"
+        " data.stride, or shorten the lookback"
+    ),
     "tokens_csv_bad_id.yaml": (
         "specs/data/token_ids.csv:3: expected a token id (an integer >= 0) in field 2, got 'eight'"
     ),

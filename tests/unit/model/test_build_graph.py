@@ -19,7 +19,11 @@ from pytest_rnnparity.spec.graph import input_shape, split_reference
 from pytest_rnnparity.spec.shapes import Tensor, layer_outputs, output_parts
 
 keras = pytest.importorskip("keras")
-pytestmark = pytest.mark.keras
+pytestmark = [
+    pytest.mark.keras,
+    # Keras' own note that GlobalMaxPooling1D drops the mask the Embedding made
+    pytest.mark.filterwarnings("ignore:Layer 'gmax':UserWarning"),
+]
 
 
 @pytest.fixture(autouse=True)

@@ -993,3 +993,29 @@ def test_the_readme_example_of_the_functional_form_loads_and_fits_the_schema(
     assert schema_accepts(found.group(1))
     assert isinstance(spec.model, ModelGraph)
     assert spec.model.outputs == ("score", "encoder.state_c")
+
+
+def test_inputs_and_layers_too_large_to_run_are_refused_before_anything_is_allocated(
+    tmp_path: Path,
+) -> None:
+    wide = (
+        "data:\n  inputs:\n    x: {synthetic: {kind: normal, length: 1000000, features: 10}}\n"
+        "lookback: 500\nmodel:\n  layers:\n    g: {GRU: {units: 2}, inputs: x}\n"
+    )
+    assert error_of(tmp_path, wide) == (
+        "specs/x.yaml:3:5: data.inputs.x: 999,500 rows of shape (500, 10) make 4,997,500,000"
+        " values per array; at most 20,000,000: set data.batch or data.stride, or shorten the"
+        " lookback"
+    )
+    layer = HEAD + "    g: {GRU: {units: 20000, return_sequences: true}, inputs: x}\n"
+    assert error_of(tmp_path, layer.replace("length: 20,", "length: 2000,")) == (
+        "specs/x.yaml:7:5: model.layers.g: 1,994 rows of shape (6, 20000) make 239,280,000"
+        " values per array; at most 20,000,000: set data.batch or use smaller layers"
+    )
+    weights = HEAD + (
+        "    g: {GRU: {units: 2000}, inputs: x}\n    d: {Dense: {units: 4000}, inputs: g}\n"
+    )
+    assert error_of(tmp_path, weights) == (
+        "specs/x.yaml:8:5: model.layers.d: the model would hold about 20,034,000 weights up to"
+        " this layer; at most 20,000,000: use fewer units"
+    )
