@@ -146,12 +146,12 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
         assert compare_goldens(recorded, current, tolerance).ok
 
     def bare_graph() -> None:
-        _, windows, model = prepare(spec, root=work)
-        model.predict(windows.x, batch_size=len(windows.x), verbose=0)
+        data, model = prepare(spec, root=work)
+        model.predict(data.x, batch_size=len(data.x), verbose=0)
 
     def bare_eager() -> None:
-        _, windows, model = prepare(spec, root=work)
-        model(windows.x, training=False)
+        data, model = prepare(spec, root=work)
+        model(data.x, training=False)
 
     graph, eager, m = median_times([bare_graph, bare_eager, full], repeat)
     rows = [
@@ -164,10 +164,10 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
             f"({m / max(graph, eager):.2f}x the slower); golden {golden_bytes / 1024:.0f} KB",
         }
     ]
-    _, windows, model = prepare(spec, root=work)
+    data, model = prepare(spec, root=work)
     capture = ModelCapture(model)
     layers = [layer for layer in capture.described]
-    x = windows.x
+    x = data.x
 
     def captured() -> None:
         keras_runs(capture, [x], [None], row_chunks(capture, len(x)))
@@ -198,6 +198,20 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
                 f"({m / eager:.2f}x eager model(x), {eager:.2f} s)",
             }
         )
+    floor = _reference_floor(layers[0], x)  # type: ignore[arg-type]
+    ref, low = median_times(
+        [lambda: run_reference(layers, x, dtype="float32"), floor],  # type: ignore[arg-type]
+        repeat,
+    )
+    rows.append(
+        {
+            "benchmark": f"6. reference float32 vs its floor, {layer}",
+            "ratio": ref / low,
+            "target": "<= 2",
+            "detail": f"reference {ref:.2f} s vs the same matmuls and activations alone "
+            f"{low:.2f} s (preallocated, in place, no traces)",
+        }
+    )
     graph, m = median_times([graph_forward, captured], repeat)
     rows.append(
         {
@@ -211,6 +225,44 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
     return rows
 
 
+def _reference_floor(layer: Any, x: Any) -> Callable[[], None]:
+    """The arithmetic a recurrent layer's forward pass cannot avoid, timed alone.
+
+    One input projection for every step, then per step the recurrent matmul and the
+    gates' activations, each into preallocated buffers, in float32: no traces kept,
+    no masks, nothing allocated inside the loop. What the reference does beyond this
+    is its own cost.
+    """
+    import numpy as np
+
+    from pytest_rnnparity.reference.activations import sigmoid
+    from pytest_rnnparity.reference.recurrent.cells import fuse_weights
+
+    fused = fuse_weights(layer.cell, layer.weights, dtype="float32")
+    kernel, recurrent = fused.kernel, fused.recurrent_kernel
+    batch, steps, features = x.shape
+    units = recurrent.shape[0]
+    gates = recurrent.shape[1] // units
+    flat = np.ascontiguousarray(x.reshape(batch * steps, features), dtype=np.float32)
+
+    def run() -> None:
+        projected = (flat @ kernel).reshape(batch, steps, gates * units)
+        h = np.zeros((batch, units), np.float32)
+        inner = np.empty((batch, gates * units), np.float32)
+        for t in range(steps):
+            np.matmul(h, recurrent, out=inner)
+            inner += projected[:, t]
+            # every gate's activation: sigmoids for z, r (GRU) or i, f, o (LSTM), tanh
+            # for the candidate (and the LSTM's cell)
+            sigmoid_part = inner[:, : (gates - 1) * units]
+            sigmoid_part[...] = sigmoid(sigmoid_part)
+            np.tanh(inner[:, (gates - 1) * units :], out=h)
+            if gates == 4:
+                np.tanh(h, out=h)
+
+    return run
+
+
 # -- 5: memory ----------------------------------------------------------------------------------
 
 MEMORY_SCRIPT = """\
@@ -221,8 +273,8 @@ from pytest_rnnparity.spec import load_specs
 work = Path(sys.argv[1]); (spec,) = load_specs(work / sys.argv[2], root=work)
 mode = sys.argv[3]
 if mode == "bare":
-    _, windows, model = prepare(spec, root=work)
-    model(windows.x, training=False)
+    data, model = prepare(spec, root=work)
+    model(data.x, training=False)
 else:
     run_spec(spec, root=work, hidden_only=(mode == "hidden"))
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started by a
@@ -278,8 +330,8 @@ from pytest_rnnparity.spec import load_specs
 root = Path(sys.argv[1])
 for spec_file in sorted((root / "specs").glob("*.yaml")):
     (spec,) = load_specs(spec_file, root=root)
-    _, windows, model = prepare(spec, root=root)
-    model(windows.x, training=False)
+    data, model = prepare(spec, root=root)
+    model(data.x, training=False)
     keras.backend.clear_session()
 """
 

@@ -39,6 +39,7 @@ from pytest_rnnparity.model.capture import (
     KerasDirection,
     KerasLayerOutputs,
     ModelCapture,
+    capture_of,
     concat_batches,
     keras_outputs,
 )
@@ -677,7 +678,7 @@ def run_parity(
     The arguments are those of :func:`pytest_rnnparity.check_parity`, which raises with
     the report's text on a mismatch.
     """
-    capture = ModelCapture(model, run_eagerly=run_eagerly)
+    capture = capture_of(model, run_eagerly=run_eagerly)
     inputs = model_inputs(capture, x)
     masks = model_masks(capture, mask, inputs)
     chunks = row_chunks(capture, len(inputs[0]))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -185,6 +186,23 @@ class ModelCapture:
         self._describe_sites()
         self._mark_reported()
         self.constants = {key: self._to_numpy(value) for key, value in self._constants.items()}
+        self._publish()
+        self._recurrent_directions = sum(len(site.probes) for site in self._sites)
+
+    def refresh(self) -> None:
+        """Read every layer's weights again, for a capture reused by a later check.
+
+        What the walk found (the calls, the probes, the traced graph) stays; the
+        reference layers are described anew from the weights the layers hold now. Only
+        :func:`capture_of` reuses a capture, and only while the model's layers are
+        configured as they were.
+        """
+        for site in self._sites:
+            if site.described is not None:
+                site.described = self._description(site)
+        self._publish()
+
+    def _publish(self) -> None:
         reported = [site for site in self._sites if site.reported]
         #: Every reported call, in the order Keras runs them (the reference's graph).
         self.graph = tuple(
@@ -206,7 +224,6 @@ class ModelCapture:
         self.described = tuple(
             site.described if site.described is not None else _opaque(site) for site in reported
         )
-        self._recurrent_directions = sum(len(site.probes) for site in self._sites)
 
     # -- the walk, once: numbering tensors, finding calls --------------------------------
 
@@ -336,27 +353,33 @@ class ModelCapture:
             taken.add(name)
             site.name = name
 
+    def _description(self, site: _Site) -> ReferenceLayer | None:
+        """The reference layer of a layer call, with the weights it holds now, or None."""
+        described = describe_layer_or_none(site.operation, keras_major=self.major)
+        if described is None and _recurrent_class(site.operation):
+            # A recurrent layer is what this tool checks: one it cannot compute is
+            # refused, never passed over as opaque.
+            reason = unsupported_reason(site.operation, keras_major=self.major)
+            raise UnsupportedModelError(reason or f"layer '{site.name}' is not supported")
+        if described is None:
+            return None
+        if not isinstance(described, FunctionalLayer) and len(site.inputs) != 1:
+            return None  # a layer of one input called on several is the user's own idea
+        if isinstance(described, FunctionalLayer):
+            wanted = CALL_OPTIONS.get(described.class_name, ())
+            call = {k: v for k, v in site.call_options.items() if k in wanted}
+            described = replace(described, options={**described.options, **call})
+        return replace(described, name=site.name)
+
     def _describe_sites(self) -> None:
         for site in self._sites:
             if not site.is_layer:
                 continue
-            described = describe_layer_or_none(site.operation, keras_major=self.major)
-            if described is None and _recurrent_class(site.operation):
-                # A recurrent layer is what this tool checks: one it cannot compute is
-                # refused, never passed over as opaque.
-                reason = unsupported_reason(site.operation, keras_major=self.major)
-                raise UnsupportedModelError(reason or f"layer '{site.name}' is not supported")
+            described = site.described = self._description(site)
             if described is None:
                 continue
-            if not isinstance(described, FunctionalLayer) and len(site.inputs) != 1:
-                continue  # a layer of one input called on several is the user's own idea
-            if isinstance(described, FunctionalLayer):
-                wanted = CALL_OPTIONS.get(described.class_name, ())
-                call = {k: v for k, v in site.call_options.items() if k in wanted}
-                described = replace(described, options={**described.options, **call})
-            site.described = replace(described, name=site.name)
-            own = _own_read(site.operation, site.described)
-            for direction, keras_layer, names in _keras_directions(site.operation, site.described):
+            own = _own_read(site.operation, described)
+            for direction, keras_layer, names in _keras_directions(site.operation, described):
                 probe = None
                 if not own:
                     probe = _probe(keras_layer, f"rnnparity_{direction}_probe")
@@ -665,6 +688,73 @@ class ModelCapture:
             calls=calls,
             model_outputs=tuple(values[i] for i in self.output_ids),
         )
+
+
+#: Where :func:`capture_of` keeps a model's capture: in the model's own ``__dict__``, so
+#: it lives exactly as long as the model (a module-level cache would keep every checked
+#: model alive) and bypasses Keras' attribute tracking.
+_CACHE_ATTRIBUTE = "_rnnparity_capture"
+
+
+def capture_of(model: Any, *, run_eagerly: bool | None = None) -> ModelCapture:
+    """The capture of ``model``, reused by later checks while its layers stay as they were.
+
+    A capture walks the graph, builds the probes and (on TensorFlow, for long
+    sequences) traces one ``tf.function``; reusing it makes a second check of the same
+    model cost about one forward pass (stateful batches, repeated checks, the fixture
+    in a loop). It is reused only while :func:`model_fingerprint` is unchanged: the
+    same layer objects, in the same order, with the same configs, variables and
+    ``call`` methods (a layer whose ``call`` is patched later, a Sequential grown by
+    ``add``, a flag set on a layer all give a fresh capture, since a traced graph
+    would keep what was traced). The weights are read again on every reuse.
+    """
+    fingerprint = model_fingerprint(model)
+    key = (run_eagerly, fingerprint)
+    cached = getattr(model, "__dict__", {}).get(_CACHE_ATTRIBUTE)
+    if fingerprint is not None and cached is not None and cached[0] == key:
+        capture: ModelCapture = cached[1]
+        capture.refresh()
+        return capture
+    capture = ModelCapture(model, run_eagerly=run_eagerly)
+    if fingerprint is not None and hasattr(model, "__dict__"):
+        model.__dict__[_CACHE_ATTRIBUTE] = (key, capture)
+    return capture
+
+
+def model_fingerprint(model: Any) -> tuple[Any, ...] | None:
+    """What a traced capture depends on, besides the weights' values; None if unknowable.
+
+    Every layer of the model, nested ones included: its identity and class, its config
+    (as Keras serializes it), its variables and its ``call`` (the class's, or one
+    patched on the instance), and the plain attributes a call may read.
+    """
+    try:
+        return tuple(
+            (
+                id(layer),
+                type(layer),
+                json.dumps(layer.get_config(), sort_keys=True, default=repr),
+                getattr(type(layer), "call", None),
+                layer.__dict__.get("call"),  # the object: its id could be reused
+                tuple(id(v) for v in layer.weights),
+                _plain_attributes(layer),
+            )
+            for layer in model._flatten_layers(include_self=True, recursive=True)
+        )
+    except Exception:  # an unbuilt model, a custom get_config that raises: no reuse
+        return None
+
+
+def _plain_attributes(layer: Any) -> tuple[tuple[str, Any], ...]:
+    """The layer's public flags and numbers (``return_sequences``, ``rate``...), which a
+    traced call keeps as they were at tracing; a custom layer's config may omit them."""
+    return tuple(
+        sorted(
+            (name, value)
+            for name, value in vars(layer).items()
+            if not name.startswith("_") and isinstance(value, (bool, int, float, str, type(None)))
+        )
+    )
 
 
 def keras_outputs(capture: ModelCapture, run: CaptureRun) -> list[KerasLayerOutputs]:
