@@ -18,6 +18,9 @@ printed (and, with --json, written) for the README's performance table.
 4. parallel    the 100-spec suite and the bundled specs with ``-n 2`` vs ``-n 0``
 5. memory      peak RSS of the large item vs bare Keras (fresh processes)
 6. reference   the reference pass alone vs the Keras forward alone, large item
+7. graph       ``check_parity`` of functional models people have (seq2seq with
+               states, branches with an embedding and a custom layer, attention)
+               vs ``model.predict`` of the same model; batch 64, 50 steps, 64 units
 
 The suite runs (2 and 4) use a normal machine's environment: bytecode writing on
 (without it pytest rewrites every plugin module's asserts on every run) and no
@@ -143,12 +146,12 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
         assert compare_goldens(recorded, current, tolerance).ok
 
     def bare_graph() -> None:
-        _, windows, model = prepare(spec, root=work)
-        model.predict(windows.x, batch_size=len(windows.x), verbose=0)
+        data, model = prepare(spec, root=work)
+        model.predict(data.x, batch_size=len(data.x), verbose=0)
 
     def bare_eager() -> None:
-        _, windows, model = prepare(spec, root=work)
-        model(windows.x, training=False)
+        data, model = prepare(spec, root=work)
+        model(data.x, training=False)
 
     graph, eager, m = median_times([bare_graph, bare_eager, full], repeat)
     rows = [
@@ -161,10 +164,10 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
             f"({m / max(graph, eager):.2f}x the slower); golden {golden_bytes / 1024:.0f} KB",
         }
     ]
-    _, windows, model = prepare(spec, root=work)
+    data, model = prepare(spec, root=work)
     capture = ModelCapture(model)
     layers = [layer for layer in capture.described]
-    x = windows.x
+    x = data.x
 
     def captured() -> None:
         keras_runs(capture, [x], [None], row_chunks(capture, len(x)))
@@ -195,6 +198,20 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
                 f"({m / eager:.2f}x eager model(x), {eager:.2f} s)",
             }
         )
+    floor = _reference_floor(layers[0], x)  # type: ignore[arg-type]
+    ref, low = median_times(
+        [lambda: run_reference(layers, x, dtype="float32"), floor],  # type: ignore[arg-type]
+        repeat,
+    )
+    rows.append(
+        {
+            "benchmark": f"6. reference float32 vs its floor, {layer}",
+            "ratio": ref / low,
+            "target": "<= 2",
+            "detail": f"reference {ref:.2f} s vs the same matmuls and activations alone "
+            f"{low:.2f} s (preallocated, in place, no traces)",
+        }
+    )
     graph, m = median_times([graph_forward, captured], repeat)
     rows.append(
         {
@@ -208,6 +225,44 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
     return rows
 
 
+def _reference_floor(layer: Any, x: Any) -> Callable[[], None]:
+    """The arithmetic a recurrent layer's forward pass cannot avoid, timed alone.
+
+    One input projection for every step, then per step the recurrent matmul and the
+    gates' activations, each into preallocated buffers, in float32: no traces kept,
+    no masks, nothing allocated inside the loop. What the reference does beyond this
+    is its own cost.
+    """
+    import numpy as np
+
+    from pytest_rnnparity.reference.activations import sigmoid
+    from pytest_rnnparity.reference.recurrent.cells import fuse_weights
+
+    fused = fuse_weights(layer.cell, layer.weights, dtype="float32")
+    kernel, recurrent = fused.kernel, fused.recurrent_kernel
+    batch, steps, features = x.shape
+    units = recurrent.shape[0]
+    gates = recurrent.shape[1] // units
+    flat = np.ascontiguousarray(x.reshape(batch * steps, features), dtype=np.float32)
+
+    def run() -> None:
+        projected = (flat @ kernel).reshape(batch, steps, gates * units)
+        h = np.zeros((batch, units), np.float32)
+        inner = np.empty((batch, gates * units), np.float32)
+        for t in range(steps):
+            np.matmul(h, recurrent, out=inner)
+            inner += projected[:, t]
+            # every gate's activation: sigmoids for z, r (GRU) or i, f, o (LSTM), tanh
+            # for the candidate (and the LSTM's cell)
+            sigmoid_part = inner[:, : (gates - 1) * units]
+            sigmoid_part[...] = sigmoid(sigmoid_part)
+            np.tanh(inner[:, (gates - 1) * units :], out=h)
+            if gates == 4:
+                np.tanh(h, out=h)
+
+    return run
+
+
 # -- 5: memory ----------------------------------------------------------------------------------
 
 MEMORY_SCRIPT = """\
@@ -218,8 +273,8 @@ from pytest_rnnparity.spec import load_specs
 work = Path(sys.argv[1]); (spec,) = load_specs(work / sys.argv[2], root=work)
 mode = sys.argv[3]
 if mode == "bare":
-    _, windows, model = prepare(spec, root=work)
-    model(windows.x, training=False)
+    data, model = prepare(spec, root=work)
+    model(data.x, training=False)
 else:
     run_spec(spec, root=work, hidden_only=(mode == "hidden"))
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started by a
@@ -275,8 +330,8 @@ from pytest_rnnparity.spec import load_specs
 root = Path(sys.argv[1])
 for spec_file in sorted((root / "specs").glob("*.yaml")):
     (spec,) = load_specs(spec_file, root=root)
-    _, windows, model = prepare(spec, root=root)
-    model(windows.x, training=False)
+    data, model = prepare(spec, root=root)
+    model(data.x, training=False)
     keras.backend.clear_session()
 """
 
@@ -442,8 +497,90 @@ def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+# -- 7: functional models ------------------------------------------------------------------------
+
+
+def _graph_models(keras: Any) -> dict[str, tuple[Any, Any]]:
+    """Three functional models and their inputs, batch 64, 50 timesteps, 64 units."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    batch, steps, features, units = 64, 50, 16, 64
+    layers = keras.layers
+
+    source = keras.Input((steps, features), name="source")
+    target = keras.Input((steps, features), name="target")
+    _, h, c = layers.LSTM(units, return_state=True, name="encoder")(source)
+    decoded = layers.LSTM(units, return_sequences=True, name="decoder")(
+        target, initial_state=[h, c]
+    )
+    seq2seq = keras.Model(
+        [source, target], layers.TimeDistributed(layers.Dense(features), name="head")(decoded)
+    )
+    seq2seq_x = [rng.uniform(-1, 1, (batch, steps, features)).astype("float32") for _ in "st"]
+
+    class Gate(layers.Layer):  # type: ignore[misc]
+        def call(self, x: Any) -> Any:
+            return x * keras.ops.sigmoid(x)
+
+    tokens = keras.Input((steps,), dtype="int32", name="tokens")
+    embedded = layers.Embedding(500, features, mask_zero=True, name="embedding")(tokens)
+    left = layers.Bidirectional(layers.LSTM(units // 2), name="bilstm")(embedded)
+    right = layers.GRU(units, name="gru")(Gate(name="gate")(embedded))
+    merged = layers.Concatenate(name="concat")([left, right])
+    branches = keras.Model(tokens, layers.Dense(1, name="out")(merged))
+    ids = rng.integers(1, 500, (batch, steps))
+    ids[:, :5] = 0
+
+    series = keras.Input((steps, features), name="series")
+    encoded = layers.GRU(units, return_sequences=True, name="gru")(series)
+    attended = layers.MultiHeadAttention(4, units // 4, name="attention")(encoded, encoded)
+    pooled = layers.GlobalAveragePooling1D(name="pool")(layers.Add(name="add")([encoded, attended]))
+    attention = keras.Model(series, layers.Dense(1, name="out")(pooled))
+    series_x = rng.uniform(-1, 1, (batch, steps, features)).astype("float32")
+
+    models = {
+        "seq2seq (encoder states into a decoder)": (seq2seq, seq2seq_x),
+        "branches (Embedding mask, Bidirectional, custom layer, Concatenate)": (branches, ids),
+        "GRU + MultiHeadAttention + pooling": (attention, series_x),
+    }
+    for model, _ in models.values():  # non-zero biases, as a user's trained model has
+        model.set_weights([rng.uniform(-0.3, 0.3, w.shape) for w in model.get_weights()])
+    return models
+
+
+def bench_graph(repeat: int, work: Path) -> list[dict[str, Any]]:
+    import keras
+
+    from pytest_rnnparity import check_parity
+
+    rows: list[dict[str, Any]] = []
+    for name, (model, x) in _graph_models(keras).items():
+
+        def bare(model: Any = model, x: Any = x) -> None:
+            model.predict(x, batch_size=64, verbose=0)
+
+        def checked(model: Any = model, x: Any = x) -> None:
+            assert check_parity(model, x).ok
+
+        bare()
+        checked()  # both traced once: the first call of either pays TensorFlow's tracing
+        ratio, m, b = median_ratio(checked, bare, repeat)
+        rows.append(
+            {
+                "benchmark": f"7. check_parity vs predict, {name}",
+                "ratio": ratio,
+                "target": "(report)",
+                "detail": f"check_parity {m:.2f} s vs model.predict {b:.2f} s",
+            }
+        )
+    keras.backend.clear_session()
+    return rows
+
+
 BENCHMARKS = {
     "large": bench_large,
+    "graph": bench_graph,
     "golden_io": bench_golden_io,
     "suite": bench_suite,
     "memory": bench_memory,

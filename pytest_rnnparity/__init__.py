@@ -8,7 +8,7 @@ TensorFlow; ``import_keras()`` imports Keras without TensorFlow's start-up lines
 
 from __future__ import annotations
 
-from pytest_rnnparity.api import check_candidate, check_parity
+from pytest_rnnparity.api import check_candidate, check_parity, parity_report
 from pytest_rnnparity.check.diagnosis import diagnose
 from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.check.tolerance import Tolerance
@@ -37,5 +37,6 @@ __all__ = [
     "check_parity",
     "diagnose",
     "import_keras",
+    "parity_report",
     "to_torch_state_dict",
 ]

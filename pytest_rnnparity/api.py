@@ -27,6 +27,7 @@ from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import ParityError
 from pytest_rnnparity.reference.recurrent.mistakes import Setting
 from pytest_rnnparity.report.parity import parity_message
+from pytest_rnnparity.report.parity import parity_report as _parity_report
 from pytest_rnnparity.report.ports import candidate_message
 
 
@@ -97,6 +98,16 @@ def check_parity(
     if raise_on_mismatch and not result.ok:
         raise ParityError(parity_message(result))
     return result
+
+
+def parity_report(result: ParityResult) -> str:
+    """What ``check_parity`` compared, as text: every layer call, its largest errors.
+
+    A passing check lists each compared quantity with its error and tolerance, and each
+    layer the reference did not compute as ``not computed … opaque``; a failing one
+    gives the same text as its ``ParityError``.
+    """
+    return _parity_report(result)
 
 
 def check_candidate(

@@ -131,11 +131,11 @@ def compute_outputs(
     """
     from pytest_rnnparity.check.parity import keras_runs, model_inputs, row_chunks
     from pytest_rnnparity.check.spec_run import prepare
-    from pytest_rnnparity.model.capture import ModelCapture, concat_batches, keras_outputs
+    from pytest_rnnparity.model.capture import capture_of, concat_batches, keras_outputs
 
-    _, windows, model = prepare(spec, root=root, overrides=overrides)
-    capture = ModelCapture(model, run_eagerly=run_eagerly)
-    inputs = model_inputs(capture, windows.x)
+    data, model = prepare(spec, root=root, overrides=overrides)
+    capture = capture_of(model, run_eagerly=run_eagerly)
+    inputs = model_inputs(capture, data.x)
     runs = keras_runs(capture, inputs, [None] * len(inputs), row_chunks(capture, len(inputs[0])))
     return concat_batches([keras_outputs(capture, run) for run in runs])
 

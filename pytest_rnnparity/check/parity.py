@@ -39,6 +39,7 @@ from pytest_rnnparity.model.capture import (
     KerasDirection,
     KerasLayerOutputs,
     ModelCapture,
+    capture_of,
     concat_batches,
     keras_outputs,
 )
@@ -51,13 +52,15 @@ from pytest_rnnparity.reference.types import (
     BidirectionalLayer,
     BoolArray,
     DescribedLayer,
+    FunctionalLayer,
     LayerResult,
     LayerStates,
     OpaqueLayer,
-    RecurrentLayer,
     RecurrentTrace,
     ReferenceLayer,
+    is_recurrent,
     recurrent_directions,
+    state_names,
 )
 from pytest_rnnparity.spec import ToleranceGroup, ToleranceLimits
 
@@ -400,9 +403,13 @@ def _end_to_end(
             keras_major=capture.major,
         )
         runs.append(result)
-        for name in stateful:
-            finals = result.results[name].directions
-            states[name] = {d: dict(trace.final_states) for d, trace in finals.items()}
+        for call in capture.graph:
+            if call.name in stateful and call.layer is not None:
+                finals = result.results[call.name].directions
+                states[call.name] = {
+                    direction: dict(finals[direction].final_states)
+                    for direction, _ in state_names(call.layer)
+                }
     return runs
 
 
@@ -420,7 +427,7 @@ def _isolated(
         per_call: list[LayerResult | None] = []
         for call in capture.graph:
             layer = call.layer
-            if layer is None or not recurrent_directions(layer):
+            if layer is None or not is_recurrent(layer):
                 per_call.append(None)
                 continue
             values = run.calls[call.name]
@@ -428,17 +435,17 @@ def _isolated(
             if reused is not None:
                 per_call.append(reused)
                 continue
-            per_call.append(
-                run_call(
-                    call,
-                    values.inputs,
-                    mask=None if values.mask is None else np.asarray(values.mask, dtype=bool),
-                    initial_state=values.initial_state,
-                    dtype=dtype,
-                    hidden_only=hidden_only,
-                    keras_major=capture.major,
-                )
+            mask = None if values.mask is None else np.asarray(values.mask, dtype=bool)
+            result, _, _ = run_call(
+                call,
+                values.inputs,
+                masks=[mask],
+                initial_state=values.initial_state,
+                dtype=dtype,
+                hidden_only=hidden_only,
+                keras_major=capture.major,
             )
+            per_call.append(result)
         runs.append(per_call)
     return runs
 
@@ -479,10 +486,7 @@ def _opaque_result(call: GraphCall, keras_run: Sequence[CaptureRun]) -> LayerRes
 
 def probe_outputs(layer: ReferenceLayer, directions: Mapping[str, KerasDirection]) -> list[Array]:
     """What the real call must return if its probe is right, in Keras' order."""
-    if isinstance(layer, RecurrentLayer):
-        sequence = directions["forward"].sequence
-        outputs = [sequence if layer.return_sequences else sequence[:, -1]]
-    elif isinstance(layer, BidirectionalLayer):
+    if isinstance(layer, BidirectionalLayer):
         y, y_rev = directions["forward"].sequence, directions["backward"].sequence
         if layer.return_sequences:
             y_rev = y_rev[:, ::-1]
@@ -490,19 +494,30 @@ def probe_outputs(layer: ReferenceLayer, directions: Mapping[str, KerasDirection
             y, y_rev = y[:, -1], y_rev[:, -1]
         merged = merge_directions(y, y_rev, layer.merge_mode)
         outputs = list(merged) if isinstance(merged, tuple) else [merged]
+    elif is_recurrent(layer):
+        sequence = directions["forward"].sequence
+        outputs = [sequence if getattr(layer, "return_sequences", False) else sequence[:, -1]]
     else:
         return []
-    if layer.return_state:
-        for direction, described in recurrent_directions(layer):
+    if getattr(layer, "return_state", False):
+        for direction, names in state_names(layer):
             finals = directions[direction].final_states
-            outputs.extend(finals[name] for name in STATE_NAMES[described.cell.kind])
+            outputs.extend(finals[name] for name in names)
     return outputs
 
 
 def _axes(array: Array) -> tuple[tuple[str, ...], int | None]:
     if np.ndim(array) == 3:
         return ("row", "timestep", "unit"), 1
-    return ("row", "unit", "axis 2", "axis 3")[: max(np.ndim(array), 1)], None
+    if np.ndim(array) > 3:  # a ConvLSTM's steps: row, timestep, position(s), filter
+        middle = tuple(f"position {i + 1}" for i in range(np.ndim(array) - 3))
+        return ("row", "timestep", *middle, "unit"), 1
+    return ("row", "unit")[: max(np.ndim(array), 1)], None
+
+
+def _state_axes(array: Array) -> tuple[str, ...]:
+    middle = tuple(f"position {i + 1}" for i in range(np.ndim(array) - 2))
+    return ("row", *middle, "unit")
 
 
 def _compare_call(
@@ -513,7 +528,13 @@ def _compare_call(
     isolated: LayerResult | None,
     end_to_end: LayerResult,
     tolerances: Mapping[str, Tolerance],
+    extra_outputs: Sequence[Array] = (),
 ) -> list[Comparison]:
+    """The comparisons of one call: probe, steps and states in isolation, outputs end to end.
+
+    ``extra_outputs`` are the reference's outputs after the first of a functional layer
+    that has several (an attention layer's scores).
+    """
     if isinstance(described, OpaqueLayer):
         return []
     comparisons: list[Comparison] = []
@@ -535,9 +556,10 @@ def _compare_call(
                 )
             )
     if isolated is not None:
-        for direction, _ in recurrent_directions(described):
+        for direction, names in state_names(described):
             ref = isolated.directions[direction]
             got = keras.directions[direction]
+            axes, time_axis = _axes(ref.outputs)
             comparisons.append(
                 compare(
                     ref.outputs,
@@ -545,21 +567,23 @@ def _compare_call(
                     tolerances["hidden"],
                     layer=call.name,
                     quantity="hidden",
-                    axes=("row", "timestep", "unit"),
+                    axes=axes,
                     direction=direction,
-                    time_axis=1,
+                    time_axis=time_axis,
                 )
             )
-            for state, value in ref.final_states.items():
+            for state in names:
+                value = ref.final_states[state]
                 quantity = f"final {state}"
+                group = "cell" if state.startswith("cell") else "hidden"
                 comparisons.append(
                     compare(
                         value,
                         got.final_states[state],
-                        tolerances[TOLERANCE_GROUP[quantity]],
+                        tolerances[group],
                         layer=call.name,
                         quantity=quantity,
-                        axes=("row", "unit"),
+                        axes=_state_axes(value),
                         direction=direction,
                     )
                 )
@@ -579,6 +603,22 @@ def _compare_call(
                 time_axis=time_axis,
             )
         )
+    if isinstance(described, FunctionalLayer):
+        for index, (ref_out, got_out) in enumerate(
+            zip(extra_outputs, keras_outputs_all[1:], strict=False), start=2
+        ):
+            axes, time_axis = _axes(ref_out)
+            comparisons.append(
+                compare(
+                    ref_out,
+                    got_out,
+                    tolerances["output"],
+                    layer=call.name,
+                    quantity=f"output {index}",
+                    axes=axes,
+                    time_axis=time_axis,
+                )
+            )
     return comparisons
 
 
@@ -638,7 +678,7 @@ def run_parity(
     The arguments are those of :func:`pytest_rnnparity.check_parity`, which raises with
     the report's text on a mismatch.
     """
-    capture = ModelCapture(model, run_eagerly=run_eagerly)
+    capture = capture_of(model, run_eagerly=run_eagerly)
     inputs = model_inputs(capture, x)
     masks = model_masks(capture, mask, inputs)
     chunks = row_chunks(capture, len(inputs[0]))
@@ -682,6 +722,11 @@ def run_parity(
             np.concatenate([run.calls[call.name].outputs[i] for run in runs])
             for i in range(len(call.outputs))
         ]
+        extra = []
+        if not call.opaque:
+            extra = [
+                np.concatenate([e2e.values[key] for e2e in e2e_runs]) for key in call.outputs[1:]
+            ]
         comparisons.extend(
             _compare_call(
                 call,
@@ -691,6 +736,7 @@ def run_parity(
                 isolated[index],
                 reference[index],
                 resolved,
+                extra_outputs=extra,
             )
         )
     model_outputs = tuple(

@@ -12,19 +12,32 @@ from typing import Any
 
 from pytest_rnnparity.check.parity import ParityResult, run_parity
 from pytest_rnnparity.check.tolerance import Tolerance, resolve_tolerances
-from pytest_rnnparity.inputs import Dataset, Windows, load_dataset, spec_windows
-from pytest_rnnparity.spec import Spec, ToleranceLimits
+from pytest_rnnparity.inputs import Dataset, ModelData, Windows, load_inputs
+from pytest_rnnparity.spec import ModelGraph, Spec, ToleranceLimits
 
 
 @dataclass(frozen=True)
 class SpecRun:
-    """What running a spec produced; ``parity`` holds the traces and the verdict."""
+    """What running a spec produced; ``parity`` holds the traces and the verdict.
+
+    ``data`` holds every model input's dataset and windows; ``dataset`` and ``windows``
+    are a chain's one input (what ``explain`` and the plots show).
+    """
 
     spec: Spec
-    dataset: Dataset
-    windows: Windows
+    data: ModelData
     model: Any
     parity: ParityResult
+
+    @property
+    def dataset(self) -> Dataset:
+        """The chain's dataset (raises UnsupportedModelError for a functional model)."""
+        return self.data.one_input("explain")[0]
+
+    @property
+    def windows(self) -> Windows:
+        """The chain's windows (raises UnsupportedModelError for a functional model)."""
+        return self.data.one_input("explain")[1]
 
 
 def spec_tolerances(spec: Spec, *limits: ToleranceLimits) -> dict[str, Tolerance]:
@@ -34,14 +47,18 @@ def spec_tolerances(spec: Spec, *limits: ToleranceLimits) -> dict[str, Tolerance
 
 def prepare(
     spec: Spec, *, root: Path, overrides: Mapping[str, Any] | None = None
-) -> tuple[Dataset, Windows, Any]:
-    """The spec's dataset, its windows and its Keras model (weights set)."""
+) -> tuple[ModelData, Any]:
+    """The spec's data (every input's windows) and its Keras model (weights set)."""
     from pytest_rnnparity.model.build import build_model
 
-    dataset = load_dataset(spec, root=root)
-    windows = spec_windows(spec, dataset)
-    model = build_model(spec, features=windows.x.shape[-1], root=root, overrides=overrides)
-    return dataset, windows, model
+    data = load_inputs(spec, root=root)
+    if isinstance(spec.model, ModelGraph):
+        shapes = {name: tuple(w.x.shape[1:]) for name, w in data.windows.items()}
+        model = build_model(spec, root=root, overrides=overrides, shapes=shapes)
+    else:
+        features = data.windows[""].x.shape[-1]
+        model = build_model(spec, features=features, root=root, overrides=overrides)
+    return data, model
 
 
 def run_spec(
@@ -54,14 +71,15 @@ def run_spec(
 ) -> SpecRun:
     """Build the spec's data and model and run the parity check (never raises ParityError).
 
-    ``overrides`` and ``tolerances`` are those of an execution path, if any.
+    A functional model's inputs are fed by name; ``overrides`` and ``tolerances`` are
+    those of an execution path, if any.
     """
-    dataset, windows, model = prepare(spec, root=root, overrides=overrides)
+    data, model = prepare(spec, root=root, overrides=overrides)
     parity = run_parity(
         model,
-        windows.x,
+        data.x,
         tolerances=tolerances or spec_tolerances(spec),
         dtype=spec.dtype,
         hidden_only=hidden_only,
     )
-    return SpecRun(spec=spec, dataset=dataset, windows=windows, model=model, parity=parity)
+    return SpecRun(spec=spec, data=data, model=model, parity=parity)

@@ -7,7 +7,8 @@ Nothing here imports tensorflow; subcommands that need it import it themselves.
 * ``explain SPEC``: the notebook's step-by-step view of a spec's model (the ``report``
   extra), optionally with plots.
 * ``validate PATH...``: schema and data checks of spec files, without TensorFlow.
-* ``new PATH``: a commented starter spec.
+* ``new PATH``: a commented starter spec (``--arch``: a functional model of a common
+  architecture).
 * ``export SPEC --format json|npz|c-header OUT``: test vectors for ports (weights,
   inputs, every gate at every step), once the reference agrees with Keras.
 * ``check MODEL --data FILE [--spec-out SPEC]``: a saved model checked on given data
@@ -156,7 +157,20 @@ def _parser() -> argparse.ArgumentParser:
         " as written; every key is commented. Refuses to overwrite a file.",
     )
     new.add_argument("path", type=Path, metavar="PATH", help="the spec file to write")
-    new.add_argument("--cell", choices=("gru", "lstm", "simple_rnn"), default="gru")
+    new.add_argument(
+        "--arch",
+        choices=("text-classifier", "cnn-lstm", "seq2seq", "attention", "autoencoder"),
+        default=None,
+        help="a functional model of a common architecture instead of a recurrent layer and"
+        " a Dense: text-classifier (Embedding -> Bidirectional), cnn-lstm, seq2seq (an"
+        " encoder's states start the decoder), attention, autoencoder (RepeatVector)",
+    )
+    new.add_argument(
+        "--cell",
+        choices=("gru", "lstm", "simple_rnn"),
+        default=None,
+        help="the recurrent layer (default gru; lstm with --arch)",
+    )
     new.add_argument("--units", type=_positive, default=4, help="units of the cell (default 4)")
     new.add_argument(
         "--features",
@@ -377,9 +391,14 @@ def _explain(args: argparse.Namespace) -> int:
         except RnnParityError as error:
             print(error, file=sys.stderr)
             return 1
+        try:
+            text = explain_text(run, windows=args.windows, steps=args.steps)
+        except RnnParityError as error:  # a model explain cannot show yet
+            print(error, file=sys.stderr)
+            return 1
         if index:
             sys.stdout.write("\n")
-        sys.stdout.write(explain_text(run, windows=args.windows, steps=args.steps))
+        sys.stdout.write(text)
         failed = failed or not run.parity.ok
         if args.plots is not None:
             from pytest_rnnparity.report.plots import explain_plots, safe_name
@@ -408,14 +427,14 @@ def _validate_file(path: Path, root: Path) -> str:
     declares; a model whose input cannot be read without Keras (an ``.h5`` file) is
     named, with what checks it.
     """
-    from pytest_rnnparity.inputs import load_dataset, spec_windows
+    from pytest_rnnparity.inputs import load_inputs
     from pytest_rnnparity.spec import SavedModel, load_specs, resolved_display_path
     from pytest_rnnparity.spec.saved_model import saved_input_shape
 
     specs = load_specs(path, root=root)
     unread: dict[Path, None] = {}
     for spec in specs:
-        spec_windows(spec, load_dataset(spec, root=root))
+        load_inputs(spec, root=root)  # every input's windows, as a run cuts them
         if isinstance(spec.model, SavedModel) and saved_input_shape(spec.model.path) is None:
             unread[spec.model.path] = None
     shown = specs[0].display_path if specs else str(path)
@@ -460,9 +479,11 @@ def _relative_to_spec(target: Path, spec_path: Path) -> str:
 
 def _new(args: argparse.Namespace) -> int:
     from pytest_rnnparity.spec.starter import (
+        CSV_ARCHITECTURES,
         CsvSource,
         SyntheticKind,
         SyntheticSource,
+        architecture_spec,
         csv_header,
         spec_name,
         starter_spec,
@@ -471,6 +492,17 @@ def _new(args: argparse.Namespace) -> int:
     path: Path = args.path
     if path.suffix not in SPEC_SUFFIXES:
         print(f"{path}: a spec file name ends in .yaml or .yml", file=sys.stderr)
+        return 2
+    if (
+        args.arch is not None
+        and args.data.startswith("csv:")
+        and args.arch not in CSV_ARCHITECTURES
+    ):
+        print(
+            f"--arch {args.arch} reads synthetic data only; --data csv:PATH goes with"
+            f" {', '.join(CSV_ARCHITECTURES)}",
+            file=sys.stderr,
+        )
         return 2
     if path.exists():
         print(f"{path} exists; refusing to overwrite it", file=sys.stderr)
@@ -507,14 +539,25 @@ def _new(args: argparse.Namespace) -> int:
     else:
         kind = "sine" if args.data == "synthetic" else args.data
         source = SyntheticSource(features=args.features or 3, kind=cast(SyntheticKind, kind))
-    text = starter_spec(
-        name=spec_name(path),
-        cell=args.cell,
-        units=args.units,
-        lookback=args.lookback,
-        source=source,
-        seed=args.seed,
-    )
+    if args.arch is None:
+        text = starter_spec(
+            name=spec_name(path),
+            cell=args.cell or "gru",
+            units=args.units,
+            lookback=args.lookback,
+            source=source,
+            seed=args.seed,
+        )
+    else:
+        text = architecture_spec(
+            arch=args.arch,
+            name=spec_name(path),
+            cell=args.cell or "lstm",
+            units=args.units,
+            lookback=args.lookback,
+            source=source,
+            seed=args.seed,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as handle:
@@ -567,7 +610,11 @@ def _export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    vectors = vectors_of_run(run, sequences=args.sequences)
+    try:
+        vectors = vectors_of_run(run, sequences=args.sequences)
+    except RnnParityError as error:  # a model the vectors cannot lay out yet
+        print(error, file=sys.stderr)
+        return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_vectors(vectors, args.out, format=args.format, prefix=args.prefix)
     count = sum(array.size for array in vectors.arrays.values())

@@ -22,10 +22,12 @@ from pytest_rnnparity.reference.types import (
     GATES,
     BidirectionalLayer,
     CellWeights,
+    ConvLSTMLayer,
     DenseLayer,
     DescribedLayer,
     MaskingLayer,
     RecurrentLayer,
+    StackedLayer,
 )
 from pytest_rnnparity.spec import GoldenOptions
 
@@ -84,7 +86,17 @@ def _keras_default_name(layer: DescribedLayer) -> str:
         return "time_distributed" if layer.time_distributed else "dense"
     if isinstance(layer, MaskingLayer):
         return "masking"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", layer.class_name).lower()
+    if isinstance(layer, StackedLayer):
+        return "rnn"
+    if isinstance(layer, ConvLSTMLayer):
+        return f"conv_lstm{len(layer.strides)}d"
+    return snake_case(layer.class_name)
+
+
+def snake_case(class_name: str) -> str:
+    """``conv1d`` for ``Conv1D``, ``multi_head_attention``: Keras' automatic layer names."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def stable_layer_names(layers: Sequence[DescribedLayer]) -> list[str]:

@@ -4,6 +4,11 @@
 seed, one independent stream per layer, so the same spec gives bit-identical
 weights on every TensorFlow/Keras version (the goldens depend on it) and the
 biases are never zero (Keras' default zero biases hide bias-layout bugs).
+
+A functional spec (``model: {layers: ...}``) becomes a ``keras.Model`` whose inputs and
+layers carry the spec's names (stable: the golden records them); its seeded weights
+are drawn per variable role (:func:`seeded_variable`), so that normalization scales and
+moving variances are positive and nothing is zero.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -90,6 +95,50 @@ def _is_bias(variable: Any) -> bool:
     return "bias" in str(variable.name).rsplit("/", 1)[-1]
 
 
+def variable_role(variable: Any) -> str:
+    """A variable's name without its layer's path or ``:0``: ``kernel``, ``bias``,
+    ``gamma``, ``moving_variance``, ``embeddings``, ... (Keras 3 and Keras 2 alike)."""
+    return str(variable.name).rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+#: Roles drawn in ``[0.5, 1.5)``: scales and variances stay positive, never near zero.
+_POSITIVE_ROLES = frozenset({"gamma", "moving_variance", "scale"})
+#: Roles drawn like biases, in ``±0.5``.
+_OFFSET_ROLES = frozenset({"beta", "moving_mean"})
+
+
+def seeded_variable(rng: np.random.Generator, shape: Sequence[int], role: str) -> np.ndarray:
+    """One weight of a functional spec's layer, by its :func:`variable_role`.
+
+    Kernels and biases are drawn as :func:`seeded_array` draws them (a kernel's fan-in is
+    the product of every axis but the last: a convolution's window times its channels);
+    ``gamma``, ``moving_variance`` and attention ``scale`` uniform in ``[0.5, 1.5)``;
+    ``beta`` and ``moving_mean`` in ``±0.5``; ``embeddings`` in ``±sqrt(3 / output_dim)``
+    (unit variance per feature). None is ever exactly zero.
+    """
+    if role in _POSITIVE_ROLES:
+        return rng.uniform(0.5, 1.5, size=shape)
+    if role in _OFFSET_ROLES or "bias" in role:
+        return rng.uniform(-0.5, 0.5, size=shape)
+    if role == "embeddings":
+        limit = float(np.sqrt(3.0 / max(shape[-1], 1)))
+        return rng.uniform(-limit, limit, size=shape)
+    fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+    limit = float(np.sqrt(3.0 / max(fan_in, 1)))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+def seeded_graph_weights(
+    seed: int, layer_index: int, variables: Sequence[tuple[tuple[int, ...], str]]
+) -> list[np.ndarray]:
+    """Weights for one layer of a functional spec, from the stream
+    ``default_rng([seed, layer_index])`` (``layer_index``: its position under
+    ``model.layers``); ``variables`` lists ``(shape, role)`` in the order of
+    ``layer.weights``."""
+    rng = np.random.default_rng([seed, layer_index])
+    return [seeded_variable(rng, shape, role) for shape, role in variables]
+
+
 #: Execution-path options and the recurrent layers that take them.
 _OVERRIDABLE = {
     "implementation": frozenset({"GRU", "LSTM"}),
@@ -107,6 +156,19 @@ def _layer(
     overrides: Mapping[str, Any],
 ) -> Any:
     kwargs = {k: v for k, v in decl.kwargs.items() if k not in _NOT_KERAS_ARGS}
+    if decl.class_name == "RNN":
+        cell = decl.kwargs["cell"]
+        cells = [
+            _layer(keras, one, dtype=dtype, stateful=False, overrides={})
+            for one in (cell if isinstance(cell, tuple) else (cell,))
+        ]
+        kwargs["cell"] = (
+            keras.layers.StackedRNNCells(cells, dtype=dtype)
+            if isinstance(cell, tuple)
+            else cells[0]
+        )
+    if decl.class_name in ("RNN", "ConvLSTM1D") and stateful:
+        kwargs.setdefault("stateful", True)
     if decl.class_name in WRAPPERS:
         inner = _layer(
             keras, decl.kwargs["layer"], dtype=dtype, stateful=stateful, overrides=overrides
@@ -149,17 +211,113 @@ def _checked_layer(
         ) from None
 
 
+def _graph_model(
+    keras: ModuleType,
+    spec: Spec,
+    shapes: Mapping[str, tuple[int, ...]],
+    *,
+    overrides: Mapping[str, Any],
+) -> Any:
+    """The functional spec's ``keras.Model``: one ``keras.Input`` per ``data.inputs`` entry
+    (int32 for token ids), each layer named as under ``model.layers`` and called on what
+    it reads, in an order where each comes after its inputs."""
+    from pytest_rnnparity.spec import (
+        ATTENTION_LAYERS,
+        MERGE_LAYERS,
+        GraphData,
+        LayerDecl,
+        ModelGraph,
+    )
+    from pytest_rnnparity.spec.graph import split_reference
+    from pytest_rnnparity.spec.shapes import output_parts
+
+    graph = spec.model
+    assert isinstance(graph, ModelGraph)
+    assert isinstance(spec.data, GraphData)
+    batch_size = 1 if spec.stateful else None
+    values: dict[tuple[str, str | None], Any] = {}
+    for model_input in spec.data.inputs:
+        values[(model_input.name, None)] = keras.Input(
+            shape=shapes[model_input.name],
+            batch_size=batch_size,
+            dtype="int32" if model_input.is_tokens else spec.dtype,
+            name=model_input.name,
+        )
+    for name in graph.order:
+        node = graph.node(name)
+        decl = node.layer
+        named = LayerDecl(decl.class_name, MappingProxyType({**decl.kwargs, "name": name}), 0)
+        try:
+            layer = _layer(
+                keras, named, dtype=spec.dtype, stateful=spec.stateful, overrides=overrides
+            )
+        except (ValueError, TypeError) as error:
+            raise spec.error(
+                f"model.layers.{name}.{decl.class_name}",
+                f"Keras {keras.__version__} cannot build this layer: {_first_line(error)}",
+            ) from None
+        tensors = [values[split_reference(graph, ref)] for ref in node.inputs]
+        call: dict[str, Any] = {}
+        if node.initial_state:
+            states = [values[split_reference(graph, r)] for r in node.initial_state]
+            call["initial_state"] = _nested_states(decl, states)
+        if node.use_causal_mask is not None:
+            call["use_causal_mask"] = node.use_causal_mask
+        if decl.class_name == "MultiHeadAttention":
+            result = layer(*tensors, **call)
+        elif decl.class_name in (*MERGE_LAYERS, *ATTENTION_LAYERS):
+            result = layer(tensors, **call)
+        else:
+            result = layer(tensors[0], **call)
+        for part, tensor in zip(output_parts(decl), _flat(result), strict=True):
+            values[(name, part)] = tensor
+    outputs = [values[split_reference(graph, ref)] for ref in graph.outputs]
+    return keras.Model(
+        inputs=[values[(name, None)] for name in graph.inputs],
+        outputs=outputs[0] if len(outputs) == 1 else outputs,
+        name=_model_name(spec.name),
+    )
+
+
+def _flat(result: Any) -> list[Any]:
+    """A layer call's outputs as one list: ``RNN`` over stacked cells returns each cell's
+    states as a list of their own (``output, [h0, c0], h1``)."""
+    if isinstance(result, list | tuple):
+        return [tensor for item in result for tensor in _flat(item)]
+    return [result]
+
+
+def _nested_states(decl: LayerDecl, states: list[Any]) -> list[Any]:
+    """``initial_state`` as the layer takes it: per cell for ``RNN`` over stacked cells
+    (an LSTM cell's two states in a list of their own), flat otherwise."""
+    cell = decl.kwargs.get("cell")
+    if decl.class_name != "RNN" or not isinstance(cell, tuple):
+        return states
+    nested: list[Any] = []
+    for one in cell:
+        count = 2 if one.class_name == "LSTMCell" else 1
+        taken, states = states[:count], states[count:]
+        nested.append(taken if count > 1 else taken[0])
+    return nested
+
+
 def build_model(
-    spec: Spec, *, features: int, root: Path, overrides: Mapping[str, Any] | None = None
+    spec: Spec,
+    *,
+    features: int = 0,
+    root: Path,
+    overrides: Mapping[str, Any] | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
 ) -> Any:
     """The spec's Keras model, built for ``(lookback, features)`` inputs, weights set.
 
-    ``stateful: true`` makes every recurrent layer stateful with a batch size of 1,
-    as in the notebook where each window continues from the previous one.
-    ``overrides`` (an execution path's ``implementation``, ``unroll``, ``use_cudnn``)
-    are set on every recurrent layer that takes them.
+    A functional spec's model is built for the ``shapes`` of its inputs (one row of
+    each, by input name). ``stateful: true`` makes every recurrent layer stateful with
+    a batch size of 1, as in the notebook where each window continues from the
+    previous one. ``overrides`` (an execution path's ``implementation``, ``unroll``,
+    ``use_cudnn``) are set on every recurrent layer that takes them.
     """
-    from pytest_rnnparity.spec import SavedModel, WeightsFile
+    from pytest_rnnparity.spec import ModelGraph, SavedModel, WeightsFile
 
     keras = import_keras()
     freeze_import_heap()
@@ -170,6 +328,21 @@ def build_model(
     if isinstance(spec.model, SavedModel):
         model = _load_saved_model(keras, spec, root)
         check_saved_input(model, spec, features=features, root=root)
+    elif isinstance(spec.model, ModelGraph):
+        if shapes is None:
+            raise ValueError("a functional spec's model is built for the shapes of its inputs")
+        model = _graph_model(keras, spec, shapes, overrides=overrides or {})
+        if spec.weights == "seeded":
+            for index, node in enumerate(spec.model.layers):
+                layer = model.get_layer(node.name)
+                variables = [
+                    (tuple(int(n) for n in w.shape), variable_role(w)) for w in layer.weights
+                ]
+                if variables:
+                    layer.set_weights(seeded_graph_weights(spec.seed, index, variables))
+        elif isinstance(spec.weights, WeightsFile):
+            _load_weights(model, spec, root)
+        return model
     else:
         batch_size = 1 if spec.stateful else None
         layers = [
@@ -187,9 +360,9 @@ def build_model(
         )
     if spec.weights == "seeded":
         for index, layer in enumerate(model.layers):
-            shapes = [(tuple(int(n) for n in w.shape), _is_bias(w)) for w in layer.weights]
-            if shapes:
-                layer.set_weights(seeded_weights(spec.seed, index, shapes))
+            arrays = [(tuple(int(n) for n in w.shape), _is_bias(w)) for w in layer.weights]
+            if arrays:
+                layer.set_weights(seeded_weights(spec.seed, index, arrays))
     elif isinstance(spec.weights, WeightsFile):
         _load_weights(model, spec, root)
     return model
@@ -225,6 +398,7 @@ def check_saved_input(model: Any, spec: Spec, *, features: int, root: Path) -> N
     the trace model with a long Keras traceback. The loader checks the same from a
     ``.keras`` file's config when it can; this covers every file Keras loads.
     """
+    from pytest_rnnparity.spec import GraphData
     from pytest_rnnparity.spec.saved_model import feature_key, input_problem
 
     shape = getattr(model, "input_shape", None)
@@ -234,6 +408,7 @@ def check_saved_input(model: Any, spec: Spec, *, features: int, root: Path) -> N
     problem = input_problem(shape, shown=shown, lookback=spec.lookback, features=features)
     if problem is not None:
         key, text = problem
+        assert not isinstance(spec.data, GraphData)  # a saved model reads a chain's data
         raise spec.error("lookback" if key == "lookback" else feature_key(spec.data), text)
 
 

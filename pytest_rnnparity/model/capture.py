@@ -30,6 +30,8 @@ every Keras the tox environments install.
 from __future__ import annotations
 
 import functools
+import inspect
+import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,22 +40,26 @@ from typing import Any
 import numpy as np
 
 from pytest_rnnparity.errors import UnsupportedModelError
+from pytest_rnnparity.model.functional_layers import CALL_OPTIONS, functional_class
 from pytest_rnnparity.model.keras_version import keras_major, keras_module
 from pytest_rnnparity.model.reference_layers import (
+    CONV_LSTM_LAYERS,
     describe_layer_or_none,
     keras_class_name,
     unsupported_reason,
 )
 from pytest_rnnparity.reference.graph import GraphCall
 from pytest_rnnparity.reference.types import (
-    STATE_NAMES,
     Array,
     BidirectionalLayer,
+    ConvLSTMLayer,
     DescribedLayer,
+    FunctionalLayer,
     OpaqueLayer,
     RecurrentLayer,
     ReferenceLayer,
-    recurrent_directions,
+    StackedLayer,
+    state_names,
 )
 
 #: From this many recurrent steps per call (timesteps x recurrent directions) the
@@ -133,8 +139,11 @@ class _Site:
     implicit_mask: bool = True
     initial_state: tuple[int, ...] = ()
     reported: bool = True
+    input_masks: tuple[int | None, ...] = ()
+    tensors: dict[str, int] = field(default_factory=dict)
+    call_options: dict[str, Any] = field(default_factory=dict)
     #: Each direction's probe, or None for a layer read from its own call (see _own_read).
-    probes: list[tuple[str, Any, RecurrentLayer]] = field(default_factory=list)
+    probes: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
     stateful_layers: list[Any] = field(default_factory=list)
 
     @property
@@ -177,6 +186,23 @@ class ModelCapture:
         self._describe_sites()
         self._mark_reported()
         self.constants = {key: self._to_numpy(value) for key, value in self._constants.items()}
+        self._publish()
+        self._recurrent_directions = sum(len(site.probes) for site in self._sites)
+
+    def refresh(self) -> None:
+        """Read every layer's weights again, for a capture reused by a later check.
+
+        What the walk found (the calls, the probes, the traced graph) stays; the
+        reference layers are described anew from the weights the layers hold now. Only
+        :func:`capture_of` reuses a capture, and only while the model's layers are
+        configured as they were.
+        """
+        for site in self._sites:
+            if site.described is not None:
+                site.described = self._description(site)
+        self._publish()
+
+    def _publish(self) -> None:
         reported = [site for site in self._sites if site.reported]
         #: Every reported call, in the order Keras runs them (the reference's graph).
         self.graph = tuple(
@@ -189,6 +215,8 @@ class ModelCapture:
                 mask=site.mask,
                 implicit_mask=site.implicit_mask,
                 initial_state=site.initial_state,
+                input_masks=site.input_masks,
+                tensors=dict(site.tensors),
             )
             for site in reported
         )
@@ -196,7 +224,6 @@ class ModelCapture:
         self.described = tuple(
             site.described if site.described is not None else _opaque(site) for site in reported
         )
-        self._recurrent_directions = sum(len(site.probes) for site in self._sites)
 
     # -- the walk, once: numbering tensors, finding calls --------------------------------
 
@@ -230,47 +257,76 @@ class ModelCapture:
                     ids[id(x)] = i
                 continue
             out_ids = tuple(self._new_id() for _ in outputs)
-            positional = _positional_inputs(node, self.major)
+            is_layer = _is_layer(operation, self.keras)
+            arguments = _arguments_of(operation, node, self.major) if is_layer else {}
+            data = (
+                _data_inputs(arguments, self.major)
+                if is_layer
+                else _positional_inputs(node, self.major)
+            )
             site = _Site(
                 name=operation.name,
                 operation=operation,
                 node=node,
                 path=path,
-                inputs=tuple(ids[id(x)] for x in positional),
+                inputs=tuple(self._source(x, ids) for x in data),
                 outputs=out_ids,
-                is_layer=_is_layer(operation, self.keras),
-                input_shape=tuple(positional[0].shape) if positional else None,
+                is_layer=is_layer,
+                input_shape=tuple(data[0].shape) if data and hasattr(data[0], "shape") else None,
             )
-            if site.is_layer:
-                self._arguments(site, node, positional, ids)
+            if is_layer:
+                self._arguments(site, arguments, data, ids)
             for x, i in zip(outputs, out_ids, strict=True):
                 ids[id(x)] = i
             self._sites.append(site)
         return tuple(ids[id(x)] for x in _function_outputs(fn, self.major))
 
     def _arguments(
-        self, site: _Site, node: Any, node_inputs: Sequence[Any], ids: Mapping[int, int]
+        self,
+        site: _Site,
+        arguments: Mapping[str, Any],
+        data: Sequence[Any],
+        ids: Mapping[int, int],
     ) -> None:
-        """Where a call's mask and initial states come from."""
-        kwargs = _node_kwargs(node, self.major)
-        mask = kwargs.get("mask")
-        if mask is not None:
-            attached = _get_mask(node_inputs[0], self.major) if node_inputs else None
-            if mask is attached:
-                site.implicit_mask = True
-            elif isinstance(mask, (list, tuple)):
-                site.implicit_mask = False  # a multi-input layer's masks
-            else:
+        """Where a call's masks, initial states and tensor arguments come from."""
+        mask = arguments.get("mask")
+        per_input = [arguments.get(f"{name}_mask") for name in _data_names(arguments)]
+        if mask is None and any(m is not None for m in per_input):
+            mask = per_input
+        if isinstance(mask, (list, tuple)):
+            attached = [_get_mask(x, self.major) for x in data]
+            if any(m is not None for m in mask) and not all(
+                m is a for m, a in zip(mask, attached, strict=False)
+            ):
+                site.implicit_mask = False
+                site.input_masks = tuple(None if m is None else self._source(m, ids) for m in mask)
+        elif mask is not None:
+            attached_first = _get_mask(data[0], self.major) if data else None
+            if mask is not attached_first:
                 site.mask = self._source(mask, ids)
                 site.implicit_mask = False
-        states = kwargs.get("initial_state")
+        elif self.major >= 3 and _tensor_arguments(arguments) > 1:
+            # Keras 3 fills in ``mask`` from the input only when the call takes one
+            # tensor argument: a recurrent layer given tensor initial states runs unmasked
+            # (its output still carries the input's mask on).
+            site.implicit_mask = False
+        states = arguments.get("initial_state")
         if states is not None:
             flat = list(states) if isinstance(states, (list, tuple)) else [states]
             site.initial_state = tuple(self._source(s, ids) for s in flat)
-        elif self.major < 3 and len(node_inputs) > 1 and _recurrent_class(site.operation):
+        elif self.major < 3 and len(data) > 1 and _recurrent_class(site.operation):
             # Keras 2 moves symbolic initial states into the node's inputs
             site.initial_state = site.inputs[1:]
             site.inputs = site.inputs[:1]
+        for name in _TENSOR_ARGUMENTS:
+            value = arguments.get(name)
+            if value is not None and not isinstance(value, (bool, int, float, str)):
+                site.tensors[name] = self._source(value, ids)
+        site.call_options = {
+            name: value
+            for name, value in arguments.items()
+            if isinstance(value, (bool, int, str)) and name != "training"
+        }
 
     def _source(self, value: Any, ids: Mapping[int, int]) -> int:
         """The tensor id of a graph tensor, or a new id for a constant argument."""
@@ -297,31 +353,39 @@ class ModelCapture:
             taken.add(name)
             site.name = name
 
+    def _description(self, site: _Site) -> ReferenceLayer | None:
+        """The reference layer of a layer call, with the weights it holds now, or None."""
+        described = describe_layer_or_none(site.operation, keras_major=self.major)
+        if described is None and _recurrent_class(site.operation):
+            # A recurrent layer is what this tool checks: one it cannot compute is
+            # refused, never passed over as opaque.
+            reason = unsupported_reason(site.operation, keras_major=self.major)
+            raise UnsupportedModelError(reason or f"layer '{site.name}' is not supported")
+        if described is None:
+            return None
+        if not isinstance(described, FunctionalLayer) and len(site.inputs) != 1:
+            return None  # a layer of one input called on several is the user's own idea
+        if isinstance(described, FunctionalLayer):
+            wanted = CALL_OPTIONS.get(described.class_name, ())
+            call = {k: v for k, v in site.call_options.items() if k in wanted}
+            described = replace(described, options={**described.options, **call})
+        return replace(described, name=site.name)
+
     def _describe_sites(self) -> None:
         for site in self._sites:
             if not site.is_layer:
                 continue
-            described = describe_layer_or_none(site.operation, keras_major=self.major)
-            if described is None and _recurrent_class(site.operation):
-                # A recurrent layer is what this tool checks: one it cannot compute is
-                # refused, never passed over as opaque.
-                reason = unsupported_reason(site.operation, keras_major=self.major)
-                raise UnsupportedModelError(reason or f"layer '{site.name}' is not supported")
+            described = site.described = self._description(site)
             if described is None:
                 continue
-            if len(site.inputs) != 1:
-                continue  # the reference runs single-input layers (today)
-            site.described = replace(described, name=site.name)
-            own = _own_read(site.operation, site.described)
-            for direction, keras_layer, direction_layer in _keras_directions(
-                site.operation, site.described
-            ):
+            own = _own_read(site.operation, described)
+            for direction, keras_layer, names in _keras_directions(site.operation, described):
                 probe = None
                 if not own:
                     probe = _probe(keras_layer, f"rnnparity_{direction}_probe")
                     if site.input_shape is not None:
                         probe.build(site.input_shape)
-                site.probes.append((direction, probe, direction_layer))
+                site.probes.append((direction, probe, names))
                 if getattr(keras_layer, "stateful", False):
                     site.stateful_layers.append(keras_layer)
 
@@ -365,13 +429,9 @@ class ModelCapture:
             if not site.stateful_layers:
                 continue
             directions: dict[str, dict[str, Array]] = {}
-            for (direction, _, described), layer in zip(
-                site.probes, site.stateful_layers, strict=True
-            ):
-                values = [self._variable_value(v) for v in layer.states]
-                directions[direction] = dict(
-                    zip(STATE_NAMES[described.cell.kind], values, strict=True)
-                )
+            for (direction, _, names), layer in zip(site.probes, site.stateful_layers, strict=True):
+                values = [self._variable_value(v) for v in _flatten(layer.states, self.major)]
+                directions[direction] = dict(zip(names, values, strict=True))
             states[site.name] = directions
         return states
 
@@ -525,7 +585,7 @@ class ModelCapture:
             flat = _flatten(args, self.major)
             first = flat[0]
             mask = kwargs.get("mask")
-            if mask is None:
+            if mask is None and site.implicit_mask:
                 mask = _get_mask(first, self.major)
             if mask is not None:
                 record[f"mask:{site.name}"] = mask
@@ -558,7 +618,7 @@ class ModelCapture:
         output, so one loop gives both, from the user's own layer.
         """
         layer = site.operation
-        described = site.probes[0][2]
+        names = site.probes[0][2]
         flags = (layer.return_sequences, layer.return_state)
         layer.return_sequences, layer.return_state = True, True
         try:
@@ -566,7 +626,7 @@ class ModelCapture:
         finally:
             layer.return_sequences, layer.return_state = flags
         record[f"probe:{site.name}:forward:sequence"] = sequence
-        for name, state in zip(STATE_NAMES[described.cell.kind], states, strict=True):
+        for name, state in zip(names, states, strict=True):
             record[f"probe:{site.name}:forward:{name}"] = state
         output = sequence if flags[0] else sequence[:, -1]
         return [output, *states] if flags[1] else [output]
@@ -575,8 +635,8 @@ class ModelCapture:
         self, site: _Site, x: Any, mask: Any, states: Sequence[Any], record: dict[str, Any]
     ) -> None:
         position = 0
-        for direction, probe, described in site.probes:
-            count = len(STATE_NAMES[described.cell.kind])
+        for direction, probe, names in site.probes:
+            count = len(names)
             initial = list(states[position : position + count])
             position += count
             kwargs: dict[str, Any] = {"training": False}
@@ -586,8 +646,9 @@ class ModelCapture:
                 kwargs["initial_state"] = initial
             outputs = probe(x, **kwargs)
             record[f"probe:{site.name}:{direction}:sequence"] = outputs[0]
-            for i, state in enumerate(STATE_NAMES[described.cell.kind]):
-                record[f"probe:{site.name}:{direction}:{state}"] = outputs[1 + i]
+            flat = _flatten(outputs[1:], self.major)
+            for state, value in zip(names, flat, strict=True):
+                record[f"probe:{site.name}:{direction}:{state}"] = value
 
     def _collect(self, recorded: Mapping[str, Array]) -> CaptureRun:
         values = dict(self.constants)
@@ -605,12 +666,11 @@ class ModelCapture:
                 direction: KerasDirection(
                     sequence=recorded[f"probe:{site.name}:{direction}:sequence"],
                     final_states={
-                        state: recorded[f"probe:{site.name}:{direction}:{state}"]
-                        for state in STATE_NAMES[described.cell.kind]
+                        state: recorded[f"probe:{site.name}:{direction}:{state}"] for state in names
                     },
                     probed=probe is not None,
                 )
-                for direction, probe, described in site.probes
+                for direction, probe, names in site.probes
             }
             states: list[Array] = []
             while f"state:{site.name}:{len(states)}" in recorded:
@@ -628,6 +688,73 @@ class ModelCapture:
             calls=calls,
             model_outputs=tuple(values[i] for i in self.output_ids),
         )
+
+
+#: Where :func:`capture_of` keeps a model's capture: in the model's own ``__dict__``, so
+#: it lives exactly as long as the model (a module-level cache would keep every checked
+#: model alive) and bypasses Keras' attribute tracking.
+_CACHE_ATTRIBUTE = "_rnnparity_capture"
+
+
+def capture_of(model: Any, *, run_eagerly: bool | None = None) -> ModelCapture:
+    """The capture of ``model``, reused by later checks while its layers stay as they were.
+
+    A capture walks the graph, builds the probes and (on TensorFlow, for long
+    sequences) traces one ``tf.function``; reusing it makes a second check of the same
+    model cost about one forward pass (stateful batches, repeated checks, the fixture
+    in a loop). It is reused only while :func:`model_fingerprint` is unchanged: the
+    same layer objects, in the same order, with the same configs, variables and
+    ``call`` methods (a layer whose ``call`` is patched later, a Sequential grown by
+    ``add``, a flag set on a layer all give a fresh capture, since a traced graph
+    would keep what was traced). The weights are read again on every reuse.
+    """
+    fingerprint = model_fingerprint(model)
+    key = (run_eagerly, fingerprint)
+    cached = getattr(model, "__dict__", {}).get(_CACHE_ATTRIBUTE)
+    if fingerprint is not None and cached is not None and cached[0] == key:
+        capture: ModelCapture = cached[1]
+        capture.refresh()
+        return capture
+    capture = ModelCapture(model, run_eagerly=run_eagerly)
+    if fingerprint is not None and hasattr(model, "__dict__"):
+        model.__dict__[_CACHE_ATTRIBUTE] = (key, capture)
+    return capture
+
+
+def model_fingerprint(model: Any) -> tuple[Any, ...] | None:
+    """What a traced capture depends on, besides the weights' values; None if unknowable.
+
+    Every layer of the model, nested ones included: its identity and class, its config
+    (as Keras serializes it), its variables and its ``call`` (the class's, or one
+    patched on the instance), and the plain attributes a call may read.
+    """
+    try:
+        return tuple(
+            (
+                id(layer),
+                type(layer),
+                json.dumps(layer.get_config(), sort_keys=True, default=repr),
+                getattr(type(layer), "call", None),
+                layer.__dict__.get("call"),  # the object: its id could be reused
+                tuple(id(v) for v in layer.weights),
+                _plain_attributes(layer),
+            )
+            for layer in model._flatten_layers(include_self=True, recursive=True)
+        )
+    except Exception:  # an unbuilt model, a custom get_config that raises: no reuse
+        return None
+
+
+def _plain_attributes(layer: Any) -> tuple[tuple[str, Any], ...]:
+    """The layer's public flags and numbers (``return_sequences``, ``rate``...), which a
+    traced call keeps as they were at tracing; a custom layer's config may omit them."""
+    return tuple(
+        sorted(
+            (name, value)
+            for name, value in vars(layer).items()
+            if not name.startswith("_") and isinstance(value, (bool, int, float, str, type(None)))
+        )
+    )
 
 
 def keras_outputs(capture: ModelCapture, run: CaptureRun) -> list[KerasLayerOutputs]:
@@ -730,6 +857,60 @@ def _function_outputs(fn: Any, major: int) -> list[Any]:
 def _node_inputs(node: Any, major: int) -> list[Any]:
     """Every Keras tensor a node reads (its positional inputs and tensors in its kwargs)."""
     return list(node.input_tensors if major >= 3 else node.keras_inputs)
+
+
+#: Tensor arguments a layer call may be given by name besides its inputs and masks.
+_TENSOR_ARGUMENTS = ("attention_mask",)
+#: Arguments that are not data inputs of a layer call.
+_NOT_DATA = frozenset({"mask", "initial_state", "training", "constants", *_TENSOR_ARGUMENTS})
+
+
+def _arguments_of(layer: Any, node: Any, major: int) -> dict[str, Any]:
+    """A node's arguments by the names of the layer's ``call`` parameters, in their order."""
+    if major >= 3:
+        args, kwargs = node.arguments.args, dict(node.arguments.kwargs)
+    else:
+        args, kwargs = tuple(node.call_args), dict(node.call_kwargs)
+    try:
+        bound = inspect.signature(layer.call).bind_partial(*args, **kwargs)
+    except TypeError:
+        return {f"arg{i}": value for i, value in enumerate(args)} | kwargs
+    arguments = dict(bound.arguments)
+    for name, value in list(arguments.items()):
+        parameter = bound.signature.parameters.get(name)
+        if parameter is not None and parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            del arguments[name]
+            arguments.update(value)
+    return arguments
+
+
+def _data_names(arguments: Mapping[str, Any]) -> list[str]:
+    return [
+        name
+        for name in arguments
+        if name not in _NOT_DATA and not name.endswith("_mask") and _holds_tensor(arguments[name])
+    ]
+
+
+def _tensor_arguments(arguments: Mapping[str, Any]) -> int:
+    """How many arguments of a call are tensors or lists of tensors (Keras 3's ``CallSpec``)."""
+    return sum(1 for name, value in arguments.items() if name != "mask" and _holds_tensor(value))
+
+
+def _holds_tensor(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return False
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tensor(v) for v in value)
+    return hasattr(value, "shape")
+
+
+def _data_inputs(arguments: Mapping[str, Any], major: int) -> list[Any]:
+    """The data tensors of a layer call, in the order of its ``call`` parameters."""
+    data: list[Any] = []
+    for name in _data_names(arguments):
+        data.extend(x for x in _flatten(arguments[name], major) if hasattr(x, "shape"))
+    return data
 
 
 def _positional_inputs(node: Any, major: int) -> list[Any]:
@@ -835,13 +1016,25 @@ def _class_name(operation: Any) -> str:
 
 
 def _opaque(site: _Site) -> OpaqueLayer:
+    """Why the reference does not compute a call, in a few words."""
+    operation = site.operation
+    module = type(operation).__module__.split(".")[0]
     if not site.is_layer:
         reason = "an op of the model's graph, not a layer"
-    elif len(site.inputs) != 1:
-        reason = "it takes several inputs, and the reference runs single-input layers"
+    elif (
+        module not in ("keras", "tf_keras", "tensorflow")
+        and keras_class_name(operation) == type(operation).__name__
+    ):
+        reason = "a custom layer: the reference has no equations for it"
+    elif len(site.inputs) != 1 and functional_class(operation) is None:
+        reason = "a one-input layer called on several inputs"
     else:
-        reason = unsupported_reason(site.operation) or "the reference has no such layer"
-    return OpaqueLayer(name=site.name, class_name=_class_name(site.operation), reason=reason)
+        full = unsupported_reason(operation) or ""
+        if "supported layers:" in full:
+            reason = f"Keras' {type(operation).__name__} has no reference yet"
+        else:
+            reason = full.split(": ", 1)[-1] if full else "the reference has no such layer"
+    return OpaqueLayer(name=site.name, class_name=_class_name(operation), reason=reason)
 
 
 def _own_read(layer: Any, described: ReferenceLayer) -> bool:
@@ -855,12 +1048,12 @@ def _own_read(layer: Any, described: ReferenceLayer) -> bool:
     ``zero_output_for_mask`` and ``return_sequences=False`` zeroes a masked last step
     the sequence keeps: both get probes instead.
     """
-    if not isinstance(described, RecurrentLayer):
+    if not isinstance(described, RecurrentLayer | StackedLayer | ConvLSTMLayer):
         return False
     if described.zero_output_for_mask and not described.return_sequences:
         return False
     cls = type(layer)
-    if cls.__name__ not in ("GRU", "LSTM", "SimpleRNN", "RNN"):
+    if cls.__name__ not in ("GRU", "LSTM", "SimpleRNN", "RNN", *CONV_LSTM_LAYERS):
         return False
     if cls.__module__.split(".")[0] not in ("keras", "tf_keras", "tensorflow"):
         return False
@@ -872,25 +1065,18 @@ def _own_read(layer: Any, described: ReferenceLayer) -> bool:
 
 def _keras_directions(
     layer: Any, described: DescribedLayer
-) -> list[tuple[str, Any, RecurrentLayer]]:
-    if isinstance(described, RecurrentLayer):
-        return [("forward", layer, described)]
+) -> list[tuple[str, Any, tuple[str, ...]]]:
+    """Each direction of a recurrent call: its Keras layer and its state names."""
     if isinstance(described, BidirectionalLayer):
+        names = dict(state_names(described))
         return [
-            ("forward", layer.forward_layer, described.forward),
-            ("backward", layer.backward_layer, described.backward),
+            ("forward", layer.forward_layer, names["forward"]),
+            ("backward", layer.backward_layer, names["backward"]),
         ]
-    return []
+    return [(direction, layer, names) for direction, names in state_names(described)]
 
 
 def _keras_direction_layer(layer: Any, direction: str) -> Any:
     if hasattr(layer, "forward_layer"):
         return layer.forward_layer if direction == "forward" else layer.backward_layer
     return layer
-
-
-def described_recurrent(described: DescribedLayer) -> ReferenceLayer | None:
-    """The layer if the reference runs it as a recurrent layer, else None."""
-    if isinstance(described, OpaqueLayer):
-        return None
-    return described if recurrent_directions(described) else None

@@ -1,9 +1,10 @@
-"""Describe a Keras model as the chain of reference layers (:mod:`.reference.types`).
+"""Describe a Keras layer as a reference layer (:mod:`pytest_rnnparity.reference.types`).
 
 Reads class names, configs and weights only, so it works for Keras 3 and Keras 2
 alike and never imports keras. Anything the reference does not implement raises
 :class:`~pytest_rnnparity.errors.UnsupportedModelError` naming the layer and the
-option: a model is never half-checked.
+option; the capture refuses such a recurrent layer and makes any other opaque (named
+in every report): a model is never half-checked in silence.
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ from typing import Any
 import numpy as np
 
 from pytest_rnnparity.errors import UnsupportedModelError
+from pytest_rnnparity.model.functional_layers import (
+    DESCRIBERS,
+    describe_functional,
+    functional_class,
+)
 from pytest_rnnparity.model.weights import layer_cell_weights
 from pytest_rnnparity.reference.activations import get_activation
 from pytest_rnnparity.reference.types import (
     BidirectionalLayer,
     CellConfig,
     CellKind,
+    ConvLSTMLayer,
     DenseLayer,
     IdentityLayer,
     MaskingLayer,
     RecurrentLayer,
     ReferenceLayer,
+    StackedLayer,
 )
 
 RECURRENT_LAYERS: dict[str, CellKind] = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}
@@ -44,13 +52,16 @@ IDENTITY_LAYERS = frozenset(
         "ActivityRegularization",
     }
 )
+CONV_LSTM_LAYERS = frozenset({"ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
 SUPPORTED_LAYERS = [
     *sorted(RECURRENT_LAYERS),
     "Bidirectional",
     "Dense",
     "Masking",
-    "RNN (of a GRU/LSTM/SimpleRNN cell)",
+    "RNN (of a GRU/LSTM/SimpleRNN cell, or StackedRNNCells of them)",
     "TimeDistributed",
+    *sorted(CONV_LSTM_LAYERS),
+    *sorted(DESCRIBERS),
     *sorted(IDENTITY_LAYERS),
 ]
 
@@ -63,7 +74,7 @@ def keras_class_name(layer: Any) -> str:
     derives from no layer the reference knows keeps its own name (and stays opaque).
     """
     known = {*RECURRENT_LAYERS, "RNN", "Bidirectional", "Dense", "TimeDistributed", "Masking"}
-    known |= IDENTITY_LAYERS
+    known |= IDENTITY_LAYERS | CONV_LSTM_LAYERS
     for cls in type(layer).__mro__:
         module = getattr(cls, "__module__", "")
         if cls.__name__ in known and module.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
@@ -91,8 +102,12 @@ def unsupported_reason(layer: Any, *, keras_major: int = 3) -> str | None:
 def describe_layer(layer: Any, *, keras_major: int = 3) -> ReferenceLayer:
     """One Keras layer as a reference layer; UnsupportedModelError names what it lacks."""
     class_name = keras_class_name(layer)
+    if class_name == "RNN" and type(layer.cell).__name__ == "StackedRNNCells":
+        return _stacked(layer, keras_major=keras_major)
     if class_name in RECURRENT_LAYERS or class_name == "RNN":
         return _recurrent(layer, keras_major=keras_major)
+    if class_name in CONV_LSTM_LAYERS:
+        return _conv_lstm(layer, keras_major=keras_major)
     if class_name == "Bidirectional":
         return _bidirectional(layer, keras_major=keras_major)
     if class_name == "Dense":
@@ -109,6 +124,8 @@ def describe_layer(layer: Any, *, keras_major: int = 3) -> ReferenceLayer:
         return MaskingLayer(name=layer.name, mask_value=float(layer.mask_value))
     if class_name in IDENTITY_LAYERS:
         return IdentityLayer(name=layer.name, class_name=class_name)
+    if functional_class(layer) is not None:
+        return describe_functional(layer, keras_major=keras_major)
     raise UnsupportedModelError(
         f"layer '{layer.name}' ({class_name}) is not supported; supported layers: "
         + ", ".join(SUPPORTED_LAYERS)
@@ -218,4 +235,50 @@ def _dense(
         bias=np.asarray(arrays[1]) if len(arrays) > 1 else None,
         activation=_activation_name(layer, config, "activation", keras_major),
         time_distributed=time_distributed,
+    )
+
+
+def _stacked(layer: Any, *, keras_major: int) -> StackedLayer:
+    """``RNN(StackedRNNCells([...]))``: each cell's options and per-gate weights."""
+    cells = []
+    for cell in layer.cell.cells:
+        kind = CELLS.get(type(cell).__name__)
+        if kind is None:
+            raise UnsupportedModelError(
+                f"layer '{layer.name}': StackedRNNCells with a {type(cell).__name__} is not "
+                "supported; use GRUCell, LSTMCell or SimpleRNNCell cells"
+            )
+        cells.append((_cell_config(layer, cell, kind, keras_major), layer_cell_weights(cell, kind)))
+    return StackedLayer(
+        name=layer.name,
+        cells=tuple(cells),
+        return_sequences=bool(layer.return_sequences),
+        return_state=bool(layer.return_state),
+        go_backwards=bool(layer.go_backwards),
+        stateful=bool(layer.stateful),
+        zero_output_for_mask=bool(getattr(layer, "zero_output_for_mask", False)),
+    )
+
+
+def _conv_lstm(layer: Any, *, keras_major: int) -> ConvLSTMLayer:
+    """``ConvLSTM1D``/``2D``/``3D``: its convolution options and fused weights."""
+    cell = layer.cell
+    config = cell.get_config()
+    arrays = layer.get_weights()
+    return ConvLSTMLayer(
+        name=layer.name,
+        kernel=np.asarray(arrays[0]),
+        recurrent_kernel=np.asarray(arrays[1]),
+        bias=np.asarray(arrays[2]) if len(arrays) > 2 else None,
+        strides=tuple(int(s) for s in config["strides"]),
+        padding=str(config["padding"]),
+        dilation_rate=tuple(int(d) for d in config["dilation_rate"]),
+        data_format=str(config.get("data_format") or "channels_last"),
+        activation=_activation_name(layer, config, "activation", keras_major),
+        recurrent_activation=_activation_name(layer, config, "recurrent_activation", keras_major),
+        return_sequences=bool(layer.return_sequences),
+        return_state=bool(layer.return_state),
+        go_backwards=bool(layer.go_backwards),
+        stateful=bool(layer.stateful),
+        zero_output_for_mask=bool(getattr(layer, "zero_output_for_mask", False)),
     )

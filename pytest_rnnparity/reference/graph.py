@@ -21,23 +21,22 @@ value. Nothing here imports keras.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from pytest_rnnparity.reference.layers.registry import run_functional
 from pytest_rnnparity.reference.model import run_layer
 from pytest_rnnparity.reference.types import (
-    STATE_NAMES,
     Array,
-    BidirectionalLayer,
     BoolArray,
+    FunctionalLayer,
     LayerResult,
     LayerStates,
-    RecurrentLayer,
     ReferenceLayer,
-    recurrent_directions,
     resolve_dtype,
+    state_names,
 )
 
 
@@ -63,6 +62,10 @@ class GraphCall:
     mask: int | None = None
     implicit_mask: bool = True
     initial_state: tuple[int, ...] = ()
+    #: Explicit masks of a multi-input call, one id (or None) per input.
+    input_masks: tuple[int | None, ...] = ()
+    #: Tensor arguments given by name (``attention_mask``), by their argument name.
+    tensors: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def opaque(self) -> bool:
@@ -83,14 +86,15 @@ def layer_outputs(layer: ReferenceLayer, result: LayerResult) -> list[Array]:
     """A reference result as the list of outputs the Keras layer returns, in its order.
 
     A recurrent layer returns its output, then (with ``return_state``) its final
-    states in ``STATE_NAMES`` order; a Bidirectional its merged output (or the pair for
-    ``merge_mode=None``), then the forward states and the backward states.
+    states (:func:`~pytest_rnnparity.reference.types.state_names`); a Bidirectional its
+    merged output (or the pair for ``merge_mode=None``), then the forward states and
+    the backward states.
     """
     main = list(result.output) if isinstance(result.output, tuple) else [result.output]
-    if isinstance(layer, RecurrentLayer | BidirectionalLayer) and layer.return_state:
-        for direction, described in recurrent_directions(layer):
+    if getattr(layer, "return_state", False):
+        for direction, names in state_names(layer):
             final = result.directions[direction].final_states
-            main.extend(final[name] for name in STATE_NAMES[described.cell.kind])
+            main.extend(final[name] for name in names)
     return main
 
 
@@ -98,18 +102,17 @@ def split_initial_state(layer: ReferenceLayer, states: Sequence[Array]) -> Layer
     """Keras' flat list of initial states as ``direction -> state name -> array``."""
     if not states:
         return None
-    directions = recurrent_directions(layer)
+    directions = state_names(layer)
     if not directions:
         raise ValueError(f"layer {layer.name!r} is not recurrent and takes no initial states")
-    expected = sum(len(STATE_NAMES[d.cell.kind]) for _, d in directions)
+    expected = sum(len(names) for _, names in directions)
     if len(states) != expected:
         raise ValueError(
             f"layer {layer.name!r} takes {expected} initial state(s), got {len(states)}"
         )
     split: dict[str, dict[str, Array]] = {}
     position = 0
-    for direction, described in directions:
-        names = STATE_NAMES[described.cell.kind]
+    for direction, names in directions:
         split[direction] = dict(zip(names, states[position : position + len(names)], strict=True))
         position += len(names)
     return split
@@ -119,34 +122,69 @@ def run_call(
     call: GraphCall,
     inputs: Sequence[Array],
     *,
-    mask: BoolArray | None,
+    masks: Sequence[BoolArray | None],
     initial_state: Sequence[Array] = (),
+    tensors: Mapping[str, Array] | None = None,
+    states: LayerStates | None = None,
     dtype: DTypeLike = "float32",
     hidden_only: bool = False,
     keras_major: int = 3,
-) -> LayerResult:
-    """Run one (not opaque) call on the given input values.
+) -> tuple[LayerResult, list[Array], list[BoolArray | None]]:
+    """Run one (not opaque) call on the given input values and masks (one per input).
+
+    ``tensors`` are tensor arguments given by name (``attention_mask``); ``states`` the
+    initial states of a stateful call when ``initial_state`` gives none. Returns the
+    result and every output with its mask, in Keras' order.
 
     Raises
     ------
     ValueError
-        If the call is opaque, or takes more than one input (not implemented yet).
+        If the call is opaque, or its inputs do not fit its layer.
     """
-    if call.layer is None:
+    layer = call.layer
+    if layer is None:
         raise ValueError(f"call {call.name!r} is opaque: the reference does not compute it")
+    if isinstance(layer, FunctionalLayer):
+        if tensors:
+            layer = replace(layer, weights={**layer.weights, **tensors})
+        outputs, output_masks = run_functional(
+            layer, inputs, masks, dtype=dtype, keras_major=keras_major
+        )
+        result = LayerResult(name=call.name, output=outputs[0], mask=output_masks[0])
+        return result, outputs, output_masks
     if len(inputs) != 1:
         raise ValueError(
-            f"call {call.name!r}: {type(call.layer).__name__} takes one input, got {len(inputs)}"
+            f"call {call.name!r}: {type(layer).__name__} takes one input, got {len(inputs)}"
         )
-    return run_layer(
-        call.layer,
+    initial = split_initial_state(layer, initial_state) if initial_state else states
+    result = run_layer(
+        layer,
         inputs[0],
-        mask=mask,
-        initial_states=split_initial_state(call.layer, initial_state),
+        mask=masks[0] if masks else None,
+        initial_states=initial,
         dtype=dtype,
         hidden_only=hidden_only,
         keras_major=keras_major,
     )
+    outputs = layer_outputs(layer, result)
+    main = 2 if isinstance(result.output, tuple) else 1
+    return result, outputs, [result.mask if i < main else None for i in range(len(outputs))]
+
+
+def call_masks(
+    call: GraphCall, values: Mapping[int, Array], masks: Mapping[int, BoolArray | None]
+) -> list[BoolArray | None]:
+    """The mask of each input of a call: given explicitly, or the one its input carries."""
+    if call.input_masks:
+        return [
+            None if key is None else np.asarray(values[key]).astype(bool)
+            for key in call.input_masks
+        ]
+    if call.mask is not None:
+        return [np.asarray(values[call.mask]).astype(bool)] + [None] * (len(call.inputs) - 1)
+    if call.implicit_mask:
+        return [masks.get(key) for key in call.inputs]
+    return [None] * len(call.inputs)
 
 
 def run_graph(
@@ -192,50 +230,28 @@ def run_graph(
     results: dict[str, LayerResult] = {}
     for call in calls:
         if call.opaque:
-            missing = [t for t in call.outputs if t not in values]
+            missing = [key for key in call.outputs if key not in values]
             if missing:
                 raise ValueError(f"opaque call {call.name!r}: no value given for its outputs")
             continue
-        inputs = [values[t] for t in call.inputs]
-        mask: BoolArray | None
-        if call.mask is not None:
-            mask = np.asarray(values[call.mask]).astype(bool)
-        elif call.implicit_mask and call.inputs:
-            mask = masks.get(call.inputs[0])
-        else:
-            mask = None
-        initial = [values[t] for t in call.initial_state]
-        assert call.layer is not None
-        if not initial and states and call.name in states:
-            initial_states = states[call.name]
-            result = run_layer(
-                call.layer,
-                inputs[0],
-                mask=mask,
-                initial_states=initial_states,
-                dtype=compute_dtype,
-                hidden_only=hidden_only,
-                keras_major=keras_major,
-            )
-        else:
-            result = run_call(
-                call,
-                inputs,
-                mask=mask,
-                initial_state=initial,
-                dtype=compute_dtype,
-                hidden_only=hidden_only,
-                keras_major=keras_major,
-            )
+        result, outputs, output_masks = run_call(
+            call,
+            [values[key] for key in call.inputs],
+            masks=call_masks(call, values, masks),
+            initial_state=[values[key] for key in call.initial_state],
+            tensors={name: values[key] for name, key in call.tensors.items()},
+            states=(states or {}).get(call.name),
+            dtype=compute_dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
         results[call.name] = result
-        outputs = layer_outputs(call.layer, result)
         if len(outputs) != len(call.outputs):
             raise ValueError(
                 f"call {call.name!r}: the reference gives {len(outputs)} outputs, "
                 f"Keras {len(call.outputs)}"
             )
-        main = 2 if isinstance(result.output, tuple) else 1
-        for position, (tensor, value) in enumerate(zip(call.outputs, outputs, strict=True)):
-            values[tensor] = value
-            masks[tensor] = result.mask if position < main else None
+        for key, value, mask in zip(call.outputs, outputs, output_masks, strict=True):
+            values[key] = value
+            masks[key] = mask
     return GraphRun(values=values, masks=masks, results=results)

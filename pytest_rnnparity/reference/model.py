@@ -9,23 +9,32 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from pytest_rnnparity.errors import UnsupportedModelError
 from pytest_rnnparity.reference.layers.core import run_dense, run_identity, run_masking
+from pytest_rnnparity.reference.layers.registry import run_functional
 from pytest_rnnparity.reference.masks import check_mask
+from pytest_rnnparity.reference.recurrent.conv_lstm import conv_lstm
 from pytest_rnnparity.reference.recurrent.layers import (
     direction_states,
     passed_on,
     run_bidirectional,
     run_recurrent,
 )
+from pytest_rnnparity.reference.recurrent.stacked import run_stacked_cells
 from pytest_rnnparity.reference.types import (
     DIRECTIONS,
+    STATE_NAMES,
     Array,
     BidirectionalLayer,
+    ConvLSTMLayer,
     DenseLayer,
+    FunctionalLayer,
+    IdentityLayer,
     LayerResult,
     LayerStates,
     MaskingLayer,
     RecurrentLayer,
+    RecurrentTrace,
     ReferenceLayer,
+    StackedLayer,
     resolve_dtype,
 )
 
@@ -170,10 +179,132 @@ def run_layer(
             hidden_only=hidden_only,
             keras_major=keras_major,
         )
+    if isinstance(layer, StackedLayer):
+        return _run_stacked(
+            layer,
+            inputs,
+            mask,
+            initial_states,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
+    if isinstance(layer, ConvLSTMLayer):
+        return _run_conv_lstm(
+            layer,
+            inputs,
+            mask,
+            initial_states,
+            dtype=dtype,
+            hidden_only=hidden_only,
+            keras_major=keras_major,
+        )
     if initial_states:
         raise ValueError(f"layer {layer.name!r} is not recurrent and takes no initial states")
+    if isinstance(layer, FunctionalLayer):
+        outputs, masks = run_functional(
+            layer,
+            [np.asarray(inputs)],
+            [None if mask is None else np.asarray(mask, bool)],
+            dtype=dtype,
+            keras_major=keras_major,
+        )
+        return LayerResult(name=layer.name, output=outputs[0], mask=masks[0])
     if isinstance(layer, DenseLayer):
         return run_dense(layer, inputs, mask=mask, dtype=dtype, keras_major=keras_major)
     if isinstance(layer, MaskingLayer):
         return run_masking(layer, inputs, dtype=dtype)
+    assert isinstance(layer, IdentityLayer)
     return run_identity(layer, inputs, mask=mask, dtype=dtype)
+
+
+def _run_stacked(
+    layer: StackedLayer,
+    inputs: ArrayLike,
+    mask: ArrayLike | None,
+    initial_states: LayerStates | None,
+    *,
+    dtype: DTypeLike,
+    hidden_only: bool,
+    keras_major: int,
+) -> LayerResult:
+    """``RNN(StackedRNNCells)``: the top cell as the ``forward`` direction, every cell's
+    final states on it as ``"hidden (cell 1)"``..., the lower cells' traces as ``cell k``."""
+    per_cell = None
+    if initial_states:
+        given = direction_states(initial_states, DIRECTIONS[:1], layer.name)["forward"]
+        per_cell = [
+            {state: given[f"{state} (cell {index + 1})"] for state in STATE_NAMES[config.kind]}
+            for index, (config, _) in enumerate(layer.cells)
+        ]
+    result = run_stacked_cells(
+        layer.cells,
+        inputs,
+        mask=mask,
+        initial_states=per_cell,
+        return_sequences=layer.return_sequences,
+        return_state=layer.return_state,
+        go_backwards=layer.go_backwards,
+        zero_output_for_mask=layer.zero_output_for_mask,
+        dtype=dtype,
+        hidden_only=hidden_only,
+        keras_major=keras_major,
+    )
+    top = result.cells[-1]
+    finals = {
+        f"{state} (cell {index + 1})": trace.final_states[state]
+        for index, trace in enumerate(result.cells)
+        for state in STATE_NAMES[trace.kind]
+    }
+    directions = {
+        "forward": RecurrentTrace(
+            kind=top.kind, outputs=top.outputs, final_states=finals, traces=top.traces
+        ),
+        **{f"cell {index + 1}": trace for index, trace in enumerate(result.cells[:-1])},
+    }
+    return LayerResult(
+        name=layer.name, output=result.output, mask=result.mask, directions=directions
+    )
+
+
+def _run_conv_lstm(
+    layer: ConvLSTMLayer,
+    inputs: ArrayLike,
+    mask: ArrayLike | None,
+    initial_states: LayerStates | None,
+    *,
+    dtype: DTypeLike,
+    hidden_only: bool,
+    keras_major: int,
+) -> LayerResult:
+    """``ConvLSTM1D``/``2D``/``3D``: one ``forward`` direction with its gate traces."""
+    initial = None
+    if initial_states:
+        initial = direction_states(initial_states, DIRECTIONS[:1], layer.name)["forward"]
+    result = conv_lstm(
+        inputs,
+        layer.kernel,
+        layer.recurrent_kernel,
+        layer.bias,
+        strides=layer.strides,
+        padding=layer.padding,  # type: ignore[arg-type]
+        dilation_rate=layer.dilation_rate,
+        data_format=layer.data_format,  # type: ignore[arg-type]
+        activation=layer.activation,
+        recurrent_activation=layer.recurrent_activation,
+        return_sequences=layer.return_sequences,
+        return_state=layer.return_state,
+        go_backwards=layer.go_backwards,
+        zero_output_for_mask=layer.zero_output_for_mask,
+        mask=mask,
+        initial_state=initial,
+        dtype=dtype,
+        hidden_only=hidden_only,
+        keras_major=keras_major,
+    )
+    return LayerResult(
+        name=layer.name,
+        output=result.output,
+        mask=result.mask,
+        directions={"forward": result.trace},
+    )

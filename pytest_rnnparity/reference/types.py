@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -132,7 +132,75 @@ class IdentityLayer:
     class_name: str
 
 
-ReferenceLayer = RecurrentLayer | BidirectionalLayer | DenseLayer | MaskingLayer | IdentityLayer
+@dataclass(frozen=True)
+class StackedLayer:
+    """``RNN(StackedRNNCells([...]))``: the cells step in order, bottom first, in one loop.
+
+    ``cells`` holds each cell's options and per-gate weights. The layer's output is the
+    top cell's; its final states are every cell's, in Keras' order.
+    """
+
+    name: str
+    cells: tuple[tuple[CellConfig, CellWeights], ...]
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    stateful: bool = False
+    zero_output_for_mask: bool = False
+
+
+@dataclass(frozen=True)
+class ConvLSTMLayer:
+    """``ConvLSTM1D``/``2D``/``3D``: an LSTM whose gates are convolutions.
+
+    ``kernel`` ``(*K, C, 4F)``, ``recurrent_kernel`` ``(*K, F, 4F)``, ``bias`` ``(4F,)``
+    or None, gates ``i, f, c, o`` as Keras orders them.
+    """
+
+    name: str
+    kernel: Array
+    recurrent_kernel: Array
+    bias: Array | None
+    strides: tuple[int, ...]
+    padding: str
+    dilation_rate: tuple[int, ...]
+    data_format: str = "channels_last"
+    activation: str | None = "tanh"
+    recurrent_activation: str | None = "sigmoid"
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    stateful: bool = False
+    zero_output_for_mask: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionalLayer:
+    """A layer the reference computes as one function of its inputs, with no time loop.
+
+    ``class_name`` is the Keras class (``Embedding``, ``Conv1D``, ``Add``,
+    ``MultiHeadAttention``, ...) and chooses the function
+    (:mod:`pytest_rnnparity.reference.layers.registry`); ``options`` are the config
+    values and call-time arguments that change what it computes; ``weights`` its
+    arrays by role (``kernel``, ``bias``, ``embeddings``, ``gamma``, ...).
+    """
+
+    name: str
+    class_name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    weights: Mapping[str, Array] = field(default_factory=dict)
+
+
+ReferenceLayer = (
+    RecurrentLayer
+    | BidirectionalLayer
+    | StackedLayer
+    | ConvLSTMLayer
+    | DenseLayer
+    | MaskingLayer
+    | IdentityLayer
+    | FunctionalLayer
+)
 
 
 @dataclass(frozen=True)
@@ -150,6 +218,30 @@ class OpaqueLayer:
 
 #: A model's layer call as a check sees it: computed by the reference, or opaque.
 DescribedLayer = ReferenceLayer | OpaqueLayer
+
+
+def state_names(layer: ReferenceLayer | OpaqueLayer) -> list[tuple[str, tuple[str, ...]]]:
+    """Each direction of a recurrent layer and the names of its states, in Keras' order.
+
+    ``[("forward", ("hidden", "cell"))]`` for an LSTM or a ConvLSTM, both directions of a
+    Bidirectional, and for stacked cells one direction whose states are every cell's
+    (``"hidden (cell 1)"``, ...); ``[]`` for a layer that is not recurrent.
+    """
+    if isinstance(layer, StackedLayer):
+        names = tuple(
+            f"{state} (cell {index + 1})"
+            for index, (config, _) in enumerate(layer.cells)
+            for state in STATE_NAMES[config.kind]
+        )
+        return [("forward", names)]
+    if isinstance(layer, ConvLSTMLayer):
+        return [("forward", STATE_NAMES["lstm"])]
+    return [(d, STATE_NAMES[r.cell.kind]) for d, r in recurrent_directions(layer)]
+
+
+def is_recurrent(layer: ReferenceLayer | OpaqueLayer) -> bool:
+    """Whether the layer loops over time (a call of it is checked step by step)."""
+    return bool(state_names(layer))
 
 
 def recurrent_directions(layer: ReferenceLayer | OpaqueLayer) -> list[tuple[str, RecurrentLayer]]:

@@ -185,7 +185,7 @@ class TimeAxis:
 
 def time_axis(run: SpecRun) -> TimeAxis:
     """The spec's ``data.time``: its unit, or the labels its CSV column gave each row."""
-    time = run.spec.data.time
+    time = getattr(run.spec.data, "time", "step")  # the functional form counts steps
     if isinstance(time, TimeColumn):
         labels = run.dataset.time_labels
         return TimeAxis(unit=time.column, labels=labels)
@@ -887,7 +887,7 @@ def verdict_section(run: SpecRun) -> str:
             f"OK: {first}",
             *rest,
             "",
-            *error_table(parity.comparisons, parity.layer_classes),
+            *error_table(parity.comparisons, parity.layer_classes, layers=parity.layers),
         ]
     else:
         lines += ["FAIL: " + parity_message(parity)]

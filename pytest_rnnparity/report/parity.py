@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pytest_rnnparity.check.compare import Comparison
 from pytest_rnnparity.check.finite import NonFinite
 from pytest_rnnparity.check.parity import ParityResult
-from pytest_rnnparity.reference.types import OpaqueLayer
+from pytest_rnnparity.reference.types import DescribedLayer, OpaqueLayer
 
 QUANTITY_TITLES = {
     "probe": "the layer's own output against its probe",
@@ -71,11 +71,36 @@ def where_hint(comparison: Comparison) -> str | None:
     )
 
 
-def error_table(comparisons: Sequence[Comparison], layer_classes: dict[str, str]) -> list[str]:
-    """A fixed-width table of the largest errors per layer and quantity."""
+def error_table(
+    comparisons: Sequence[Comparison],
+    layer_classes: dict[str, str],
+    *,
+    layers: Sequence[DescribedLayer] = (),
+) -> list[str]:
+    """A fixed-width table of the largest errors per layer and quantity.
+
+    With ``layers`` (every layer call, in order) an opaque call gets a row of its own
+    (``not computed``), so the table covers every call.
+    """
     header = ("layer", "class", "quantity", "shape", "max abs", "max rel", "tolerance", "verdict")
     rows = [header]
-    for c in comparisons:
+    opaque = [layer.name for layer in layers if isinstance(layer, OpaqueLayer)]
+    order = {layer.name: index for index, layer in enumerate(layers)}
+    listed: list[Comparison | str] = list(comparisons)
+    for name in opaque:
+        position = next(
+            (
+                i
+                for i, c in enumerate(listed)
+                if isinstance(c, Comparison) and order.get(c.layer, -1) > order[name]
+            ),
+            len(listed),
+        )
+        listed.insert(position, name)
+    for c in listed:
+        if isinstance(c, str):
+            rows.append((c, layer_classes.get(c, ""), "not computed", "", "", "", "", "opaque"))
+            continue
         rows.append(
             (
                 c.layer,
@@ -125,6 +150,7 @@ def parity_failure_message(
     reference_dtype: str,
     layer_names: Sequence[str] | None = None,
     opaque: Sequence[OpaqueLayer] = (),
+    layers: Sequence[DescribedLayer] = (),
 ) -> str:
     """The message of a ParityError: the first failing comparison, then the table.
 
@@ -155,7 +181,7 @@ def parity_failure_message(
         *mismatch_lines(first, expected_name=expected_name, actual_name=actual_name),
         "",
         "Largest errors per layer:",
-        *("  " + line for line in error_table(comparisons, layer_classes)),
+        *("  " + line for line in error_table(comparisons, layer_classes, layers=layers)),
         *opaque_lines(opaque),
     ]
     return "\n".join(lines)
@@ -256,6 +282,7 @@ def parity_message(result: ParityResult) -> str:
                 reference_dtype=result.dtype,
                 layer_names=[layer.name for layer in result.layers],
                 opaque=result.opaque,
+                layers=result.layers,
             )
         )
     return "\n\n".join(sections)
@@ -288,3 +315,11 @@ def checked_lines(result: ParityResult) -> list[str]:
     if not recurrent:
         lines[1:] = ["every layer's output, end to end (the model has no recurrent layer call)."]
     return lines + opaque_lines(result.opaque)
+
+
+def parity_report(result: ParityResult) -> str:
+    """What a check compared and how, then the table of every layer call (pass or fail)."""
+    if not result.ok:
+        return parity_message(result)
+    table = error_table(result.comparisons, result.layer_classes, layers=result.layers)
+    return "\n".join([*checked_lines(result), "", *table])

@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.spec.data import check_size, read_data, read_lookback
+from pytest_rnnparity.spec.data import check_size, read_data, read_graph_data, read_lookback
+from pytest_rnnparity.spec.graph import is_graph_model, read_graph
 from pytest_rnnparity.spec.layers import read_model
 from pytest_rnnparity.spec.matrix import expand_matrix
 from pytest_rnnparity.spec.options import (
@@ -44,6 +45,9 @@ from pytest_rnnparity.spec.types import (
     DataSource,
     DType,
     GoldenOptions,
+    GraphData,
+    LayerDecl,
+    ModelGraph,
     SavedModel,
     Spec,
     ToleranceOptions,
@@ -85,7 +89,7 @@ def load_specs(path: Path, *, root: Path) -> list[Spec]:
         raise not_utf8(error, what="spec", path=display) from None
     document = parse_yaml(text, path=display)
     reader = Reader(document, display=display, variant=None)
-    reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
+    reader.fields((), TOP_LEVEL_KEYS, required=_required(document.value))
     context = SpecContext(spec_path=path, root=root.resolve(), display=display)
     return [
         _build_spec(Reader(variant_document, display=display, variant=variant), context)
@@ -109,8 +113,15 @@ def resolved_display_path(path: Path | str, root: Path) -> str:
         return str(path)
 
 
+def _required(document: Any) -> tuple[str, ...]:
+    """The top-level keys a spec must have: a functional model's inputs give their own
+    lookback (or have none: token sequences)."""
+    model = document.get("model") if isinstance(document, dict) else None
+    return ("data", "model") if is_graph_model(model) else ("data", "lookback", "model")
+
+
 def _build_spec(reader: Reader, context: SpecContext) -> Spec:
-    top = reader.fields((), TOP_LEVEL_KEYS, required=("data", "lookback", "model"))
+    top = reader.fields((), TOP_LEVEL_KEYS, required=_required(reader.document.value))
     name = reader.string(("name",)) if "name" in top else context.spec_path.stem
     size = len(name.encode("utf-8"))
     if size > MAX_NAME_BYTES:
@@ -138,12 +149,18 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
         )
     description = reader.string(("description",)) if "description" in top else ""
     seed = reader.integer(("seed",), minimum=0, maximum=MAX_SEED) if "seed" in top else 0
-    data = read_data(reader, context)
-    lookback = read_lookback(reader, data)
-    model = read_model(reader, context)
-    check_size(reader, data, lookback, model)
-    if isinstance(model, SavedModel):
-        _check_saved_input(reader, context, model, data, lookback)
+    data: DataSource | GraphData
+    model: tuple[LayerDecl, ...] | SavedModel | ModelGraph
+    if is_graph_model(reader.get(("model",))):
+        data, lookback = read_graph_data(reader, context)
+        model = read_graph(reader, data)
+    else:
+        data = read_data(reader, context)
+        lookback = read_lookback(reader, data)
+        model = read_model(reader, context)
+        check_size(reader, data, lookback, model)
+        if isinstance(model, SavedModel):
+            _check_saved_input(reader, context, model, data, lookback)
     weights = read_weights(reader, context, saved=isinstance(model, SavedModel))
     dtype = (
         cast(DType, reader.choice(("dtype",), ("float32", "float64")))
@@ -159,7 +176,9 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     torch = read_torch(reader, model) if "torch" in top else None
     timeout = read_timeout(reader) if "timeout" in top else None
     layer_lines: tuple[int, ...] = ()
-    if not isinstance(model, SavedModel):
+    if isinstance(model, ModelGraph):
+        layer_lines = tuple(node.line for node in model.layers)
+    elif not isinstance(model, SavedModel):
         layer_lines = tuple(layer.line for layer in model)
     hashed = {
         "seed": seed,

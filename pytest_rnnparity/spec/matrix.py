@@ -15,14 +15,18 @@ from urllib.parse import quote
 from pytest_rnnparity.spec.reader import Reader, suggest
 from pytest_rnnparity.spec.types import (
     CANDIDATE_KEYS,
+    CELL_ARGUMENTS,
     CSV_KEYS,
     DATA_KEYS,
     GOLDEN_KEYS,
-    LAYER_ARGUMENTS,
+    GRAPH_LAYER_ARGUMENTS,
+    INPUT_KEYS,
     MAX_VARIANT_ID_BYTES,
     MAX_VARIANTS,
+    NODE_KEYS,
     SYNTHETIC_KEYS,
     TARGET_KEYS,
+    TOKEN_KEYS,
     TOLERANCE_GROUPS,
     TOLERANCE_KEYS,
     TOP_LEVEL_KEYS,
@@ -183,12 +187,30 @@ def _allowed_keys(document: LocatedDocument, parent: KeyPath) -> Sequence[str]:
     }
     if parent in fixed:
         return fixed[parent]
+    if parent[:2] == ("data", "inputs") and len(parent) >= 3:
+        sub = parent[3:]
+        by_section: dict[KeyPath, Sequence[str]] = {
+            (): INPUT_KEYS,
+            ("target",): TARGET_KEYS,
+            ("csv",): CSV_KEYS,
+            ("synthetic",): SYNTHETIC_KEYS,
+            ("tokens",): TOKEN_KEYS,
+        }
+        return by_section.get(sub, ())
+    if parent[:2] == ("model", "layers") and len(parent) >= 3:
+        if len(parent) == 3:
+            return NODE_KEYS
+        if len(parent) == 4 and isinstance(parent[3], str):
+            return GRAPH_LAYER_ARGUMENTS.get(parent[3], ())
     in_layer_slot = len(parent) >= 2 and (
         (parent[0] == "model" and len(parent) == 3 and isinstance(parent[1], int))
         or parent[-2] in ("layer", "backward_layer")
     )
     if in_layer_slot and isinstance(parent[-1], str):
-        return LAYER_ARGUMENTS.get(parent[-1], ())
+        return GRAPH_LAYER_ARGUMENTS.get(parent[-1], ())
+    in_cell_slot = "cell" in parent[-3:-1]
+    if in_cell_slot and isinstance(parent[-1], str):
+        return CELL_ARGUMENTS.get(parent[-1], ())
     return ()
 
 

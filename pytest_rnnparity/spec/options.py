@@ -28,6 +28,7 @@ from pytest_rnnparity.spec.types import (
     ExecutionPath,
     GoldenOptions,
     LayerDecl,
+    ModelGraph,
     SavedModel,
     ToleranceLimits,
     ToleranceOptions,
@@ -127,7 +128,9 @@ def read_paths(reader: Reader) -> tuple[ExecutionPath, ...]:
 CANDIDATE_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-def read_candidate(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) -> CandidateOptions:
+def read_candidate(
+    reader: Reader, model: tuple[LayerDecl, ...] | SavedModel | ModelGraph
+) -> CandidateOptions:
     """``candidate:``: a function name, or its mapping with layer, expect and diagnosis."""
     at: KeyPath = ("candidate",)
     line = reader.document.key_location(at).line
@@ -148,7 +151,9 @@ def read_candidate(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) ->
     if "layer" in written:
         layer_at: KeyPath = (*at, "layer")
         value = reader.get(layer_at)
-        if isinstance(value, str):
+        if isinstance(model, ModelGraph):
+            layer = _graph_candidate(reader, layer_at, model)
+        elif isinstance(value, str):
             layer = layer_name(reader, layer_at)
         else:
             layer = reader.integer(layer_at, minimum=0)
@@ -186,7 +191,31 @@ def read_candidate(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) ->
     )
 
 
-def read_torch(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) -> TorchOptions | None:
+def _graph_candidate(reader: Reader, at: KeyPath, model: ModelGraph) -> str:
+    """``candidate.layer`` of a functional model: the name of one of its recurrent layers."""
+    value = reader.get(at)
+    names = [node.name for node in model.layers]
+    if not isinstance(value, str):
+        reader.fail(
+            at,
+            f"expected the name of a layer under model.layers ({', '.join(names)}), got"
+            f" {describe(value)}",
+        )
+    if value not in names:
+        reader.fail(at, unknown_message("layer", value, names))
+    decl = model.node(value).layer
+    if not recurrent_inside(decl):
+        reader.fail(
+            at,
+            f"{value} is a {decl.class_name}; a candidate implements a recurrent layer (GRU,"
+            " LSTM, SimpleRNN or a Bidirectional one)",
+        )
+    return value
+
+
+def read_torch(
+    reader: Reader, model: tuple[LayerDecl, ...] | SavedModel | ModelGraph
+) -> TorchOptions | None:
     """``torch:``: true or ``{tolerance: ...}``; refused for a layer torch cannot compute."""
     at: KeyPath = ("torch",)
     value = reader.get(at)
@@ -200,9 +229,14 @@ def read_torch(reader: Reader, model: tuple[LayerDecl, ...] | SavedModel) -> Tor
     if "tolerance" in written:
         tolerance_at: KeyPath = (*at, "tolerance")
         limits = _limits(reader, tolerance_at, reader.fields(tolerance_at, ("atol", "rtol")))
-    if not isinstance(model, SavedModel):
-        for index, layer in enumerate(model):
-            for wrapped, where in _torch_layers(layer, ("model", index)):
+    declared: list[tuple[LayerDecl, KeyPath]] = []
+    if isinstance(model, ModelGraph):
+        declared = [(node.layer, ("model", "layers", node.name)) for node in model.layers]
+    elif not isinstance(model, SavedModel):
+        declared = [(layer, ("model", index)) for index, layer in enumerate(model)]
+    if declared:
+        for layer, layer_at in declared:
+            for wrapped, where in _torch_layers(layer, layer_at):
                 problem = torch_problem(wrapped.class_name, wrapped.kwargs)
                 if problem is not None:
                     key, text = problem

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -174,3 +175,19 @@ def project_file(reader: Reader, context: SpecContext, at: KeyPath) -> tuple[Pat
     if not resolved.is_file():
         reader.fail(at, f"file not found: {declared!r} (paths are relative to the spec file)")
     return resolved, declared
+
+
+#: A model input's or a layer's name: no dot (it separates a layer from one of its outputs).
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+def check_name(reader: Reader, at: KeyPath, name: str, *, what: str) -> None:
+    """Refuse a model input's or a layer's name (the key at ``at``) that Keras or a
+    reference (``layer.part``) cannot take."""
+    if not NAME.fullmatch(name):
+        reader.fail(
+            at,
+            f"expected {what} name of letters, digits, _ and - (a dot separates a layer from"
+            f" one of its outputs: encoder.state_h), got {describe(name)}",
+            at_key=True,
+        )

@@ -96,6 +96,97 @@ INITIALIZERS = (
     "random_uniform", "truncated_normal", "uniform", "variance_scaling", "zero", "zeros",
 )
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+# -- the functional form (model: {layers: {...}, outputs: [...]}, data: {inputs: {...}})
+#: The keys of ``model:`` in the functional form, of one of its layers, of ``data:`` there
+#: and of one model input's data.
+GRAPH_KEYS = ("layers", "outputs")
+NODE_KEYS = ("inputs", "initial_state", "use_causal_mask")
+GRAPH_DATA_KEYS = ("inputs", "stride", "batch")
+INPUT_KEYS = ("features", "target", "csv", "synthetic", "tokens", "scale", "lookback")
+TOKEN_KEYS = (
+    "vocabulary", "sequences", "length", "min_length", "padding", "classes", "path", "labels",
+)
+#: Which side of a token sequence its padding (id 0) goes: ``right`` is Keras'
+#: ``pad_sequences(padding="post")``, ``left`` its ``"pre"``, ``mixed`` a seeded side per row.
+PADDINGS = ("right", "left", "mixed")
+#: At most this many token ids (``Embedding.input_dim``, ``tokens.vocabulary``).
+MAX_VOCABULARY = 10_000_000
+#: At most this many token sequences, and steps in one, in a token input.
+MAX_SEQUENCES = 1_000_000
+MAX_SEQUENCE_LENGTH = 100_000
+#: A token file (``.csv`` or ``.npy``) larger than this is refused before it is read.
+MAX_TOKEN_FILE_BYTES = 50_000_000
+RNN_CELLS = ("GRUCell", "LSTMCell", "SimpleRNNCell")
+_CELL_ARGUMENTS = (
+    "units", "activation", "use_bias", "dropout", "recurrent_dropout", "kernel_initializer",
+    "recurrent_initializer", "bias_initializer",
+)
+#: The cells ``RNN: {cell: [...]}`` stacks (``StackedRNNCells``) and their arguments.
+CELL_ARGUMENTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "GRUCell": (*_CELL_ARGUMENTS, "recurrent_activation", "reset_after"),
+    "LSTMCell": (*_CELL_ARGUMENTS, "recurrent_activation", "unit_forget_bias"),
+    "SimpleRNNCell": _CELL_ARGUMENTS,
+})
+_POOLING = ("pool_size", "strides", "padding", "name")
+_GLOBAL_POOLING = ("keepdims", "name")
+_NORMALIZATION = ("axis", "epsilon", "center", "scale", "name")
+#: The layers of the functional form and their arguments: the chain's
+#: (:data:`LAYER_ARGUMENTS`) and the layers around recurrent ones. A layer's ``name`` is
+#: its key under ``model.layers``; ``name:`` stays for a layer a wrapper holds.
+GRAPH_LAYER_ARGUMENTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    **LAYER_ARGUMENTS,
+    "Embedding": ("input_dim", "output_dim", "mask_zero", "embeddings_initializer", "name"),
+    "Conv1D": (
+        "filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "activation",
+        "use_bias", "kernel_initializer", "bias_initializer", "name",
+    ),
+    "MaxPooling1D": _POOLING,
+    "AveragePooling1D": _POOLING,
+    "GlobalAveragePooling1D": _GLOBAL_POOLING,
+    "GlobalMaxPooling1D": _GLOBAL_POOLING,
+    "Flatten": ("name",),
+    "Reshape": ("target_shape", "name"),
+    "Permute": ("dims", "name"),
+    "RepeatVector": ("n", "name"),
+    "Activation": ("activation", "name"),
+    "ZeroPadding1D": ("padding", "name"),
+    "Cropping1D": ("cropping", "name"),
+    "UpSampling1D": ("size", "name"),
+    "LayerNormalization": _NORMALIZATION,
+    "BatchNormalization": (*_NORMALIZATION[:-1], "momentum", "name"),
+    "Concatenate": ("axis", "name"),
+    "Add": ("name",),
+    "Subtract": ("name",),
+    "Multiply": ("name",),
+    "Average": ("name",),
+    "Maximum": ("name",),
+    "Minimum": ("name",),
+    "Dot": ("axes", "normalize", "name"),
+    "Attention": ("use_scale", "score_mode", "dropout", "name"),
+    "AdditiveAttention": ("use_scale", "dropout", "name"),
+    "MultiHeadAttention": (
+        "num_heads", "key_dim", "value_dim", "dropout", "use_bias", "kernel_initializer",
+        "bias_initializer", "name",
+    ),
+    "RNN": (
+        "cell", "return_sequences", "return_state", "go_backwards", "stateful", "unroll",
+        "zero_output_for_mask", "name",
+    ),
+    "ConvLSTM1D": (
+        "filters", "kernel_size", "strides", "padding", "dilation_rate", "activation",
+        "recurrent_activation", "use_bias", "unit_forget_bias", "dropout", "recurrent_dropout",
+        "return_sequences", "return_state", "go_backwards", "stateful", "kernel_initializer",
+        "recurrent_initializer", "bias_initializer", "name",
+    ),
+})
+#: Layers that take several inputs (``inputs: [a, b]``).
+MERGE_LAYERS = (
+    "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
+)
+ATTENTION_LAYERS = ("Attention", "AdditiveAttention", "MultiHeadAttention")
+#: Layers whose steps the reference traces: what makes a model worth checking.
+STEPPING_LAYERS = (*RECURRENT_LAYERS, "Bidirectional", "RNN", "ConvLSTM1D")
 # fmt: on
 
 
@@ -200,6 +291,93 @@ class SyntheticData(DataOptions):
 
 DataSource: TypeAlias = InlineData | CsvData | SyntheticData
 
+#: Which side of a token sequence its padding goes (see :data:`PADDINGS`).
+Padding = Literal["right", "left", "mixed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntheticTokens:
+    """``tokens: {vocabulary, sequences, length, ...}``: seeded integer token sequences.
+
+    Row ``i`` holds ``lengths[i]`` ids drawn uniformly from ``1 .. vocabulary - 1``, its
+    length drawn from ``min_length .. length``, padded with id 0 to ``length`` on the
+    ``padding`` side; its label (the target) is drawn from ``0 .. classes - 1``.
+    """
+
+    vocabulary: int
+    sequences: int
+    length: int
+    min_length: int
+    padding: Padding
+    classes: int
+
+
+@dataclass(frozen=True)
+class TokenLabels:
+    """The labels file of a token file: one integer per sequence (``.csv`` or ``.npy``)."""
+
+    path: Path
+    declared: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenFile:
+    """``tokens: {path: ids.csv | ids.npy, ...}``: token ids read from a file.
+
+    A ``.csv`` holds one sequence per line (integer ids, no header; lines may differ in
+    length and are padded with 0 to ``length`` on the ``padding`` side); a ``.npy`` one
+    integer array ``(sequences, length)`` (its ``length`` read from the file's header).
+    Without ``labels`` the labels are drawn as for :class:`SyntheticTokens`.
+    """
+
+    path: Path
+    declared: str
+    length: int
+    padding: Padding
+    vocabulary: int | None
+    classes: int
+    labels: TokenLabels | None = None
+
+
+TokenSource: TypeAlias = SyntheticTokens | TokenFile
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One input of a functional model (``data.inputs.<name>``) and its data.
+
+    A series input (``features``, ``csv`` or ``synthetic``) is cut into windows of
+    ``lookback`` rows as the chain's data is; a token input (``tokens``) gives one
+    sequence per row and has no lookback.
+    """
+
+    name: str
+    data: DataSource | TokenSource
+    lookback: int | None
+    line: int = 0
+
+    @property
+    def is_tokens(self) -> bool:
+        """Whether the input holds integer token ids (``tokens:``)."""
+        return isinstance(self.data, SyntheticTokens | TokenFile)
+
+
+@dataclass(frozen=True)
+class GraphData:
+    """``data: {inputs: {...}, stride, batch}``: the data of each input of a functional model.
+
+    ``stride`` and ``batch`` apply to every input (stride to series inputs only), so that
+    every input gives the same number of rows.
+    """
+
+    inputs: tuple[ModelInput, ...]
+    stride: int = 1
+    batch: int | None = None
+
+    def input(self, name: str) -> ModelInput:
+        """The input named ``name``."""
+        return next(model_input for model_input in self.inputs if model_input.name == name)
+
 
 @dataclass(frozen=True)
 class LayerDecl:
@@ -217,6 +395,43 @@ class LayerDecl:
     def is_recurrent(self) -> bool:
         """Whether this is a GRU, LSTM or SimpleRNN (not a wrapper)."""
         return self.class_name in RECURRENT_LAYERS
+
+
+@dataclass(frozen=True)
+class LayerNode:
+    """One layer of the functional form (``model.layers.<name>``) and what it reads.
+
+    ``inputs`` and ``initial_state`` are references: a model input's name, a layer's
+    name (its output), or ``layer.part`` for one of a layer's outputs (``encoder.state_h``;
+    see :mod:`pytest_rnnparity.spec.graph`). ``use_causal_mask`` is passed to an attention
+    layer's call.
+    """
+
+    name: str
+    layer: LayerDecl
+    inputs: tuple[str, ...]
+    initial_state: tuple[str, ...] = ()
+    use_causal_mask: bool | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """``model: {layers: {...}, outputs: [...]}``: a functional Keras model.
+
+    ``inputs`` are the model's inputs (the names under ``data.inputs``, in that order),
+    ``layers`` the layers as written, ``order`` their names in an order where each layer
+    comes after what it reads, ``outputs`` the model's outputs (references).
+    """
+
+    inputs: tuple[str, ...]
+    layers: tuple[LayerNode, ...]
+    outputs: tuple[str, ...]
+    order: tuple[str, ...]
+
+    def node(self, name: str) -> LayerNode:
+        """The layer named ``name``."""
+        return next(node for node in self.layers if node.name == name)
 
 
 @dataclass(frozen=True)
@@ -357,9 +572,12 @@ class Spec:
     variant: str | None
     description: str
     seed: int
-    data: DataSource
+    #: The chain's one data source, or a functional model's data per input.
+    data: DataSource | GraphData
+    #: The chain's window length; for a functional model, the default of its series inputs
+    #: (0 when the spec gives none: then every series input gives its own).
     lookback: int
-    model: tuple[LayerDecl, ...] | SavedModel
+    model: tuple[LayerDecl, ...] | SavedModel | ModelGraph
     weights: Literal["seeded", "keras"] | WeightsFile
     dtype: DType
     tolerance: ToleranceOptions

@@ -21,7 +21,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pytest_rnnparity.inputs import Windows, load_dataset, spec_windows
+from pytest_rnnparity.inputs import Windows, load_inputs
 from pytest_rnnparity.spec import load_specs
 
 settings.register_profile(
@@ -62,9 +62,12 @@ def good_spec(name: str = "good", *, seed: int = 1, units: int = 3, extra: str =
 
 
 def load_fully(path: Path, *, root: Path) -> list[Windows]:
-    """Load a spec file and cut the windows of each variant, as a run does before Keras."""
+    """Load a spec file and cut the windows of each variant (of every model input), as a
+    run does before Keras."""
     return [
-        spec_windows(spec, load_dataset(spec, root=root)) for spec in load_specs(path, root=root)
+        windows
+        for spec in load_specs(path, root=root)
+        for windows in load_inputs(spec, root=root).windows.values()
     ]
 
 

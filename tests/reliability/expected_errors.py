@@ -90,8 +90,9 @@ EXPECTED: dict[str, str] = {
         " 'return_sequences' (GRU, LSTM, SimpleRNN does)"
     ),
     "unsupported_layer.yaml": (
-        "specs/unsupported_layer.yaml:10:5: model[0].Conv1D: unknown layer 'Conv1D';"
-        " expected one of: GRU, LSTM, SimpleRNN, Dense, Dropout, Masking, Bidirectional,"
+        "specs/unsupported_layer.yaml:10:5: model[0].Conv1D: Conv1D is a layer of the"
+        " functional form only (model: {layers: {name: {Conv1D: {...}, inputs: ...}}}); a"
+        " chain holds GRU, LSTM, SimpleRNN, Dense, Dropout, Masking, Bidirectional,"
         " TimeDistributed"
     ),
     "misspelled_layer.yaml": (
@@ -327,6 +328,85 @@ EXPECTED: dict[str, str] = {
     "golden_for_another_spec.yaml": (
         "golden/golden_for_another_spec/golden_for_another_spec.golden: the golden was"
         " recorded for spec 'power-gru', not 'golden_for_another_spec'"
+    ),
+    # -- the functional form (model: {layers: ...}, data: {inputs: ...})
+    "graph_unknown_input.yaml": (
+        "specs/graph_unknown_input.yaml:11:38: model.layers.lstm.inputs: unknown layer or"
+        " input 'embeding'; did you mean 'embedding'?"
+    ),
+    "graph_cycle.yaml": (
+        "specs/graph_cycle.yaml:11:63: model.layers.first.inputs: the layers read each other in"
+        " a cycle: first reads second, second reads first"
+    ),
+    "graph_merge_shapes.yaml": (
+        "specs/graph_merge_shapes.yaml:13:31: model.layers.merged.inputs: Add needs inputs of"
+        " one shape (or of size 1 where they differ), but 'text' has shape (4,) and 'numbers'"
+        " (3,)"
+    ),
+    "graph_state_units.yaml": (
+        "specs/graph_state_units.yaml:12:68: model.layers.decoder.initial_state[0]: decoder"
+        " starts from states of shape (8,); 'encoder.state_h' has shape (4,)"
+    ),
+    "graph_attention_features.yaml": (
+        "specs/graph_attention_features.yaml:13:40: model.layers.attention.inputs: Attention"
+        " compares query and key feature by feature, but 'text' has 4 features and 'numbers' 3"
+    ),
+    "graph_integer_to_float.yaml": (
+        "specs/graph_integer_to_float.yaml:10:38: model.layers.lstm.inputs: 'tokens' holds"
+        " integer token ids; LSTM computes on floats: read them through an Embedding"
+    ),
+    "graph_float_to_embedding.yaml": (
+        "specs/graph_float_to_embedding.yaml:10:68: model.layers.embedding.inputs: Embedding"
+        " looks up integer token ids but 'series' holds floats; give it a tokens: input"
+    ),
+    "graph_vocabulary.yaml": (
+        "specs/graph_vocabulary.yaml:10:40: model.layers.embedding.Embedding.input_dim: the"
+        " Embedding has rows for 10 ids, but data.inputs.tokens has a vocabulary of 20 (ids up"
+        " to 19); set input_dim to at least 20"
+    ),
+    "graph_needs_sequence.yaml": (
+        "specs/graph_needs_sequence.yaml:12:40: model.layers.second.inputs: LSTM needs a"
+        " sequence (steps, features) but 'first' has shape (2,); set return_sequences: true on"
+        " model.layers.first"
+    ),
+    "graph_state_not_returned.yaml": (
+        "specs/graph_state_not_returned.yaml:12:68: model.layers.decoder.initial_state[0]:"
+        " encoder returns only its output; set return_state: true on model.layers.encoder to"
+        " read encoder.state_h"
+    ),
+    "graph_unused_layer.yaml": (
+        "specs/graph_unused_layer.yaml:12:5: model.layers.gru: no model output depends on gru;"
+        " read it from another layer or list it in model.outputs"
+    ),
+    "graph_kernel_too_long.yaml": (
+        "specs/graph_kernel_too_long.yaml:12:46: model.layers.conv.Conv1D.kernel_size: Conv1D's"
+        " kernel spans 7 steps but it reads only 6; use padding: same or a smaller window"
+    ),
+    "graph_rows_differ.yaml": (
+        "specs/graph_rows_differ.yaml:6:5: data.inputs.series: gives 14 windows but"
+        " data.inputs.tokens gives 6 sequences; every input needs one row per example: set"
+        " data.batch to at most 6, or change their lengths"
+    ),
+    "graph_chain_data.yaml": (
+        "specs/graph_chain_data.yaml:4:3: data: a functional model (model: {layers: ...})"
+        " names its inputs: put each input's data under data.inputs.<name>, such as {inputs:"
+        " {x: {synthetic: {kind: sine, length: 60}}}}"
+    ),
+    "graph_no_lookback.yaml": (
+        "specs/graph_no_lookback.yaml:5:13: data.inputs.series: missing lookback: give"
+        " data.inputs.series.lookback, or lookback: at the top level for every series input"
+    ),
+    "graph_layer_name_argument.yaml": (
+        "specs/graph_layer_name_argument.yaml:9:27: model.layers.gru.GRU: the layer's name is"
+        " its key under model.layers (gru); remove name:"
+    ),
+    "graph_windows_too_large.yaml": (
+        "specs/graph_windows_too_large.yaml:5:5: data.inputs.series: 999,500 rows of shape (500,"
+        " 10) make 4,997,500,000 values per array; at most 20,000,000: set data.batch or"
+        " data.stride, or shorten the lookback"
+    ),
+    "tokens_csv_bad_id.yaml": (
+        "specs/data/token_ids.csv:3: expected a token id (an integer >= 0) in field 2, got 'eight'"
     ),
 }
 

@@ -40,6 +40,7 @@ HUGE = (
     "matrix_explosion.yaml",
     "seed_huge.yaml",
     "csv_huge.yaml",
+    "graph_windows_too_large.yaml",
 )
 
 

@@ -1,4 +1,5 @@
-"""Datasets and windows: the notebook reproduced bit for bit, CSV problems, synthetic data."""
+"""Datasets and windows: the notebook reproduced bit for bit, CSV problems, synthetic data;
+a functional model's inputs (series and token sequences, synthetic or from files)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ import pytest
 from numpy.typing import NDArray
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.inputs import Dataset, load_dataset, spec_windows
+from pytest_rnnparity.errors import SpecError, UnsupportedModelError
+from pytest_rnnparity.inputs import (
+    Dataset,
+    TokenDataset,
+    load_dataset,
+    load_inputs,
+    spec_windows,
+)
 from pytest_rnnparity.spec import Spec, load_specs
 
 TEMPERATURE = [18.2, 19.5, 20.1, 22.4, 23.8, 25.0, 23.2, 21.5, 19.8, 17.5]
@@ -445,3 +452,266 @@ def test_csv_that_cannot_be_read(tmp_path: Path) -> None:
         load_dataset(spec, root=tmp_path)
 
     assert str(caught.value) == "data/w.csv: cannot read the file: Is a directory"
+
+
+# ---------------------------------------------------------- a functional model's inputs
+
+TOKENS_MODEL = """\
+model:
+  layers:
+    emb: {Embedding: {input_dim: 60, output_dim: 3, mask_zero: true}, inputs: t}
+    lstm: {LSTM: {units: 2}, inputs: emb}
+"""
+
+
+def graph_spec(root: Path, inputs: str, *, model: str = TOKENS_MODEL, extra: str = "") -> Spec:
+    return spec_from(root, "data:\n  inputs:\n" + inputs + extra + model)
+
+
+@pytest.mark.parametrize("padding", ["right", "left", "mixed"])
+def test_synthetic_tokens_are_padded_with_zeros_on_their_side(tmp_path: Path, padding: str) -> None:
+    spec = graph_spec(
+        tmp_path,
+        f"    t: {{tokens: {{vocabulary: 50, sequences: 40, length: 9, min_length: 2,"
+        f" padding: {padding}, classes: 3}}}}\n",
+    )
+
+    data = load_inputs(spec, root=tmp_path)
+
+    dataset = data.datasets["t"]
+    assert isinstance(dataset, TokenDataset)
+    ids = dataset.ids
+    assert ids.shape == (40, 9)
+    assert ((ids >= 0) & (ids < 50)).all()
+    assert ((dataset.lengths >= 2) & (dataset.lengths <= 9)).all()
+    assert ((ids != 0).sum(axis=1) == dataset.lengths).all()  # ids are drawn from 1..49
+    right = [(row[:n] != 0).all() for row, n in zip(ids, dataset.lengths, strict=True)]
+    left = [(row[len(row) - n :] != 0).all() for row, n in zip(ids, dataset.lengths, strict=True)]
+    if padding == "right":
+        assert all(right)
+    elif padding == "left":
+        assert all(left)
+    else:
+        assert not all(right)
+        assert not all(left)
+        assert all(r or lt for r, lt in zip(right, left, strict=True))
+    assert set(dataset.labels.tolist()) == {0, 1, 2}
+    windows = data.windows["t"]
+    assert windows.x.dtype == np.int32
+    assert windows.x.shape == (40, 9)
+    assert windows.y.tolist() == dataset.labels.astype(np.float32).tolist()
+    assert windows.start_rows.tolist() == list(range(40))
+    assert data.x["t"] is windows.x
+    assert not ids.flags.writeable
+
+
+def test_synthetic_tokens_depend_on_the_seed_and_the_input_only(tmp_path: Path) -> None:
+    inputs = "    t: {tokens: {vocabulary: 50, sequences: 5, length: 6}}\n"
+    first = load_inputs(graph_spec(tmp_path, inputs), root=tmp_path).x["t"]
+    again = load_inputs(graph_spec(tmp_path, inputs), root=tmp_path).x["t"]
+    reseeded = spec_from(tmp_path, "seed: 1\ndata:\n  inputs:\n" + inputs + TOKENS_MODEL)
+
+    assert (first == again).all()
+    assert not (load_inputs(reseeded, root=tmp_path).x["t"] == first).all()
+
+
+def test_two_synthetic_series_inputs_differ_and_batch_caps_every_input(tmp_path: Path) -> None:
+    spec = graph_spec(
+        tmp_path,
+        "    a: {synthetic: {kind: normal, length: 20, features: 2}}\n"
+        "    b: {synthetic: {kind: normal, length: 30, features: 2}, lookback: 5}\n",
+        extra="  batch: 7\nlookback: 3\n",
+        model="model:\n  layers:\n    ga: {GRU: {units: 2}, inputs: a}\n"
+        "    gb: {GRU: {units: 2}, inputs: b}\n",
+    )
+
+    data = load_inputs(spec, root=tmp_path)
+
+    assert data.x["a"].shape == (7, 3, 2)
+    assert data.x["b"].shape == (7, 5, 2)
+    assert data.rows == 7
+    a, b = data.datasets["a"], data.datasets["b"]
+    assert isinstance(a, Dataset)
+    assert isinstance(b, Dataset)
+    assert (a.input, b.input) == ("a", "b")
+    assert not np.allclose(a.features_raw[:20], b.features_raw[:20])
+
+
+def test_the_chain_is_one_unnamed_input(tmp_path: Path) -> None:
+    spec = spec_from(tmp_path, NOTEBOOK)
+
+    data = load_inputs(spec, root=tmp_path)
+
+    assert list(data.windows) == [""]
+    assert data.x is data.windows[""].x
+    dataset, windows = data.one_input("explaining")
+    assert dataset.input == ""
+    assert windows.x.shape == (8, 2, 3)
+
+
+def test_a_functional_model_has_no_one_input_to_show(tmp_path: Path) -> None:
+    spec = graph_spec(tmp_path, "    t: {tokens: {vocabulary: 50, sequences: 5, length: 6}}\n")
+    data = load_inputs(spec, root=tmp_path)
+
+    with pytest.raises(UnsupportedModelError) as caught:
+        data.one_input("explain")
+    assert str(caught.value) == (
+        "specs/x.yaml: explain shows the data of one input, and this spec is a functional"
+        " model (inputs: t)"
+    )
+
+
+def test_tokens_from_a_csv_are_padded_and_labelled(tmp_path: Path) -> None:
+    folder = tmp_path / "specs" / "data"
+    folder.mkdir(parents=True)
+    (folder / "ids.csv").write_text("3, 4, 5\n1,2\n\n7,8,9,10\n", encoding="utf-8")
+    (folder / "labels.csv").write_text("0\n1\n1\n", encoding="utf-8")
+    spec = graph_spec(
+        tmp_path,
+        "    t: {tokens: {path: data/ids.csv, length: 4, padding: left,"
+        " labels: data/labels.csv}}\n",
+    )
+
+    data = load_inputs(spec, root=tmp_path)
+
+    assert data.x["t"].tolist() == [[0, 3, 4, 5], [0, 0, 1, 2], [7, 8, 9, 10]]
+    assert data.windows["t"].y.tolist() == [0.0, 1.0, 1.0]
+    dataset = data.datasets["t"]
+    assert isinstance(dataset, TokenDataset)
+    assert dataset.lengths.tolist() == [3, 2, 4]
+    assert dataset.vocabulary == 11
+
+
+def test_tokens_from_a_npy_keep_its_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "specs" / "data"
+    folder.mkdir(parents=True)
+    np.save(folder / "ids.npy", np.array([[1, 2, 0], [3, 4, 5]], dtype=np.int16))
+    np.save(folder / "labels.npy", np.array([1, 0]))
+    spec = graph_spec(tmp_path, "    t: {tokens: {path: data/ids.npy, labels: data/labels.npy}}\n")
+
+    data = load_inputs(spec, root=tmp_path)
+
+    assert data.x["t"].tolist() == [[1, 2, 0], [3, 4, 5]]
+    assert data.windows["t"].y.tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("files", "tokens", "message"),
+    [
+        (
+            {"ids.csv": "3,4,5\n1,x\n"},
+            "{path: data/ids.csv, length: 4}",
+            "specs/data/ids.csv:2: expected a token id (an integer >= 0) in field 2, got 'x'",
+        ),
+        (
+            {"ids.csv": "3,4,5\n1,-2\n"},
+            "{path: data/ids.csv, length: 4}",
+            "specs/data/ids.csv:2: expected a token id (an integer >= 0) in field 2, got '-2'",
+        ),
+        (
+            {"ids.csv": "3,4,5\n1,2,3,4,5,6,7\n"},
+            "{path: data/ids.csv, length: 4}",
+            "specs/data/ids.csv:2: a sequence of 7 ids, longer than tokens.length (4)",
+        ),
+        (
+            {"ids.csv": "\n\n"},
+            "{path: data/ids.csv, length: 4}",
+            "specs/data/ids.csv: the file holds no sequence; expected one line of ids per sequence",
+        ),
+        (
+            {"ids.csv": "1,2\n\xff\n"},
+            "{path: data/ids.csv, length: 4}",
+            "specs/data/ids.csv:2:1: the file is not UTF-8 text (byte 0xff); save it as UTF-8",
+        ),
+        (
+            {"ids.csv": "3,4,5\n1,10\n"},
+            "{path: data/ids.csv, length: 4, vocabulary: 8}",
+            "specs/x.yaml:3:61: data.inputs.t.tokens.vocabulary: specs/data/ids.csv holds the id"
+            " 10, not below the vocabulary of 8",
+        ),
+        (
+            {"ids.csv": "3,4,5\n1,70\n"},
+            "{path: data/ids.csv, length: 4}",
+            "specs/x.yaml:6:34: model.layers.emb.Embedding.input_dim: the Embedding has rows for"
+            " 60 ids, but data.inputs.t holds the id 70; set input_dim to at least 71",
+        ),
+        (
+            {"ids.csv": "3,4,5\n1,2\n", "labels.csv": "0\n1\n1\n"},
+            "{path: data/ids.csv, length: 4, labels: data/labels.csv}",
+            "specs/x.yaml:3:57: data.inputs.t.tokens.labels: specs/data/labels.csv holds 3"
+            " labels for 2 sequences",
+        ),
+        (
+            {"ids.csv": "3,4,5\n1,2\n", "labels.npy": None},
+            "{path: data/ids.csv, length: 4, labels: data/labels.npy}",
+            "specs/data/labels.npy: expected integers of shape (sequences,), got float64 of"
+            " shape (2,)",
+        ),
+    ],
+)
+def test_a_bad_token_file_is_refused_before_keras_runs(
+    tmp_path: Path, files: dict[str, str | None], tokens: str, message: str
+) -> None:
+    folder = tmp_path / "specs" / "data"
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        if text is None:
+            np.save(folder / name, np.array([0.5, 1.5]))
+        else:
+            (folder / name).write_bytes(text.encode("latin-1"))
+    spec = graph_spec(tmp_path, f"    t: {{tokens: {tokens}}}\n")
+
+    with pytest.raises(SpecError) as caught:
+        load_inputs(spec, root=tmp_path)
+    assert str(caught.value) == message
+
+
+def test_inputs_whose_rows_differ_once_a_csv_is_read_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "specs" / "data"
+    folder.mkdir(parents=True)
+    (folder / "ids.csv").write_text("3,4,5\n1,2\n7,8\n", encoding="utf-8")
+    spec = graph_spec(
+        tmp_path,
+        "    t: {tokens: {path: data/ids.csv, length: 4}}\n"
+        "    x: {synthetic: {kind: sine, length: 20, features: 3}}\n",
+        extra="lookback: 4\n",
+        model=TOKENS_MODEL + "    g: {GRU: {units: 2}, inputs: x}\n",
+    )
+
+    with pytest.raises(SpecError) as caught:
+        load_inputs(spec, root=tmp_path)
+    assert str(caught.value) == (
+        "specs/x.yaml:4:8: data.inputs.x: gives 16 windows but data.inputs.t gives 3"
+        " sequences; every input needs one row per example: set data.batch to at most 3, or"
+        " change their lengths"
+    )
+
+
+def test_a_series_input_from_a_csv_names_its_keys(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "m.csv").write_text("a,b\n1,2\n3,4\n5,6\n", encoding="utf-8")
+    spec = graph_spec(
+        tmp_path,
+        "    x: {csv: {path: m.csv, features: [a, c], target: b}, lookback: 1}\n",
+        model="model:\n  layers:\n    g: {GRU: {units: 2}, inputs: x}\n",
+    )
+
+    with pytest.raises(SpecError) as caught:
+        load_inputs(spec, root=tmp_path)
+    assert str(caught.value) == (
+        "specs/x.yaml:3:42: data.inputs.x.csv.features[1]: column 'c' not found in specs/m.csv;"
+        " columns: a, b"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_inputs(
+            graph_spec(
+                tmp_path,
+                "    x: {csv: {path: m.csv, features: [a], target: b}, lookback: 3}\n",
+                model="model:\n  layers:\n    g: {GRU: {units: 2}, inputs: x}\n",
+            ),
+            root=tmp_path,
+        )
+    assert str(caught.value) == (
+        "specs/x.yaml:3:65: data.inputs.x.lookback: expected a positive integer smaller than"
+        " the number of rows (3), got 3"
+    )

@@ -1,4 +1,5 @@
-"""check/spec_run.py: per-quantity tolerances, and the notebook spec run end to end."""
+"""check/spec_run.py: per-quantity tolerances, the notebook spec run end to end, and a
+functional spec fed by input name."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 from pytest_rnnparity.check.tolerance import Tolerance
+from pytest_rnnparity.errors import UnsupportedModelError
 from pytest_rnnparity.inputs import load_dataset, spec_windows
 from pytest_rnnparity.spec import Spec, load_specs
 
@@ -118,3 +120,33 @@ def test_a_float64_spec_runs_on_float64_windows(tmp_path: Path) -> None:
     np.testing.assert_array_equal(run.windows.x, expected.x)
     assert run.parity.inputs.dtype == np.float64
     assert run.parity.ok
+
+
+@pytest.mark.keras
+def test_a_functional_spec_feeds_every_input_by_name(tmp_path: Path) -> None:
+    """A seq2seq spec: two inputs with their own windows, the encoder's states starting
+    the decoder, run end to end through run_parity."""
+    keras = pytest.importorskip("keras")
+    path = tmp_path / "specs" / "seq2seq.yaml"
+    path.parent.mkdir()
+    shutil.copy(REPO / "specs" / "seq2seq.yaml", path)
+    (spec,) = load_specs(path, root=tmp_path)
+    try:
+        run = run_spec(spec, root=tmp_path)
+    finally:
+        keras.backend.clear_session()
+
+    assert run.parity.ok
+    assert {name: w.x.shape for name, w in run.data.windows.items()} == {
+        "history": (12, 8, 2),
+        "decoder_input": (12, 4, 1),
+    }
+    history, decoder_input = run.parity.model_inputs
+    np.testing.assert_array_equal(history, run.data.x["history"])
+    np.testing.assert_array_equal(decoder_input, run.data.x["decoder_input"])
+    assert [layer.name for layer in run.model.layers] == [
+        "history", "decoder_input", "encoder", "decoder", "steps"
+    ]  # fmt: skip
+    assert {layer.name for layer in run.parity.layers} >= {"encoder", "decoder"}
+    with pytest.raises(UnsupportedModelError):
+        run.windows  # noqa: B018 - a functional model has no one input's windows

@@ -223,6 +223,98 @@ def test_new_then_validate_then_pytest_round_trips(
     checked.assert_outcomes(passed=6)
 
 
+ARCHITECTURES = ("text-classifier", "cnn-lstm", "seq2seq", "attention", "autoencoder")
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_new_arch_writes_a_commented_functional_spec_that_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, arch: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", f"specs/{arch}.yaml", "--arch", arch, "--lookback", "6"]) == 0
+    text = (tmp_path / "specs" / f"{arch}.yaml").read_text(encoding="utf-8")
+    assert f"name: {arch}" in text
+    assert "  layers:" in text
+    assert "LSTM" in text  # the default cell of an architecture
+    for line in text.splitlines():
+        if line and not line.startswith(("#", " ")) and not line.startswith("description"):
+            assert "#" in line, f"top-level key without a comment: {line}"
+    assert max(len(line) for line in text.splitlines()) <= 100
+    capsys.readouterr()
+    assert main(["validate", f"specs/{arch}.yaml"]) == 0
+    assert capsys.readouterr().out == f"ok: specs/{arch}.yaml (1 variant)\n"
+
+
+def test_new_arch_takes_the_cell_units_and_csv_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = "\n".join(f"{i},{i % 3},{i * 2}" for i in range(40))
+    (tmp_path / "load.csv").write_text(f"hour,weekday,load\n{rows}\n", encoding="utf-8")
+    assert main(["new", "s2s.yaml", "--arch", "seq2seq", "--cell", "gru", "--units", "3"]) == 0
+    assert main(["new", "ae.yaml", "--arch", "autoencoder", "--data", "csv:load.csv"]) == 0
+
+    seq2seq = (tmp_path / "s2s.yaml").read_text(encoding="utf-8")
+    assert "      GRU: {units: 3, return_state: true}" in seq2seq
+    assert "      initial_state: [encoder.state]" in seq2seq
+    autoencoder = (tmp_path / "ae.yaml").read_text(encoding="utf-8")
+    assert "        features: [hour, weekday]" in autoencoder
+    assert "      TimeDistributed: {layer: {Dense: {units: 2}}}" in autoencoder
+    capsys.readouterr()
+    assert main(["validate", "s2s.yaml", "ae.yaml"]) == 0
+
+
+@pytest.mark.parametrize("arch", ["text-classifier", "seq2seq"])
+def test_new_arch_refuses_csv_data_where_its_inputs_are_synthetic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, arch: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "x.yaml", "--arch", arch, "--data", "csv:load.csv"]) == 2
+    assert capsys.readouterr().err == (
+        f"--arch {arch} reads synthetic data only; --data csv:PATH goes with cnn-lstm,"
+        " attention, autoencoder\n"
+    )
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_validate_a_functional_spec_checks_its_graph_and_every_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ids.csv").write_text("1,2,3\n4,5\n6,x\n", encoding="utf-8")
+    graph = (
+        "data:\n  inputs:\n    t: {tokens: {path: ids.csv, length: 4}}\n"
+        "model:\n  layers:\n"
+        "    emb: {Embedding: {input_dim: 10, output_dim: 2}, inputs: t}\n"
+        "    lstm: {LSTM: {units: 2}, inputs: emb}\n"
+    )
+    (tmp_path / "bad_ids.yaml").write_text(graph, encoding="utf-8")
+    (tmp_path / "typo.yaml").write_text(graph.replace("inputs: emb", "inputs: emd"))
+
+    assert main(["validate", "bad_ids.yaml", "typo.yaml"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "ids.csv:3: expected a token id (an integer >= 0) in field 2, got 'x'",
+        "typo.yaml:7:38: model.layers.lstm.inputs: unknown layer or input 'emd'; did you mean"
+        " 'emb'?",
+    ]
+
+
+@pytest.mark.keras
+def test_new_arch_starters_pass_once_their_goldens_are_recorded(
+    ran_a_spec_once: None, pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makeini("[pytest]\n")
+    for arch in ARCHITECTURES:
+        assert main(["new", f"specs/{arch}.yaml", "--arch", arch]) == 0
+    assert main(["new", "specs/s2s_gru.yaml", "--arch", "seq2seq", "--cell", "gru"]) == 0
+    assert main(["validate", "specs"]) == 0
+    capsys.readouterr()
+    recorded = pytester.runpytest("--rnn-parity", "--snapshot-update", "-p", "no:cacheprovider")
+    recorded.assert_outcomes(passed=12)
+    checked = pytester.runpytest("--rnn-parity", "-p", "no:cacheprovider")
+    checked.assert_outcomes(passed=12)
+
+
 # ---------------------------------------------------------------------------- explain
 
 
@@ -336,3 +428,19 @@ def test_explain_shows_the_failure_and_exits_1_when_parity_fails(
     out = capsys.readouterr().out
     assert "FAIL: Keras and the float32 reference disagree in 4 of 4 checks." in out
     assert "  at timestep 0, row 0, unit 0:" in out
+
+
+@pytest.mark.keras
+def test_explain_and_export_of_a_functional_spec_say_what_they_cannot_show(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("keras")
+    pytest.importorskip("tabulate")
+    monkeypatch.chdir(ROOT)
+    assert main(["explain", "specs/seq2seq.yaml"]) == 1
+    assert capsys.readouterr().err == (
+        "specs/seq2seq.yaml: explain shows the data of one input, and this spec is a"
+        " functional model (inputs: history, decoder_input)\n"
+    )
+    assert main(["export", "specs/seq2seq.yaml", "--format", "json", str(tmp_path / "v")]) == 1
+    assert "Traceback" not in capsys.readouterr().err

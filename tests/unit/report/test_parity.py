@@ -96,3 +96,21 @@ def test_no_failure_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="needs at least one failed comparison"):
         parity_failure_message([ok], layer_classes={}, reference_dtype="float32")
     assert error_table([ok], {})[1].endswith("ok")
+
+
+def test_an_opaque_call_gets_a_row_of_its_own_in_call_order() -> None:
+    from pytest_rnnparity.reference.types import IdentityLayer, OpaqueLayer
+
+    zeros = np.zeros(2)
+    before = compare(zeros, zeros, TOL, layer="embed", quantity="output", axes=("unit",))
+    after = compare(zeros, zeros, TOL, layer="head", quantity="output", axes=("unit",))
+    layers = [
+        IdentityLayer(name="embed", class_name="Dropout"),
+        OpaqueLayer(name="gate", class_name="Gate", reason="a custom layer"),
+        IdentityLayer(name="head", class_name="Dropout"),
+    ]
+    table = error_table([before, after], {"embed": "Dropout", "head": "Dropout"}, layers=layers)
+    assert table[2].split() == ["gate", "not", "computed", "opaque"]
+    assert [row.split()[0] for row in table[1:]] == ["embed", "gate", "head"]
+    without = error_table([before, after], {"embed": "Dropout", "head": "Dropout"})
+    assert [row.split()[0] for row in without[1:]] == ["embed", "head"]

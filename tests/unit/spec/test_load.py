@@ -12,7 +12,16 @@ import pytest
 
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.spec import (
+    CELL_ARGUMENTS,
+    DATA_KEYS,
+    GRAPH_DATA_KEYS,
+    GRAPH_KEYS,
+    GRAPH_LAYER_ARGUMENTS,
+    INPUT_KEYS,
     LAYER_ARGUMENTS,
+    NODE_KEYS,
+    PADDINGS,
+    TOKEN_KEYS,
     ColumnTarget,
     GoldenOptions,
     InlineData,
@@ -23,7 +32,8 @@ from pytest_rnnparity.spec import (
     schema_text,
 )
 
-from .helpers import NOTEBOOK, SMALL, csv_spec, error_of, load_one, with_model, write
+from ..helpers import REPO
+from .helpers import NOTEBOOK, SMALL, csv_spec, error_of, load, load_one, with_model, write
 from .json_schema import schema_accepts
 
 # -------------------------------------------------------------------------- whole files
@@ -159,7 +169,12 @@ def test_spec_error_helper_locates_keys(tmp_path: Path) -> None:
 def test_schema_is_draft_2020_12_json() -> None:
     schema = json.loads(schema_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["required"]) == {"data", "lookback", "model"}
+    assert set(schema["required"]) == {"data", "model"}
+    # lookback is required of a chain; a functional model's inputs give their own
+    assert schema["anyOf"] == [
+        {"required": ["lookback"]},
+        {"properties": {"model": {"$ref": "#/$defs/graphModel"}}},
+    ]
 
 
 def test_schema_accepts_valid_specs() -> None:
@@ -188,6 +203,89 @@ def test_schema_accepts_valid_specs() -> None:
         "data: {synthetic: {kind: sine, length: 9}, stride: 2, batch: 3}\nlookback: 2\n"
         "model: {path: m.keras}\ngolden: {sequences: 1, traces: hidden}\n"
     )
+
+
+GRAPH = """\
+data:
+  inputs:
+    tokens: {tokens: {vocabulary: 20, sequences: 4, length: 5, padding: mixed}}
+    series: {synthetic: {kind: sine, length: 12, features: 2}, lookback: 5, scale: none}
+  batch: 4
+model:
+  layers:
+    emb: {Embedding: {input_dim: 20, output_dim: 3, mask_zero: true}, inputs: tokens}
+    enc: {LSTM: {units: 3, return_state: true}, inputs: emb}
+    dec: {LSTM: {units: 3, return_sequences: true}, inputs: series,
+          initial_state: [enc.state_h, enc.state_c]}
+    att: {MultiHeadAttention: {num_heads: 1, key_dim: 2}, inputs: [dec, dec],
+          use_causal_mask: true}
+    rnn: {RNN: {cell: [{GRUCell: {units: 2}}, {LSTMCell: {units: 3}}]}, inputs: att}
+    conv: {Conv1D: {filters: 2, kernel_size: [2], padding: causal}, inputs: att}
+    pool: {MaxPooling1D: {pool_size: 2, strides: null}, inputs: conv}
+    flat: {Flatten: null, inputs: pool}
+    out: {Concatenate: {}, inputs: [rnn, flat]}
+  outputs: [out, enc.state_c]
+"""
+
+
+def test_schema_and_loader_accept_the_functional_form(tmp_path: Path) -> None:
+    assert schema_accepts(GRAPH)
+    assert load(tmp_path, GRAPH)
+    for bundled in sorted((REPO / "specs").glob("*.yaml")):
+        assert schema_accepts(bundled.read_text(encoding="utf-8")), bundled.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GRAPH.replace("LSTM: {units: 3, return_state: true}", "LSTM: {units: 3, name: e}"),
+        GRAPH.replace("inputs: tokens}", "}"),
+        GRAPH.replace("Flatten: null, ", "Flatten: null, Dense: {units: 1}, "),
+        GRAPH.replace("padding: mixed", "padding: post"),
+        GRAPH.replace("tokens: {vocabulary: 20,", "tokens: {path: ids.npy,"),
+        GRAPH.replace("inputs: [dec, dec],", "inputs: [],"),
+        GRAPH.replace("  batch: 4\n", "  batch: 4\n  scale: none\n"),
+        GRAPH.replace("padding: causal", "padding: full"),
+        GRAPH.replace("model:\n  layers:", "model:\n  layer:"),
+        GRAPH.replace("[enc.state_h, enc.state_c]", "[enc..state_h]"),
+        GRAPH.replace(
+            "series: {synthetic",
+            "series: {tokens: {vocabulary: 3, sequences: 2, length: 2}, synthetic",
+        ),
+    ],
+)
+def test_schema_rejects_invalid_graphs_the_loader_refuses(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SpecError):
+        load(tmp_path, text)
+    assert not schema_accepts(text)
+
+
+def test_what_the_schema_cannot_say_the_loader_refuses(tmp_path: Path) -> None:
+    """A series input needs a lookback, its own or the top-level one: one rule across keys
+    the schema leaves to the loader (like a layer reading a name that exists)."""
+    text = GRAPH.replace("lookback: 5, ", "")
+    assert schema_accepts(text)
+    assert error_of(tmp_path, text) == (
+        "specs/x.yaml:4:13: data.inputs.series: missing lookback: give"
+        " data.inputs.series.lookback, or lookback: at the top level for every series input"
+    )
+
+
+def test_schema_lists_the_same_graph_keys_layers_and_arguments_as_the_loader() -> None:
+    schema = json.loads(schema_text())
+    definitions = schema["$defs"]
+    node = definitions["graphLayer"]["properties"]
+    assert set(node) == set(GRAPH_LAYER_ARGUMENTS) | set(NODE_KEYS)
+    for class_name, arguments in {**GRAPH_LAYER_ARGUMENTS, **CELL_ARGUMENTS}.items():
+        declared = definitions[f"{class_name}Arguments"]["properties"]
+        assert set(declared) == set(arguments), class_name
+    assert set(definitions["cellLayer"]["properties"]) == set(CELL_ARGUMENTS)
+    assert set(definitions["graphModel"]["properties"]) == set(GRAPH_KEYS)
+    assert set(definitions["modelInput"]["properties"]) == set(INPUT_KEYS)
+    assert set(definitions["tokens"]["properties"]) == set(TOKEN_KEYS)
+    assert definitions["tokens"]["properties"]["padding"]["enum"] == list(PADDINGS)
+    data = schema["properties"]["data"]["properties"]
+    assert set(data) == set(DATA_KEYS) | set(GRAPH_DATA_KEYS)
 
 
 @pytest.mark.parametrize(
