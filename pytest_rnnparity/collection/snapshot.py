@@ -20,7 +20,7 @@ import pytest
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from pytest_rnnparity.errors import GoldenError, GoldenMismatch
+from pytest_rnnparity.errors import GoldenError, GoldenMismatch, GoldenMissing
 from pytest_rnnparity.golden.document import non_finite_arrays, tolerance_of
 from pytest_rnnparity.golden.drift import compare_goldens, equivalent
 from pytest_rnnparity.golden.files import atomic_write_text
@@ -173,7 +173,7 @@ def assert_golden(
     if result.exception is not None:
         raise result.exception
     if result.recalled_data is None:
-        raise GoldenError(
+        raise GoldenMissing(
             f"{where}: no golden file yet for spec '{current.meta['spec']}'. "
             f"Record it with: {update_command}"
         )

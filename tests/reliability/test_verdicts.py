@@ -327,15 +327,15 @@ def test_a_candidate_returning_garbage_fails_with_one_line_of_ours(
     wanted = "expected real numbers of shape (batch, time, units) = (8, 6, 3)"
     failures = {r.nodeid: r.longreprtext for r in result.reprec.getfailures()}  # type: ignore[attr-defined]
     assert failures == {
-        "specs/port.yaml::port[candidate=garbage_ports:ragged]::candidate": (
+        "specs/port.yaml::port::candidate[candidate=garbage_ports:ragged]": (
             "the candidate returned 'hidden' as a ragged sequence (its rows differ in length);"
             f" {wanted}\n(spec 'port[candidate=garbage_ports:ragged]' at specs/port.yaml:7)"
         ),
-        "specs/port.yaml::port[candidate=garbage_ports:objects]::candidate": (
+        "specs/port.yaml::port::candidate[candidate=garbage_ports:objects]": (
             f"the candidate returned 'hidden' as an array of dtype object; {wanted}\n"
             "(spec 'port[candidate=garbage_ports:objects]' at specs/port.yaml:7)"
         ),
-        "specs/port.yaml::port[candidate=garbage_ports:complex_numbers]::candidate": (
+        "specs/port.yaml::port::candidate[candidate=garbage_ports:complex_numbers]": (
             f"the candidate returned 'hidden' as complex numbers; {wanted}\n"
             "(spec 'port[candidate=garbage_ports:complex_numbers]' at specs/port.yaml:7)"
         ),

@@ -132,13 +132,13 @@ def test_one_failure_then_skips_that_name_the_reporter(
     assert_not_skipped(state)  # ... and is not skipped before it has reported it
     state.reported_by(RnnParityError("another error"), "specs/tiny.yaml::other")
     assert state.error_reported_by is None  # not the error the spec failed with
-    state.reported_by(raised.value, "specs/tiny.yaml::tiny[units=2]::parity")
-    assert state.error_reported_by == "specs/tiny.yaml::tiny[units=2]::parity"
+    state.reported_by(raised.value, "specs/tiny.yaml::tiny::parity[units=2]")
+    assert state.error_reported_by == "specs/tiny.yaml::tiny::parity[units=2]"
 
     with pytest.raises(pytest.skip.Exception) as skipped:
         state.skip_if_reported()  # every later item of the spec
     assert str(skipped.value) == (
-        "the spec did not run; specs/tiny.yaml::tiny[units=2]::parity reports why"
+        "the spec did not run; specs/tiny.yaml::tiny::parity[units=2] reports why"
     )
 
 
@@ -163,7 +163,7 @@ def test_clear_forgets_an_error_too(
     state = state_of(spec, tmp_path)
     with pytest.raises(RnnParityError) as raised:
         state.run()
-    state.reported_by(raised.value, "specs/tiny.yaml::tiny[units=2]::parity")
+    state.reported_by(raised.value, "specs/tiny.yaml::tiny::parity[units=2]")
 
     assert state.clear() is False  # the run failed: no model to release
     assert_not_skipped(state)  # the error is gone: no skip
