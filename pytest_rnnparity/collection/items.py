@@ -281,6 +281,21 @@ class GoldenItem(SpecItemMixin, pytest.Function):
     def golden_path(self) -> Path:
         return self.state.golden_path
 
+    def _point_at_a_moved_golden(self) -> None:
+        """Raise the missing golden's failure naming the orphaned golden of the same spec
+        content, if there is one (the spec file was renamed); else return."""
+        from pytest_rnnparity.collection.session import moved_golden_hints
+        from pytest_rnnparity.report.drift import missing_golden_message
+        from pytest_rnnparity.spec import resolved_display_path
+
+        state = self.state
+        hints = moved_golden_hints(self.config, state.golden_path, state.spec.content_hash)
+        if hints:
+            where = resolved_display_path(state.golden_path, state.root)
+            raise GoldenMissing(
+                missing_golden_message(where, state.spec.id, state.update_command, hints)
+            ) from None
+
     def runtest(self) -> None:
         from pytest_rnnparity.report.summary import golden_properties
 
@@ -297,6 +312,7 @@ class GoldenItem(SpecItemMixin, pytest.Function):
             raise
         except GoldenMissing:
             verdict = "missing"
+            self._point_at_a_moved_golden()
             raise
         finally:
             self.record(golden_properties(verdict, drift))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ by a full update.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,16 @@ from pytest_rnnparity.collection.config import (
     spec_paths_to_add,
     timeout_problem,
 )
+from pytest_rnnparity.collection.state import command_path
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.golden.files import atomic_write_text
-from pytest_rnnparity.golden.orphans import Orphan, find_orphans, is_spec_golden, remove_orphans
+from pytest_rnnparity.golden.orphans import (
+    Orphan,
+    find_orphans,
+    is_spec_golden,
+    remove_orphans,
+    same_content_goldens,
+)
 from pytest_rnnparity.report.summary import (
     build_report,
     orphan_lines,
@@ -151,6 +159,48 @@ def is_full_run(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> b
     )
 
 
+def spec_id_loader(config: pytest.Config) -> Callable[[Path], list[str]]:
+    """``load(path) -> spec ids``: the ids collected this session, else read from the file."""
+    collected = config.stash.get(COLLECTED_SPEC_IDS, {})
+
+    def spec_ids(path: Path) -> list[str]:
+        known = collected.get(path.resolve())
+        if known is not None:
+            return known
+        return [spec.id for spec in load_specs(path, root=config.rootpath)]
+
+    return spec_ids
+
+
+def moved_golden_hints(
+    config: pytest.Config, golden_path: Path, spec_hash: str
+) -> list[tuple[str, str, str]]:
+    """For a spec whose golden is missing: each orphaned golden of the same spec content
+    (its spec file renamed), why it is an orphan, and the command that moves it into
+    place from where pytest was started."""
+    directory = golden_dir(config)
+    candidates = same_content_goldens(directory, spec_hash, exclude=golden_path)
+    if not candidates:
+        return []
+    root, start = config.rootpath, config.invocation_params.dir
+    try:
+        orphans = find_orphans(
+            directory, spec_paths(config), root, load=spec_id_loader(config), owned=is_spec_golden
+        )
+    except (OSError, SpecError):
+        return []
+    reasons = {orphan.path: orphan.reason for orphan in orphans}
+    hints = []
+    for path in candidates:
+        if path in reasons:
+            target = command_path(golden_path, start)
+            move = f"mv {command_path(path, start)} {target}"
+            if not golden_path.parent.exists():
+                move = f"mkdir -p {command_path(golden_path.parent, start)} && {move}"
+            hints.append((display_path(path, root), reasons[path], move))
+    return hints
+
+
 def finish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     """Write the JSON report; find orphaned goldens, removing them on a full update.
 
@@ -170,16 +220,10 @@ def finish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
             option = f"--rnn-parity-report={config.getoption('rnn_parity_report')}"
             errors.append(session_error_line(option, "cannot write the report", error))
     root = config.rootpath
-    collected = config.stash.get(COLLECTED_SPEC_IDS, {})
-
-    def spec_ids(path: Path) -> list[str]:
-        known = collected.get(path.resolve())
-        return known if known is not None else [spec.id for spec in load_specs(path, root=root)]
-
     directory = golden_dir(config)
     try:
         orphans = find_orphans(
-            directory, spec_paths(config), root, load=spec_ids, owned=is_spec_golden
+            directory, spec_paths(config), root, load=spec_id_loader(config), owned=is_spec_golden
         )
     except (OSError, SpecError) as error:
         orphans = []

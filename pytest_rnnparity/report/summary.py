@@ -16,6 +16,7 @@ from typing import Any
 from pytest_rnnparity.check.compare import Comparison
 from pytest_rnnparity.golden.drift import Drift
 from pytest_rnnparity.golden.orphans import Orphan
+from pytest_rnnparity.report.drift import reshaped_texts
 from pytest_rnnparity.spec import display_path
 
 PREFIX = "rnn_parity."
@@ -65,14 +66,6 @@ def golden_properties(verdict: str, drift: Drift | None = None) -> list[tuple[st
         if drift.reshaped:
             properties.append((PREFIX + "reshaped", json.dumps(reshaped_texts(drift))))
     return properties
-
-
-def reshaped_texts(drift: Drift) -> dict[str, str]:
-    """``{"keras/lstm/output": "34x6x8 -> 34x6x16"}``: each array whose shape changed."""
-    return {
-        name: f"{'x'.join(map(str, old))} -> {'x'.join(map(str, new))}"
-        for name, (old, new) in sorted(drift.reshaped.items())
-    }
 
 
 def environment_property(environment: Mapping[str, str]) -> tuple[str, str]:

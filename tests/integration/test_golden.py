@@ -286,6 +286,7 @@ def test_corrupt_golden_names_file_and_line_and_is_never_rewritten(
 def test_golden_of_another_spec_is_refused_and_kept(alpha: pytest.Pytester) -> None:
     golden = golden_path(alpha, "alpha")
     set_entry(golden, "spec", "beta")
+    set_entry(golden, "spec_hash", "0" * 64)  # another spec: another content
     before = fingerprint(golden)
 
     for args in ((), ("--snapshot-update",)):

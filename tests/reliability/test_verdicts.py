@@ -273,14 +273,15 @@ def test_the_drift_table_shows_nan_and_shape_changes_as_such() -> None:
     lines = drift_message(recorded, current, drift, golden_path="g.golden", update_command="u")
 
     assert lines.splitlines()[2:] == [
+        "Shapes changed (1 array(s)):",
+        "  reference/gru/forward/hidden: 4x2 -> 4x3",
         "First: Keras outputs, gru/output, at row 0, unit 1:",
         "  recorded  nan",
         "  now       -0.714285731",
         "  abs error nan, rel error nan (tolerance atol=1e-06, rtol=1e-05)",
-        "2 of 2 compared blocks moved:",
-        "  part             array               block  max abs     moved",
-        "  Keras outputs    gru/output          rows   nan         1/6",
-        "  reference trace  gru/forward/hidden  shape  4x2 -> 4x3  all",
+        "1 of 1 compared blocks moved:",
+        "  part           array       block  max abs  moved",
+        "  Keras outputs  gru/output  rows   nan      1/6",
         "If the change is expected, re-record: u",
     ]
 
