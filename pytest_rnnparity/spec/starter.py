@@ -1,4 +1,7 @@
-"""``rnnparity new``: a starter spec, every key commented, that validates and passes as written.
+"""``rnnparity new``: a starter spec, every key commented, that validates as written.
+
+Its parity item passes as written; its golden item fails until the golden is recorded
+(``pytest --rnn-parity --snapshot-update``, or ``rnnparity new --record``).
 
 :func:`starter_spec` is pure text. The command line resolves the CSV columns (with
 :func:`csv_header`) and writes the file; nothing here imports keras or tensorflow.
