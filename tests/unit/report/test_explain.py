@@ -264,3 +264,21 @@ def test_a_stateful_window_starts_from_the_previous_final_state(tmp_path: Path) 
     assert previous is not None
     assert previous.group(1).strip() == final_1.group(1).strip()
     assert run.parity.ok
+
+
+def test_weights_say_where_they_come_from() -> None:
+    from dataclasses import replace
+
+    from pytest_rnnparity.report.explain import weights_text
+    from pytest_rnnparity.spec import SavedModel, WeightsFile, load_specs
+
+    (spec,) = load_specs(ROOT / "specs" / "power_gru.yaml", root=ROOT)
+    saved = SavedModel(path=ROOT / "models" / "m.keras", declared="models/m.keras")
+    file = WeightsFile(path=ROOT / "w.weights.h5", declared="w.weights.h5")
+    assert weights_text(spec) == "seeded (seed 42)"
+    assert weights_text(replace(spec, weights="keras")) == "keras (seed 42)"
+    assert weights_text(replace(spec, model=saved, weights="keras")) == (
+        "from the model file models/m.keras"
+    )
+    assert weights_text(replace(spec, model=saved)) == "seeded (seed 42)"
+    assert weights_text(replace(spec, weights=file)) == "from the weights file w.weights.h5"
