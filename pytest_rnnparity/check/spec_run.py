@@ -26,6 +26,10 @@ class SpecRun:
     model: Any
     parity: ParityResult
 
+    def __repr__(self) -> str:
+        batch, steps, features = self.windows.x.shape
+        return f"SpecRun({self.spec.id!r}, {batch} windows of {steps}x{features}, {self.parity!r})"
+
 
 def spec_tolerances(spec: Spec, *limits: ToleranceLimits) -> dict[str, Tolerance]:
     """The spec's tolerance per group, with ``limits`` (a path's, the torch item's) over it."""
