@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_rnnparity.collection import state as state_module
+from pytest_rnnparity.collection.items import item_name
 from pytest_rnnparity.collection.state import SpecState
 from pytest_rnnparity.errors import RnnParityError, SpecError
 from pytest_rnnparity.spec import Spec, load_specs
@@ -176,3 +178,23 @@ def test_header_and_update_command_verbatim(spec: Spec, tmp_path: Path) -> None:
     state = state_of(spec, tmp_path)
     assert state.header == "spec 'tiny[units=2]' at specs/tiny.yaml:8"
     assert state.update_command == "pytest --rnn-parity --snapshot-update specs/tiny.yaml"
+
+
+@pytest.mark.parametrize(
+    ("start", "argument"),
+    [(".", "specs/tiny.yaml"), ("specs", "tiny.yaml"), ("tests/unit", "../../specs/tiny.yaml")],
+)
+def test_the_update_command_names_the_spec_from_where_pytest_started(
+    spec: Spec, tmp_path: Path, start: str, argument: str
+) -> None:
+    state = replace(state_of(spec, tmp_path), invocation_dir=tmp_path / start)
+    assert state.update_command == f"pytest --rnn-parity --snapshot-update {argument}"
+
+
+def test_item_names_put_the_variant_then_the_path_in_one_bracket() -> None:
+    assert item_name("parity") == "parity"
+    assert item_name("golden", "units=4") == "golden[units=4]"
+    assert item_name("parity", None, "backend=jax") == "parity[backend=jax]"
+    assert item_name("parity", "units=4-seed=1", "unroll=true") == (
+        "parity[units=4-seed=1-unroll=true]"
+    )
