@@ -418,7 +418,7 @@ def bench_suite(repeat: int, work: Path) -> list[dict[str, Any]]:
             f"{single / (serial + (single - serial) / 2):.2f}x",
         }
     )
-    bundled = ("-m", "pytest", "--rnn-parity", "-q", "-p", "no:cacheprovider")
+    bundled = ("-m", "pytest", "--rnn-parity", "specs", "-q", "-p", "no:cacheprovider")
     parallel, single = median_times(
         [lambda: _run(ROOT, *bundled, "-n", "2"), lambda: _run(ROOT, *bundled, "-n", "0")],
         repeat,

@@ -15,6 +15,7 @@ from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.check.torch_port import to_torch_state_dict
 from pytest_rnnparity.errors import (
     GoldenError,
+    GoldenMissing,
     ParityError,
     RnnParityError,
     SpecError,
@@ -26,6 +27,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "GoldenError",
+    "GoldenMissing",
     "ParityError",
     "ParityResult",
     "RnnParityError",

@@ -55,6 +55,10 @@ class GoldenError(RnnParityError):
     """A golden file is missing, corrupt, or was recorded for another spec."""
 
 
+class GoldenMissing(GoldenError):
+    """A spec's golden file does not exist yet (the message says how to record it)."""
+
+
 class GoldenMismatch(GoldenError, AssertionError):
     """The run moved beyond tolerance from its golden file; ``drift`` says where."""
 

@@ -1,7 +1,8 @@
 """pytest entry point (``pytest11``): options, ini keys and hooks, each delegating.
 
 Inert unless ``--rnn-parity`` is given: without it nothing is collected and neither
-TensorFlow nor the spec machinery is imported. What each hook does lives in
+TensorFlow nor the spec machinery is imported. With it, the specs are collected beside
+whatever pytest collects anyway. What each hook does lives in
 :mod:`pytest_rnnparity.collection` (imported lazily).
 """
 
@@ -27,8 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="rnn_parity",
-        help="collect the YAML specs (ini rnn_parity_paths, default 'specs') and check each "
-        "model against the NumPy reference and its golden file",
+        help="also collect the YAML specs (ini rnn_parity_paths, default 'specs'), beside "
+        "the tests pytest collects anyway, and check each model against the NumPy "
+        "reference and its golden file; 'pytest --rnn-parity specs' runs the specs alone",
     )
     group.addoption(
         "--rnn-parity-report",
@@ -71,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point a bare ``pytest --rnn-parity`` at the spec paths instead of testpaths."""
+    """Add the spec paths to what a ``pytest --rnn-parity`` without paths collects."""
     if not config.getoption("rnn_parity"):
         return
     from pytest_rnnparity.collection import session

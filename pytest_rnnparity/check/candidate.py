@@ -317,6 +317,15 @@ class CandidateCheck:
     def failures(self) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if not c.ok)
 
+    def __repr__(self) -> str:
+        verdict = "ok" if self.ok else f"{len(self.failures)} of {len(self.comparisons)} failed"
+        found = sorted({m for _, d in self.diagnoses for m in d.mistakes})
+        diagnosis = f", diagnosis {', '.join(found)}" if found else ""
+        return (
+            f"CandidateCheck({self.name!r}, {verdict}, max abs error "
+            f"{max((c.max_abs for c in self.comparisons), default=0.0):.1e}{diagnosis})"
+        )
+
 
 def compare_candidate(
     function: Candidate,

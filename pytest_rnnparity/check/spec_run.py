@@ -39,6 +39,15 @@ class SpecRun:
         """The chain's windows (raises UnsupportedModelError for a functional model)."""
         return self.data.one_input("explain")[1]
 
+    def __repr__(self) -> str:
+        rows = self.data.rows
+        if len(self.data.windows) == 1:
+            (windows,) = self.data.windows.values()
+            shape = "x".join(str(n) for n in windows.x.shape[1:])
+            return f"SpecRun({self.spec.id!r}, {rows} windows of {shape}, {self.parity!r})"
+        inputs = len(self.data.windows)
+        return f"SpecRun({self.spec.id!r}, {rows} rows of {inputs} inputs, {self.parity!r})"
+
 
 def spec_tolerances(spec: Spec, *limits: ToleranceLimits) -> dict[str, Tolerance]:
     """The spec's tolerance per group, with ``limits`` (a path's, the torch item's) over it."""

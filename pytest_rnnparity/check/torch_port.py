@@ -276,6 +276,15 @@ class TorchCheck:
     def ok(self) -> bool:
         return all(c.ok for c in self.comparisons)
 
+    def __repr__(self) -> str:
+        failed = sum(not c.ok for c in self.comparisons)
+        verdict = "ok" if self.ok else f"{failed} of {len(self.comparisons)} failed"
+        return (
+            f"TorchCheck({verdict}, {len(self.layer_names)} layer(s), torch "
+            f"{self.torch_version}, max abs error "
+            f"{max((c.max_abs for c in self.comparisons), default=0.0):.1e})"
+        )
+
 
 def compare_torch(
     layers: Sequence[ReferenceLayer],

@@ -153,8 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     new = commands.add_parser(
         "new",
         help="write a commented starter spec",
-        description="Write a starter spec that validates and passes `pytest --rnn-parity`"
-        " as written; every key is commented. Refuses to overwrite a file.",
+        description="Write a starter spec, every key commented, that validates as written:"
+        " its parity item passes, its golden item fails until the golden is recorded"
+        " (--record records it at once). Refuses to overwrite a file.",
     )
     new.add_argument("path", type=Path, metavar="PATH", help="the spec file to write")
     new.add_argument(
@@ -195,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with csv:PATH, the column to predict (default: the last column)",
     )
     new.add_argument("--seed", type=int, default=0, help="the spec's seed (default 0)")
+    new.add_argument(
+        "--record",
+        action="store_true",
+        help="then record its golden: run pytest --rnn-parity --snapshot-update on it"
+        " (imports TensorFlow)",
+    )
     new.set_defaults(run=_new)
 
     export = commands.add_parser(
@@ -566,8 +573,17 @@ def _new(args: argparse.Namespace) -> int:
         print(f"{path} exists; refusing to overwrite it", file=sys.stderr)
         return 1
     print(f"wrote {path}")
-    print(f"next: rnnparity validate {path} && pytest --rnn-parity --snapshot-update {path}")
-    return 0
+    record = ["pytest", "--rnn-parity", "--snapshot-update", path.as_posix()]
+    if not args.record:
+        print(
+            "its parity item passes as written; its golden item fails until the golden is"
+            f" recorded: {' '.join(record)} (or rnnparity new --record)"
+        )
+        return 0
+    print(f"recording its golden: {' '.join(record)}", flush=True)
+    import subprocess
+
+    return subprocess.call([sys.executable, "-m", *record, "-q"])
 
 
 # ----------------------------------------------------------------------------- export

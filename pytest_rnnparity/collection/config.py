@@ -21,6 +21,41 @@ def spec_paths(config: pytest.Config) -> list[Path]:
     return configured or [config.rootpath / "specs"]
 
 
+def given_paths(config: pytest.Config) -> list[Path] | None:
+    """The paths named on the command line (resolved, ``::`` parts cut), or None when
+    none was given and pytest collects its own default (testpaths, or the current
+    directory)."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return None
+    base = config.invocation_params.dir
+    return [(base / arg.split("::")[0]).resolve() for arg in config.args]
+
+
+def covers(paths: Iterable[Path], target: Path) -> bool:
+    """Whether ``target`` is one of ``paths`` or lies under one (all resolved)."""
+    return any(path == target or path in target.parents for path in paths)
+
+
+def spec_paths_to_add(config: pytest.Config) -> list[Path]:
+    """The spec paths a run without paths collects beside pytest's own default.
+
+    ``--rnn-parity`` adds the specs to what pytest collects anyway (as pytest-mypy adds
+    its checks): with no path given, pytest's ``config.args`` (testpaths, or the current
+    directory) plus each existing spec path not already under one of them. Paths that do
+    not exist are left out (the header says so).
+    """
+    base = config.invocation_params.dir
+    default = [(base / arg.split("::")[0]).resolve() for arg in config.args]
+    return [
+        path for path in spec_paths(config) if path.exists() and not covers(default, path.resolve())
+    ]
+
+
+def missing_spec_paths(config: pytest.Config) -> list[Path]:
+    """The spec paths (configured, or the default ``specs``) that do not exist."""
+    return [path for path in spec_paths(config) if not path.exists()]
+
+
 def golden_dir(config: pytest.Config) -> Path:
     """The golden directory (ini ``rnn_parity_golden_dir``, relative to the rootdir)."""
     return config.rootpath / str(config.getini("rnn_parity_golden_dir"))

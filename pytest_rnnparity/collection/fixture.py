@@ -12,6 +12,7 @@ from pytest_rnnparity.api import check_parity
 from pytest_rnnparity.check.parity import ParityResult
 from pytest_rnnparity.check.tolerance import Tolerance, default_tolerance
 from pytest_rnnparity.collection.snapshot import GOLDEN_PATHS, assert_golden
+from pytest_rnnparity.collection.state import command_path
 from pytest_rnnparity.golden.document import golden_document
 from pytest_rnnparity.spec import GoldenOptions
 
@@ -88,11 +89,7 @@ class RnnParity:
             options=GoldenOptions(sequences=sequences, summaries=summaries, traces=traces),
         )
         root = node.config.rootpath
-        relative = (
-            node.path.resolve().relative_to(root.resolve())
-            if root in node.path.parents
-            else node.path
-        )
+        relative = command_path(node.path, node.config.invocation_params.dir)
         assert_golden(
             snapshot,
             document,

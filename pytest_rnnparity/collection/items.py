@@ -1,5 +1,8 @@
 """The items of a spec: ``::parity``, ``::golden`` and one ``::parity[<path>]`` per path.
 
+A matrix variant ends each name (``::golden[units=4]``, ``::parity[units=4-unroll=true]``):
+see :func:`pytest_rnnparity.collection.nodes.item_name`.
+
 Each is a ``pytest.Function`` (with a real test function), so ``-k``, ``-m``, ``--lf``,
 junit-xml, xdist and syrupy's bookkeeping treat it like an ordinary test. An item is
 handed the spec's shared :class:`~.state.SpecState` and, where it concludes something
@@ -8,14 +11,34 @@ for the report, an outcome object of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from pytest_rnnparity.collection.state import GoldenOutcome, PathOutcome, SpecState
-from pytest_rnnparity.errors import GoldenMismatch, ParityError, RnnParityError, SpecError
+from pytest_rnnparity.errors import (
+    GoldenMismatch,
+    GoldenMissing,
+    ParityError,
+    RnnParityError,
+    SpecError,
+)
 from pytest_rnnparity.model.environment import gpu_count
+from pytest_rnnparity.report.summary import failure_property, identity_properties
+
+
+def item_name(kind: str, variant: str | None = None, path_id: str | None = None) -> str:
+    """``parity``, ``golden[units=4]``, ``parity[units=4-backend=jax]``: an item's name.
+
+    The variant, then the execution path, joined by ``-`` inside one bracket at the end,
+    as pytest writes the ids of a test parametrized twice. Unique within a spec file:
+    every variant id of a file holds the same number of ``=`` (one per matrix key, and
+    none inside a value), so the ``=`` counted from the left tell where a path begins.
+    """
+    params = "-".join(part for part in (variant, path_id) if part)
+    return f"{kind}[{params}]" if params else kind
 
 
 def parity_test(state: SpecState) -> Any:
@@ -107,18 +130,44 @@ def path_test(state: SpecState, outcome: PathOutcome) -> Any:
     return path_parity
 
 
+def failure_status(error: BaseException) -> str:
+    """What the report counts an item that raised ``error`` as: a mismatch (``failed``),
+    ``drifted``, ``golden_missing``, or ``error`` for anything else."""
+    if isinstance(error, GoldenMismatch):
+        return "drifted"
+    if isinstance(error, GoldenMissing):
+        return "golden_missing"
+    if isinstance(error, ParityError):
+        return "failed"
+    return "error"
+
+
 class SpecItemMixin:
-    """The spec state an item is handed, its location, and the failure text of our errors."""
+    """The spec state an item is handed, its location, and the failure text of our errors.
+
+    From collection on, an item records its kind and its spec's id (every report of it
+    carries them, a skip or a failed setup too); when it fails, how (:func:`failure_status`).
+    """
 
     name: str
+    user_properties: list[tuple[str, object]]
+    #: ``rnn_parity.kind`` in junit-xml and the JSON report.
+    kind: ClassVar[str] = "parity"
 
     def __init__(self, *, state: SpecState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = state
+        self.user_properties.extend(identity_properties(self.kind, state.spec.id))
+
+    def record(self, properties: Iterable[tuple[str, object]]) -> None:
+        """Add ``rnn_parity.*`` properties, leaving out those the item already holds."""
+        for pair in properties:
+            if pair not in self.user_properties:
+                self.user_properties.append(pair)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         spec = self.state.spec
-        return spec.path, spec.line - 1, f"{spec.id}::{self.name}"
+        return spec.path, spec.line - 1, f"{spec.name}::{self.name}"
 
     def runtest(self) -> None:
         """Run the test function within the item's time limit (see :mod:`.timeout`)."""
@@ -129,8 +178,12 @@ class SpecItemMixin:
         seconds, source = spec.timeout, f"timeout: at {self.state.timeout_location}"
         if seconds is None:
             seconds, source = ini_timeout(self.config), "ini rnn_parity_timeout"  # type: ignore[attr-defined]
-        with time_limit(seconds, source=source):
-            super().runtest()  # type: ignore[misc]
+        try:
+            with time_limit(seconds, source=source):
+                super().runtest()  # type: ignore[misc]
+        except (Exception, pytest.fail.Exception) as error:
+            self.record([failure_property(failure_status(error))])
+            raise
 
     def repr_failure(
         self,
@@ -144,6 +197,8 @@ class SpecItemMixin:
 
 class ParityItem(SpecItemMixin, pytest.Function):
     """Keras vs the reference at every step of every layer."""
+
+    kind = "parity"
 
     def runtest(self) -> None:
         try:
@@ -160,8 +215,8 @@ class ParityItem(SpecItemMixin, pytest.Function):
 
         run = self.state.last_run
         if run is not None:
-            self.user_properties += parity_properties(run.parity.comparisons, ok=run.parity.ok)
-            self.user_properties.append(environment_property(environment.capture()))
+            self.record(parity_properties(run.parity.comparisons, ok=run.parity.ok))
+            self.record([environment_property(environment.capture())])
 
     def repr_failure(
         self,
@@ -200,6 +255,8 @@ class ParityItem(SpecItemMixin, pytest.Function):
 class PathItem(SpecItemMixin, pytest.Function):
     """The same model through another execution path, against the same reference and golden."""
 
+    kind = "parity"
+
     def __init__(self, *, outcome: PathOutcome, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outcome = outcome
@@ -212,11 +269,13 @@ class PathItem(SpecItemMixin, pytest.Function):
 
             result = self.outcome.result
             if result is not None:
-                self.user_properties += parity_properties(result.comparisons, ok=result.ok)
+                self.record(parity_properties(result.comparisons, ok=result.ok))
 
 
 class GoldenItem(SpecItemMixin, pytest.Function):
     """The run against its golden file (through syrupy's ``snapshot`` fixture)."""
+
+    kind = "golden"
 
     def __init__(self, *, outcome: GoldenOutcome, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -227,6 +286,21 @@ class GoldenItem(SpecItemMixin, pytest.Function):
     @property
     def golden_path(self) -> Path:
         return self.state.golden_path
+
+    def _point_at_a_moved_golden(self) -> None:
+        """Raise the missing golden's failure naming the orphaned golden of the same spec
+        content, if there is one (the spec file was renamed); else return."""
+        from pytest_rnnparity.collection.session import moved_golden_hints
+        from pytest_rnnparity.report.drift import missing_golden_message
+        from pytest_rnnparity.spec import resolved_display_path
+
+        state = self.state
+        hints = moved_golden_hints(self.config, state.golden_path, state.spec.content_hash)
+        if hints:
+            where = resolved_display_path(state.golden_path, state.root)
+            raise GoldenMissing(
+                missing_golden_message(where, state.spec.id, state.update_command, hints)
+            ) from None
 
     def runtest(self) -> None:
         from pytest_rnnparity.report.summary import golden_properties
@@ -242,5 +316,9 @@ class GoldenItem(SpecItemMixin, pytest.Function):
         except GoldenMismatch as mismatch:
             verdict, drift = "drift", mismatch.drift
             raise
+        except GoldenMissing:
+            verdict = "missing"
+            self._point_at_a_moved_golden()
+            raise
         finally:
-            self.user_properties += golden_properties(verdict, drift)  # type: ignore[arg-type]
+            self.record(golden_properties(verdict, drift))  # type: ignore[arg-type]

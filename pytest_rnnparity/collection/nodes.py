@@ -1,8 +1,18 @@
 """Spec files as pytest nodes: ``SpecFile`` -> one ``SpecCase`` per variant -> items.
 
-Node ids read ``specs/power_gru.yaml::power-gru[units=4]::parity``; the items are
-:mod:`.items` and :mod:`.port_items`. A spec file that does not load is one
-:class:`BrokenSpecItem` reporting the located error, never an aborted collection.
+Node ids read as those of parametrized tests: the spec's name in the middle and a matrix
+variant where pytest puts parameters, at the end (:func:`item_name`)::
+
+    specs/power_gru.yaml::power-gru::parity
+    specs/bidirectional_gru.yaml::bidirectional-gru::golden[merge_mode=mul]
+    specs/x.yaml::x::parity[units=4-backend=jax]      (variant, then execution path)
+
+so ``-k``, ``--deselect`` and junit-xml (``classname="specs.x.yaml.x"``,
+``name="parity[units=4]"``) see the usual shape. The ``SpecCase`` collectors of a
+file's variants share one name and node id, each holding its variant's items and
+state. The items are :mod:`.items` and :mod:`.port_items`. A spec file that does not
+load is one :class:`BrokenSpecItem` reporting the located error, never an aborted
+collection.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from pytest_rnnparity.collection.items import (
     ParityItem,
     PathItem,
     golden_test,
+    item_name,
     parity_test,
     path_test,
 )
@@ -27,6 +38,7 @@ from pytest_rnnparity.collection.state import GoldenOutcome, PathOutcome, SpecSt
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.golden.format import SUFFIX
 from pytest_rnnparity.golden.orphans import golden_relative_dir
+from pytest_rnnparity.report.summary import identity_properties
 from pytest_rnnparity.spec import Spec, load_specs, resolved_display_path
 
 
@@ -43,14 +55,7 @@ class SpecFile(pytest.File):
         collected = self.config.stash.setdefault(COLLECTED_SPEC_IDS, {})
         collected[self.path.resolve()] = [spec.id for spec in specs]
         for spec in specs:
-            try:  # marks are applied here: --strict-markers refuses an unregistered one
-                case = SpecCase.from_parent(self, name=spec.id, spec=spec)
-            except (Exception, pytest.fail.Exception) as error:
-                yield BrokenSpecItem.from_parent(
-                    self, name=spec.id, error=refused_by_pytest(spec, error)
-                )
-                continue
-            yield case
+            yield SpecCase.from_parent(self, name=spec.name, spec=spec)
 
 
 def refused_by_pytest(spec: Spec, error: BaseException) -> SpecError:
@@ -70,9 +75,10 @@ def refused_by_pytest(spec: Spec, error: BaseException) -> SpecError:
 class BrokenSpecItem(pytest.Item):
     """Stands for a spec file that failed to load: errors in setup with the SpecError text."""
 
-    def __init__(self, *, error: SpecError, **kwargs: Any) -> None:
+    def __init__(self, *, error: SpecError, spec: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.error = error
+        self.user_properties.extend(identity_properties("spec", spec))
 
     def setup(self) -> None:
         # pytrace=False: pytest shows the message alone, never a traceback of ours
@@ -94,12 +100,20 @@ class BrokenSpecItem(pytest.Item):
 
 
 class SpecCase(pytest.Collector):
-    """One spec (one matrix variant): its items share one run, through a :class:`SpecState`."""
+    """One spec (one matrix variant): its items share one run, through a :class:`SpecState`.
+
+    Named after the spec (``power-gru``), not its variant: the variant ends each item's
+    name. What pytest refuses about the spec's marks becomes its one erroring item.
+    """
 
     def __init__(self, *, spec: Spec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for mark in spec.marks:
-            self.add_marker(mark)
+        self.refused: SpecError | None = None
+        try:  # --strict-markers refuses an unregistered mark here
+            for mark in spec.marks:
+                self.add_marker(mark)
+        except (Exception, pytest.fail.Exception) as error:
+            self.refused = refused_by_pytest(spec, error)
         root = self.config.rootpath
         relative = golden_relative_dir(spec.path, spec_paths(self.config), root)
         self.state = SpecState(
@@ -107,26 +121,36 @@ class SpecCase(pytest.Collector):
             root=root,
             display_path=resolved_display_path(spec.path, root),
             golden_path=golden_dir(self.config) / relative / f"{spec.id}{SUFFIX}",
-            parity_nodeid=f"{self.nodeid}::parity",
+            parity_nodeid=f"{self.nodeid}::{item_name('parity', spec.variant)}",
+            invocation_dir=self.config.invocation_params.dir,
         )
 
     def collect(self) -> list[pytest.Item]:
+        variant = self.state.spec.variant
         try:
-            return self._items()
+            if self.refused is not None:
+                raise self.refused
+            return self._items(variant)
         except (Exception, pytest.fail.Exception) as error:  # e.g. marks: [parametrize]
+            refused = error if isinstance(error, SpecError) else None
             error_item: pytest.Item = BrokenSpecItem.from_parent(
-                self, name="spec", error=refused_by_pytest(self.state.spec, error)
+                self,
+                name=item_name("spec", variant),
+                error=refused or refused_by_pytest(self.state.spec, error),
+                spec=self.state.spec.id,
             )
             return [error_item]
 
-    def _items(self) -> list[pytest.Item]:
+    def _items(self, variant: str | None) -> list[pytest.Item]:
         state = self.state
         golden = GoldenOutcome()
         items: list[pytest.Item] = [
-            ParityItem.from_parent(self, name="parity", callobj=parity_test(state), state=state),
+            ParityItem.from_parent(
+                self, name=item_name("parity", variant), callobj=parity_test(state), state=state
+            ),
             GoldenItem.from_parent(
                 self,
-                name="golden",
+                name=item_name("golden", variant),
                 callobj=golden_test(state, golden),
                 state=state,
                 outcome=golden,
@@ -137,13 +161,13 @@ class SpecCase(pytest.Collector):
             items.append(
                 PathItem.from_parent(
                     self,
-                    name=f"parity[{path.id}]",
+                    name=item_name("parity", variant, path.id),
                     callobj=path_test(state, outcome),
                     state=state,
                     outcome=outcome,
                 )
             )
-        items.extend(port_items(self, state))
+        items.extend(port_items(self, state, variant))
         return items
 
     def teardown(self) -> None:

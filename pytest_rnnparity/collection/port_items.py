@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_rnnparity.collection.items import SpecItemMixin
+from pytest_rnnparity.collection.items import SpecItemMixin, item_name
 from pytest_rnnparity.collection.state import CandidateOutcome, SpecState, TorchOutcome
 from pytest_rnnparity.errors import ParityError, UnsupportedModelError
 from pytest_rnnparity.report.diagnosis import diagnosis_sentence
@@ -34,15 +34,18 @@ if TYPE_CHECKING:
     from pytest_rnnparity.check.candidate import CandidateCheck
 
 
-def port_items(parent: pytest.Collector, state: SpecState) -> list[pytest.Item]:
-    """The ``candidate`` and ``torch`` items the spec asks for (none without the keys)."""
+def port_items(
+    parent: pytest.Collector, state: SpecState, variant: str | None = None
+) -> list[pytest.Item]:
+    """The ``candidate`` and ``torch`` items the spec asks for (none without the keys),
+    named ``candidate[<variant>]`` and ``torch[<variant>]`` for a matrix variant."""
     items: list[pytest.Item] = []
     if state.spec.candidate is not None:
         candidate = CandidateOutcome()
         items.append(
             CandidateItem.from_parent(
                 parent,
-                name="candidate",
+                name=item_name("candidate", variant),
                 callobj=_candidate_test(state, candidate),
                 state=state,
                 outcome=candidate,
@@ -53,7 +56,7 @@ def port_items(parent: pytest.Collector, state: SpecState) -> list[pytest.Item]:
         items.append(
             TorchItem.from_parent(
                 parent,
-                name="torch",
+                name=item_name("torch", variant),
                 callobj=_torch_test(state, torch),
                 state=state,
                 outcome=torch,
@@ -172,6 +175,8 @@ def _torch_test(state: SpecState, outcome: TorchOutcome) -> Any:
 class CandidateItem(SpecItemMixin, pytest.Function):
     """A user's implementation of one layer against the reference (and so Keras)."""
 
+    kind = "candidate"
+
     def __init__(self, *, outcome: CandidateOutcome, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outcome = outcome
@@ -186,11 +191,13 @@ class CandidateItem(SpecItemMixin, pytest.Function):
         check = self.outcome.check
         if check is None:
             return
-        self.user_properties += parity_properties(
-            check.comparisons,
-            ok=check.ok,
-            kind="candidate",
-            verdict="match" if check.ok else "mismatch",
+        self.record(
+            parity_properties(
+                check.comparisons,
+                ok=check.ok,
+                kind="candidate",
+                verdict="match" if check.ok else "mismatch",
+            )
         )
         for direction, diagnosis in check.diagnoses:
             self.user_properties.append((PREFIX + "diagnosis", diagnosis_sentence(diagnosis)))
@@ -205,11 +212,13 @@ class CandidateItem(SpecItemMixin, pytest.Function):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         spec = self.state.spec
         line = spec.candidate.line if spec.candidate is not None else spec.line
-        return spec.path, line - 1, f"{spec.id}::{self.name}"
+        return spec.path, line - 1, f"{spec.name}::{self.name}"
 
 
 class TorchItem(SpecItemMixin, pytest.Function):
     """Each recurrent layer as its torch.nn module, against the reference."""
+
+    kind = "torch"
 
     def __init__(self, *, outcome: TorchOutcome, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -221,11 +230,9 @@ class TorchItem(SpecItemMixin, pytest.Function):
         finally:
             check = self.outcome.check
             if check is not None:
-                self.user_properties += parity_properties(
-                    check.comparisons, ok=check.ok, kind="torch"
-                )
+                self.record(parity_properties(check.comparisons, ok=check.ok, kind="torch"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         spec = self.state.spec
         line = spec.torch.line if spec.torch is not None else spec.line
-        return spec.path, line - 1, f"{spec.id}::{self.name}"
+        return spec.path, line - 1, f"{spec.name}::{self.name}"

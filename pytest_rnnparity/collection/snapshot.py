@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +21,12 @@ import pytest
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from pytest_rnnparity.errors import GoldenError, GoldenMismatch
+from pytest_rnnparity.errors import GoldenError, GoldenMismatch, GoldenMissing
 from pytest_rnnparity.golden.document import non_finite_arrays, tolerance_of
-from pytest_rnnparity.golden.drift import compare_goldens, equivalent
+from pytest_rnnparity.golden.drift import compare_goldens, equivalent, same_spec
 from pytest_rnnparity.golden.files import atomic_write_text
 from pytest_rnnparity.golden.format import SUFFIX, Golden, dumps, loads
-from pytest_rnnparity.report.drift import drift_message
+from pytest_rnnparity.report.drift import drift_message, missing_golden_message
 from pytest_rnnparity.spec import resolved_display_path
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class GoldenExtension(SingleFileSnapshotExtension):
             recorded = self._recorded[1]
         else:
             recorded = loads(snapshot_data, location="<golden>")
-        if recorded.meta.get("spec") != current.meta.get("spec"):
+        if not same_spec(recorded, current):
             # Raising here keeps syrupy from overwriting another spec's golden.
             raise GoldenError(
                 f"the golden was recorded for spec '{recorded.meta.get('spec')}', "
@@ -173,10 +174,7 @@ def assert_golden(
     if result.exception is not None:
         raise result.exception
     if result.recalled_data is None:
-        raise GoldenError(
-            f"{where}: no golden file yet for spec '{current.meta['spec']}'. "
-            f"Record it with: {update_command}"
-        )
+        raise GoldenMissing(missing_golden_message(where, current.meta["spec"], update_command))
     recorded = loads(result.recalled_data, location=where)
     drift = compare_goldens(recorded, current, tolerance_of(current))
     mismatch = GoldenMismatch(
@@ -209,7 +207,7 @@ def compare_keras_with_golden(
 
     def keras_only(golden: Golden) -> Golden:
         arrays = {k: v for k, v in golden.arrays.items() if k.startswith("keras/")}
-        return Golden(meta=golden.meta, environment=golden.environment, arrays=arrays)
+        return replace(golden, arrays=arrays)
 
     old, new = keras_only(recorded), keras_only(current)
     drift = compare_goldens(old, new, tolerance_of(current))

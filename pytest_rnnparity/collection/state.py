@@ -10,6 +10,7 @@ No item reads attributes of its parent node or parses its own name.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,8 @@ class SpecState:
     error_reported_by: str | None = None
     #: The node id of the spec's parity item, which reports a NaN or inf.
     parity_nodeid: str = ""
+    #: Where pytest was started: the commands messages suggest are relative to it.
+    invocation_dir: Path | None = None
 
     def run(self) -> SpecRun:
         """The spec's run, computed on first use and kept until :meth:`clear`."""
@@ -110,8 +113,26 @@ class SpecState:
 
     @property
     def update_command(self) -> str:
-        """The command that re-records this spec's golden."""
-        return f"pytest --rnn-parity --snapshot-update {self.display_path}"
+        """The command that re-records this spec's golden, from where pytest was started."""
+        return f"pytest --rnn-parity --snapshot-update {self.spec_argument}"
+
+    @property
+    def spec_argument(self) -> str:
+        """The spec file as a command-line argument from where pytest was started
+        (``specs/x.yaml`` from the rootdir, ``x.yaml`` from inside ``specs/``)."""
+        return command_path(self.spec.path, self.invocation_dir or self.root)
+
+
+def command_path(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` (``../specs/x.yaml``), as a command run there names it.
+
+    Links are kept as written; a path on another drive stays absolute.
+    """
+    try:
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(start))
+    except ValueError:  # another drive (Windows)
+        return Path(path).as_posix()
+    return Path(relative).as_posix()
 
 
 @dataclass

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pytest_rnnparity.check.tolerance import Tolerance
+from pytest_rnnparity.golden.effective import effective_spec
 from pytest_rnnparity.golden.format import Golden, GoldenArray, golden_array
 from pytest_rnnparity.model import environment
 from pytest_rnnparity.reference.types import (
@@ -169,14 +171,16 @@ def golden_document(
 
 
 def spec_golden(run: SpecRun, *, tolerance: Tolerance, spec_file: str) -> Golden:
-    """The golden of a spec run (adds the spec's file and content hash)."""
-    return golden_document(
+    """The golden of a spec run: adds the spec's file, its content hash and the effective
+    spec (:mod:`.effective`), which a drift report compares key by key."""
+    document = golden_document(
         run.parity,
         name=run.spec.id,
         tolerance=tolerance,
         options=run.spec.golden,
         meta={"spec_file": spec_file, "spec_hash": run.spec.content_hash},
     )
+    return replace(document, spec=effective_spec(run.spec))
 
 
 def non_finite_arrays(golden: Golden) -> list[str]:

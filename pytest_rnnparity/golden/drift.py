@@ -99,8 +99,18 @@ def _with_problem(comparison: Comparison, problem: str) -> Comparison:
     return replace(comparison, problem=problem, n_bad=max(comparison.n_bad, 1))
 
 
+def same_spec(recorded: Golden, current: Golden) -> bool:
+    """Whether ``recorded`` is a golden of ``current``'s spec: the same name, or the same
+    spec content (``spec_hash``) under another name, as when a spec file was renamed and
+    its golden moved along."""
+    if recorded.meta.get("spec") == current.meta.get("spec"):
+        return True
+    old, new = recorded.meta.get("spec_hash"), current.meta.get("spec_hash")
+    return old is not None and old == new
+
+
 def equivalent(recorded: Golden, current: Golden, tolerance: Tolerance) -> bool:
     """True when ``current`` matches ``recorded`` within tolerance and is the same spec."""
-    if recorded.meta.get("spec") != current.meta.get("spec"):
+    if not same_spec(recorded, current):
         return False
     return compare_goldens(recorded, current, tolerance).ok

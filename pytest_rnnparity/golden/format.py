@@ -20,6 +20,16 @@ batch or sequence length while a drift anywhere in the batch still shows::
     summary unit 0: -0.5 0.9 0.12
     ...
 
+A spec's golden written since the effective spec is kept also holds, after ``[meta]``::
+
+    [spec]
+    model[0].GRU.units = 4
+    weights = "seeded"
+    ...
+
+(:mod:`pytest_rnnparity.golden.effective`); the section is optional, so that a golden
+written before it still reads, matches and is never rewritten for lacking it.
+
 Sections come in a fixed order, keys sorted, arrays sorted by name, and every
 float is the shortest text that round-trips in the array's dtype, so the same
 numbers always give the same bytes.
@@ -102,11 +112,16 @@ class GoldenArray:
 
 @dataclass(frozen=True)
 class Golden:
-    """A golden document: metadata, environment and named arrays."""
+    """A golden document: metadata, environment and named arrays.
+
+    ``spec`` is the effective spec (key path -> canonical JSON value), empty for a golden
+    that does not keep it (the ``rnn_parity`` fixture's, or one written before).
+    """
 
     meta: Mapping[str, str]
     environment: Mapping[str, str]
     arrays: Mapping[str, GoldenArray] = field(default_factory=dict)
+    spec: Mapping[str, str] = field(default_factory=dict)
 
 
 def summarize(values: np.ndarray) -> np.ndarray:
@@ -194,6 +209,9 @@ def dumps(golden: Golden) -> str:
     """The canonical text of a golden."""
     lines = [HEADER, "[meta]"]
     lines += [f"{k} = {v}" for k, v in sorted(golden.meta.items())]
+    if golden.spec:
+        lines.append("[spec]")
+        lines += [f"{k} = {v}" for k, v in sorted(golden.spec.items())]
     lines.append("[environment]")
     lines += [f"{k} = {v}" for k, v in sorted(golden.environment.items())]
     for name in sorted(golden.arrays):
@@ -251,6 +269,7 @@ class _Parser:
         if not self.lines or self.lines[0] != HEADER:
             raise self.fail(1, f"expected the first line {HEADER!r}")
         meta: dict[str, str] = {}
+        spec: dict[str, str] = {}
         environment: dict[str, str] = {}
         arrays: dict[str, GoldenArray] = {}
         section: dict[str, str] | None = None
@@ -268,6 +287,8 @@ class _Parser:
                 array_name, array_lines = None, []
                 if line == "[meta]":
                     section = meta
+                elif line == "[spec]":
+                    section = spec
                 elif line == "[environment]":
                     section = environment
                 elif line.startswith("[array ") and line.endswith("]"):
@@ -287,7 +308,7 @@ class _Parser:
         finish_array()
         if "spec" not in meta:
             raise self.fail(2, "the [meta] section has no 'spec' entry")
-        return Golden(meta=meta, environment=environment, arrays=arrays)
+        return Golden(meta=meta, environment=environment, arrays=arrays, spec=spec)
 
     def _array(self, name: str, start: int, lines: list[tuple[int, str]]) -> GoldenArray:
         header: dict[str, str] = {}

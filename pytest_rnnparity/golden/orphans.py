@@ -69,6 +69,41 @@ def _is_regular_file(path: Path) -> bool:
         return False
 
 
+def read_meta(path: Path) -> dict[str, str]:
+    """The ``[meta]`` entries of a golden file, from its first :data:`META_BYTES` (empty
+    when it cannot be read or is not a golden)."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(META_BYTES)
+    except OSError:
+        return {}
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    if not lines or lines[0] != HEADER:
+        return {}
+    meta = {}
+    for line in lines[1:]:
+        if line.startswith("[") and line != "[meta]":
+            break  # the end of [meta]
+        key, separator, value = line.partition(" = ")
+        if separator:
+            meta[key] = value
+    return meta
+
+
+def same_content_goldens(golden_dir: Path, spec_hash: str, *, exclude: Path) -> list[Path]:
+    """The spec goldens under ``golden_dir`` (but ``exclude``) recorded from a spec of
+    this content hash: where a renamed spec file's golden is."""
+    if not golden_dir.is_dir():
+        return []
+    return [
+        path
+        for path in golden_files(golden_dir)
+        if path != exclude
+        and is_spec_golden(path)
+        and read_meta(path).get("spec_hash") == spec_hash
+    ]
+
+
 def is_spec_golden(path: Path) -> bool:
     """Whether ``path`` is a golden this plugin wrote for a spec.
 

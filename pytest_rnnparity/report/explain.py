@@ -51,7 +51,7 @@ from pytest_rnnparity.reference.types import (
     recurrent_directions,
 )
 from pytest_rnnparity.report.parity import checked_lines, error_table, parity_message
-from pytest_rnnparity.spec import TimeColumn
+from pytest_rnnparity.spec import SavedModel, Spec, TimeColumn
 
 __all__ = [
     "BRIEF_STEPS",
@@ -386,11 +386,22 @@ def _title(text: str) -> list[str]:
 # -------------------------------------------------------------------------- sections
 
 
+def weights_text(spec: Spec) -> str:
+    """Where the weights come from: ``seeded (seed 42)``, ``keras (seed 0)``, ``from the
+    model file models/m.keras`` (a ``{path:}`` model without ``weights:``), ``from the
+    weights file w.weights.h5``."""
+    if not isinstance(spec.weights, str):
+        return f"from the weights file {spec.weights.declared}"
+    if isinstance(spec.model, SavedModel) and spec.weights == "keras":
+        return f"from the model file {spec.model.declared}"
+    return f"{spec.weights} (seed {spec.seed})"
+
+
 def header_section(run: SpecRun) -> str:
     """What was run: the spec, the data, the windows, the weights."""
     spec, dataset, windows = run.spec, run.dataset, run.windows
     batch, lookback, features = windows.x.shape
-    weights = spec.weights if isinstance(spec.weights, str) else f"file {spec.weights.declared}"
+    weights = weights_text(spec)
     description = f": {spec.description}" if spec.description else ""
     lines = [
         *_title(f"EXPLAIN {spec.id}{description}"),
@@ -400,7 +411,7 @@ def header_section(run: SpecRun) -> str:
         f"scale {dataset.scale}",
         f"Windows: {_shape(windows.x.shape)} = {batch} windows of lookback {lookback}, "
         "each predicting the row after it",
-        f"Weights: {weights} (seed {spec.seed}); dtype {spec.dtype}"
+        f"Weights: {weights}; dtype {spec.dtype}"
         + ("; stateful: each window starts from the previous one's state" if spec.stateful else ""),
         RULE,
     ]

@@ -1,4 +1,7 @@
-"""``rnnparity new``: a starter spec, every key commented, that validates and passes as written.
+"""``rnnparity new``: a starter spec, every key commented, that validates as written.
+
+Its parity item passes as written; its golden item fails until the golden is recorded
+(``pytest --rnn-parity --snapshot-update``, or ``rnnparity new --record``).
 
 :func:`starter_spec` (a chain) and :func:`architecture_spec` (``--arch``: a functional
 model of a common architecture) are pure text. The command line resolves the CSV

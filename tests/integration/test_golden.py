@@ -28,7 +28,7 @@ pytestmark = pytest.mark.keras
 UPDATE_ARRAY = "reference/gru/forward/update"
 ORPHANS_KEPT = (
     "they are kept; a full run of `pytest --rnn-parity --snapshot-update` "
-    "(no -k, -m, --deselect, --lf or paths) removes them."
+    "(every spec directory, no -k, -m, --deselect or --lf) removes them."
 )
 
 
@@ -91,7 +91,10 @@ def test_ini_keys_place_specs_and_goldens(project: pytest.Pytester) -> None:
 
     result = record(project)
 
-    assert_lines(result, "rnn-parity: specs in checks; goldens in expected")
+    assert_lines(
+        result,
+        "rnn-parity: specs in checks, collected with pytest's own tests; goldens in expected",
+    )
     assert (project.path / "expected" / "delta" / "delta.golden").is_file()
     assert not (project.path / "golden").exists()
 
@@ -283,6 +286,7 @@ def test_corrupt_golden_names_file_and_line_and_is_never_rewritten(
 def test_golden_of_another_spec_is_refused_and_kept(alpha: pytest.Pytester) -> None:
     golden = golden_path(alpha, "alpha")
     set_entry(golden, "spec", "beta")
+    set_entry(golden, "spec_hash", "0" * 64)  # another spec: another content
     before = fingerprint(golden)
 
     for args in ((), ("--snapshot-update",)):
@@ -350,7 +354,8 @@ def test_fixture_snapshot_records_then_passes(project: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     assert_lines(
         result,
-        "E       pytest_rnnparity.errors.GoldenError: __goldens__/test_model/test_snapshot.golden:"
+        "E       pytest_rnnparity.errors.GoldenMissing:"
+        " __goldens__/test_model/test_snapshot.golden:"
         " no golden file yet for spec 'test_model.py::test_snapshot'."
         " Record it with: pytest --snapshot-update test_model.py",
     )

@@ -82,7 +82,7 @@ def test_a_mark_pytest_refuses_is_one_error_of_its_spec(
         "specs/grid.yaml:9:8: marks: pytest refuses this spec's marks: TypeError:"
         " Function.__init__() missing 2 required positional arguments: 'name' and 'parent'"
     )
-    assert errors["specs/strict.yaml::strict"] == (
+    assert errors["specs/strict.yaml::strict::spec"] == (
         "specs/strict.yaml:9:8: marks: pytest refuses this spec's marks: 'unregistered' not"
         " found in `markers` configuration option"
     )

@@ -273,14 +273,15 @@ def test_the_drift_table_shows_nan_and_shape_changes_as_such() -> None:
     lines = drift_message(recorded, current, drift, golden_path="g.golden", update_command="u")
 
     assert lines.splitlines()[2:] == [
+        "Shapes changed (1 array(s)):",
+        "  reference/gru/forward/hidden: 4x2 -> 4x3",
         "First: Keras outputs, gru/output, at row 0, unit 1:",
         "  recorded  nan",
         "  now       -0.714285731",
         "  abs error nan, rel error nan (tolerance atol=1e-06, rtol=1e-05)",
-        "2 of 2 compared blocks moved:",
-        "  part             array               block  max abs     moved",
-        "  Keras outputs    gru/output          rows   nan         1/6",
-        "  reference trace  gru/forward/hidden  shape  4x2 -> 4x3  all",
+        "1 of 1 compared blocks moved:",
+        "  part           array       block  max abs  moved",
+        "  Keras outputs  gru/output  rows   nan      1/6",
         "If the change is expected, re-record: u",
     ]
 
@@ -327,15 +328,15 @@ def test_a_candidate_returning_garbage_fails_with_one_line_of_ours(
     wanted = "expected real numbers of shape (batch, time, units) = (8, 6, 3)"
     failures = {r.nodeid: r.longreprtext for r in result.reprec.getfailures()}  # type: ignore[attr-defined]
     assert failures == {
-        "specs/port.yaml::port[candidate=garbage_ports:ragged]::candidate": (
+        "specs/port.yaml::port::candidate[candidate=garbage_ports:ragged]": (
             "the candidate returned 'hidden' as a ragged sequence (its rows differ in length);"
             f" {wanted}\n(spec 'port[candidate=garbage_ports:ragged]' at specs/port.yaml:7)"
         ),
-        "specs/port.yaml::port[candidate=garbage_ports:objects]::candidate": (
+        "specs/port.yaml::port::candidate[candidate=garbage_ports:objects]": (
             f"the candidate returned 'hidden' as an array of dtype object; {wanted}\n"
             "(spec 'port[candidate=garbage_ports:objects]' at specs/port.yaml:7)"
         ),
-        "specs/port.yaml::port[candidate=garbage_ports:complex_numbers]::candidate": (
+        "specs/port.yaml::port::candidate[candidate=garbage_ports:complex_numbers]": (
             f"the candidate returned 'hidden' as complex numbers; {wanted}\n"
             "(spec 'port[candidate=garbage_ports:complex_numbers]' at specs/port.yaml:7)"
         ),

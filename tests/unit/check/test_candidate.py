@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import textwrap
 from functools import partial
@@ -141,6 +142,7 @@ def test_a_correct_candidate_passes_with_every_gate_compared() -> None:
     assert [c.quantity for c in result.comparisons] == ["update", "reset", "candidate", "hidden"]
     assert max(c.max_abs for c in result.comparisons) < 1e-6
     assert result.diagnoses == ()
+    assert repr(result).startswith("CandidateCheck('tests:candidate', ok, max abs error ")
 
 
 @pytest.mark.parametrize("kind", ["lstm", "simple_rnn"])
@@ -158,6 +160,11 @@ def test_a_broken_candidate_is_reported_and_diagnosed() -> None:
     ((direction, diagnosis),) = result.diagnoses
     assert direction == "forward"
     assert diagnosis.mistakes == ("drop_recurrent_bias", "inverted_update")
+    assert re.fullmatch(
+        r"CandidateCheck\('tests:candidate', 1 of 1 failed, max abs error \d\.\de[-+]\d\d,"
+        r" diagnosis drop_recurrent_bias, inverted_update\)",
+        repr(result),
+    )
     message = candidate_message(result)
     assert message.startswith(
         "The candidate tests:candidate and the float32 reference disagree in 1 of 1 checks.\n"

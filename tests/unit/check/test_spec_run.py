@@ -3,6 +3,7 @@ functional spec fed by input name."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -89,6 +90,10 @@ def test_run_spec_reproduces_the_notebook(tmp_path: Path) -> None:
     assert run.windows.y.shape == (8,)
     assert run.parity.ok
     assert max(c.max_abs for c in run.parity.comparisons) < 1e-6
+    # print(run) is one line, not the traces
+    assert re.fullmatch(
+        r"SpecRun\('power-gru', 8 windows of 2x3, ParityResult\(ok, .*\)\)", repr(run)
+    )
 
     temperature = np.array([18.2, 19.5, 20.1, 22.4, 23.8, 25.0, 23.2, 21.5, 19.8, 17.5])
     humidity = np.array([65.2, 62.8, 58.5, 55.0, 45.2, 42.1, 48.5, 52.3, 60.5, 67.8])

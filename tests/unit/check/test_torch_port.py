@@ -392,3 +392,38 @@ def test_the_torch_item_is_skipped_without_torch(pytester: pytest.Pytester) -> N
             " pip install 'pytest-rnnparity[torch]'"
         ]
     )
+
+
+def test_a_torch_check_prints_as_one_line() -> None:
+    from pytest_rnnparity.check.compare import compare
+    from pytest_rnnparity.check.torch_port import TorchCheck
+
+    close = compare(
+        np.zeros(3),
+        np.full(3, 3e-8),
+        TOLERANCES["hidden"],
+        layer="gru",
+        quantity="hidden",
+        axes=("unit",),
+    )
+    far = compare(
+        np.zeros(3),
+        np.ones(3),
+        TOLERANCES["hidden"],
+        layer="lstm",
+        quantity="hidden",
+        axes=("unit",),
+    )
+    check = TorchCheck(
+        comparisons=(close, far),
+        layer_names=("gru", "lstm"),
+        layer_classes={"gru": "GRU", "lstm": "LSTM"},
+        dtype="float32",
+        torch_version="2.13.0",
+    )
+    assert (
+        repr(check) == "TorchCheck(1 of 2 failed, 2 layer(s), torch 2.13.0, max abs error 1.0e+00)"
+    )
+    assert repr(replace(check, comparisons=(close,))) == (
+        "TorchCheck(ok, 2 layer(s), torch 2.13.0, max abs error 3.0e-08)"
+    )

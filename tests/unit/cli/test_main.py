@@ -170,7 +170,12 @@ def test_new_writes_a_commented_spec_and_never_overwrites(
         if line and not line.startswith(("#", " ")) and not line.startswith("description"):
             assert "#" in line, f"top-level key without a comment: {line}"
     assert max(len(line) for line in text.splitlines()) <= 100
-    capsys.readouterr()
+    assert capsys.readouterr().out.splitlines() == [
+        "wrote specs/my model.yaml",
+        "its parity item passes as written; its golden item fails until the golden is"
+        " recorded: pytest --rnn-parity --snapshot-update specs/my model.yaml"
+        " (or rnnparity new --record)",
+    ]
     assert main(args) == 1
     assert "exists; refusing to overwrite it" in capsys.readouterr().err
     assert (tmp_path / "specs" / "my model.yaml").read_text(encoding="utf-8") == text
@@ -313,6 +318,20 @@ def test_new_arch_starters_pass_once_their_goldens_are_recorded(
     recorded.assert_outcomes(passed=12)
     checked = pytester.runpytest("--rnn-parity", "-p", "no:cacheprovider")
     checked.assert_outcomes(passed=12)
+
+
+@pytest.mark.keras
+def test_new_record_records_the_golden_so_the_first_run_passes(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    assert main(["new", "specs/gru.yaml", "--record"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "wrote specs/gru.yaml",
+        "recording its golden: pytest --rnn-parity --snapshot-update specs/gru.yaml",
+    ]
+    assert (pytester.path / "golden" / "gru" / "gru.golden").is_file()
+    pytester.runpytest("--rnn-parity").assert_outcomes(passed=2)
 
 
 # ---------------------------------------------------------------------------- explain

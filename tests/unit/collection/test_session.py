@@ -34,13 +34,15 @@ model:
 
 KEPT = (
     "they are kept; a full run of `pytest --rnn-parity --snapshot-update` "
-    "(no -k, -m, --deselect, --lf or paths) removes them."
+    "(every spec directory, no -k, -m, --deselect or --lf) removes them."
 )
 
 
 def session_of(pytester: pytest.Pytester, *args: str, collected: int = 2) -> pytest.Session:
     """A session of ``pytest --rnn-parity *args`` that collected ``collected`` items."""
     pytester.makeini("[pytest]\n")
+    (pytester.path / "specs").mkdir(exist_ok=True)
+    (pytester.path / "tests").mkdir(exist_ok=True)
     session = pytest.Session.from_config(pytester.parseconfigure("--rnn-parity", *args))
     session.testscollected = collected
     return session
@@ -64,10 +66,24 @@ def test_a_run_that_collected_nothing_is_not_full(pytester: pytest.Pytester) -> 
     assert not is_full_run(session_of(pytester, collected=0), pytest.ExitCode.OK)
 
 
+@pytest.mark.parametrize("args", [["specs"], ["specs", "tests"], ["."]])
+def test_paths_that_hold_every_spec_directory_make_a_full_run(
+    pytester: pytest.Pytester, args: list[str]
+) -> None:
+    assert is_full_run(session_of(pytester, *args), pytest.ExitCode.OK)
+
+
+def test_a_spec_directory_that_is_not_there_makes_a_run_partial(pytester: pytest.Pytester) -> None:
+    session = session_of(pytester)
+    (pytester.path / "specs").rmdir()
+    assert not is_full_run(session, pytest.ExitCode.OK)
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ["specs/power_gru.yaml"],
+        ["tests"],
         ["--collect-only"],
         ["-k", "gru"],
         ["-m", "slow"],
@@ -75,7 +91,16 @@ def test_a_run_that_collected_nothing_is_not_full(pytester: pytest.Pytester) -> 
         ["--lf"],
         ["--sw"],
     ],
-    ids=["paths", "collect-only", "keyword", "markexpr", "deselect", "last-failed", "stepwise"],
+    ids=[
+        "paths",
+        "other-paths",
+        "collect-only",
+        "keyword",
+        "markexpr",
+        "deselect",
+        "last-failed",
+        "stepwise",
+    ],
 )
 def test_each_option_that_selects_part_of_the_specs_makes_a_run_partial(
     pytester: pytest.Pytester, args: list[str]
@@ -85,14 +110,27 @@ def test_each_option_that_selects_part_of_the_specs_makes_a_run_partial(
 
 def test_header_names_the_spec_paths_and_the_golden_dir(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\n")
+    (pytester.path / "specs").mkdir()
     assert header_lines(pytester.parseconfigure("--rnn-parity")) == [
-        "rnn-parity: specs in specs; goldens in golden"
+        "rnn-parity: specs in specs, collected with pytest's own tests; goldens in golden"
+    ]
+    assert header_lines(pytester.parseconfigure("--rnn-parity", "specs")) == [
+        "rnn-parity: specs in specs; the given paths select which run; goldens in golden"
     ]
     pytester.makeini(
         "[pytest]\nrnn_parity_paths = checks more/specs\nrnn_parity_golden_dir = expected\n"
     )
+    (pytester.path / "checks").mkdir()
     assert header_lines(pytester.parseconfigure("--rnn-parity")) == [
-        "rnn-parity: specs in checks, more/specs; goldens in expected"
+        "rnn-parity: specs in checks, collected with pytest's own tests (more/specs: not found);"
+        " goldens in expected"
+    ]
+
+
+def test_header_says_when_no_spec_directory_exists(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\n")
+    assert header_lines(pytester.parseconfigure("--rnn-parity")) == [
+        "rnn-parity: no spec directory (specs: not found); goldens in golden"
     ]
 
 
@@ -106,29 +144,50 @@ def test_the_second_spec_writing_one_golden_is_refused(pytester: pytest.Pytester
     items, _ = pytester.inline_genitems("--rnn-parity")
 
     goldens = {item.nodeid: item for item in items if isinstance(item, GoldenItem)}
+    # both lie under the rootdir, which pytest collects in name order: more/ first
     assert {nodeid: item.clash for nodeid, item in goldens.items()} == {
-        "more/twin.yaml::same::golden": "golden/twin/same.golden is already the golden of "
-        "specs/twin.yaml::same::golden; give one of the two specs another name: or file name",
+        "specs/twin.yaml::same::golden": "golden/twin/same.golden is already the golden of "
+        "more/twin.yaml::same::golden; give one of the two specs another name: or file name",
         "specs/other.yaml::other::golden": None,
-        "specs/twin.yaml::same::golden": None,
+        "more/twin.yaml::same::golden": None,
     }
     # the item collected first owns the golden
     for item in goldens.values():
         item.clash = None
     refuse_golden_clashes(items[0].config, list(reversed(items)))
-    assert goldens["specs/twin.yaml::same::golden"].clash == (
-        "golden/twin/same.golden is already the golden of more/twin.yaml::same::golden; "
+    assert goldens["more/twin.yaml::same::golden"].clash == (
+        "golden/twin/same.golden is already the golden of specs/twin.yaml::same::golden; "
         "give one of the two specs another name: or file name"
     )
-    assert goldens["more/twin.yaml::same::golden"].clash is None
+    assert goldens["specs/twin.yaml::same::golden"].clash is None
 
 
 def test_no_sections_before_the_session_finished(pytester: pytest.Pytester) -> None:
     assert summary_sections(pytester.parseconfigure("--rnn-parity")) == []
 
 
-def test_no_summary_for_a_run_without_specs(pytester: pytest.Pytester) -> None:
+def test_a_run_without_specs_says_why(pytester: pytest.Pytester) -> None:
     config = pytester.parseconfigure("--rnn-parity")
+    config.stash[REPORT] = build_report([])
+    assert summary_sections(config) == [
+        (
+            "rnn-parity summary",
+            ["no spec ran: specs not found; set rnn_parity_paths or name spec files as arguments"],
+        )
+    ]
+    (pytester.path / "specs").mkdir()
+    config = pytester.parseconfigure("--rnn-parity", "tests")
+    config.stash[REPORT] = build_report([])
+    assert summary_sections(config) == [
+        (
+            "rnn-parity summary",
+            [
+                "no spec ran: the paths given hold none (specs are in specs); pytest"
+                " --rnn-parity with no path runs them with the tests"
+            ],
+        )
+    ]
+    config = pytester.parseconfigure("--rnn-parity", "--collect-only")
     config.stash[REPORT] = build_report([])
     assert summary_sections(config) == []
 
@@ -146,7 +205,7 @@ def test_the_summary_then_the_goldens_without_a_spec(pytester: pytest.Pytester) 
     config.stash[ORPHANS] = ([Orphan(gone, "no spec file specs/gone.yaml")], False)
 
     assert summary_sections(config) == [
-        ("rnn-parity summary", ["2 spec(s): parity failed in 1 of 2, 0 of 1 golden(s) drifted"]),
+        ("rnn-parity summary", ["2 spec(s), 3 item(s): 2 passed, 1 error"]),
         (
             "rnn-parity goldens without a spec",
             ["golden/gone/gone.golden: no spec file specs/gone.yaml", KEPT],

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_rnnparity.collection import state as state_module
+from pytest_rnnparity.collection.items import item_name
 from pytest_rnnparity.collection.state import SpecState
 from pytest_rnnparity.errors import RnnParityError, SpecError
 from pytest_rnnparity.spec import Spec, load_specs
@@ -132,13 +134,13 @@ def test_one_failure_then_skips_that_name_the_reporter(
     assert_not_skipped(state)  # ... and is not skipped before it has reported it
     state.reported_by(RnnParityError("another error"), "specs/tiny.yaml::other")
     assert state.error_reported_by is None  # not the error the spec failed with
-    state.reported_by(raised.value, "specs/tiny.yaml::tiny[units=2]::parity")
-    assert state.error_reported_by == "specs/tiny.yaml::tiny[units=2]::parity"
+    state.reported_by(raised.value, "specs/tiny.yaml::tiny::parity[units=2]")
+    assert state.error_reported_by == "specs/tiny.yaml::tiny::parity[units=2]"
 
     with pytest.raises(pytest.skip.Exception) as skipped:
         state.skip_if_reported()  # every later item of the spec
     assert str(skipped.value) == (
-        "the spec did not run; specs/tiny.yaml::tiny[units=2]::parity reports why"
+        "the spec did not run; specs/tiny.yaml::tiny::parity[units=2] reports why"
     )
 
 
@@ -163,7 +165,7 @@ def test_clear_forgets_an_error_too(
     state = state_of(spec, tmp_path)
     with pytest.raises(RnnParityError) as raised:
         state.run()
-    state.reported_by(raised.value, "specs/tiny.yaml::tiny[units=2]::parity")
+    state.reported_by(raised.value, "specs/tiny.yaml::tiny::parity[units=2]")
 
     assert state.clear() is False  # the run failed: no model to release
     assert_not_skipped(state)  # the error is gone: no skip
@@ -176,3 +178,23 @@ def test_header_and_update_command_verbatim(spec: Spec, tmp_path: Path) -> None:
     state = state_of(spec, tmp_path)
     assert state.header == "spec 'tiny[units=2]' at specs/tiny.yaml:8"
     assert state.update_command == "pytest --rnn-parity --snapshot-update specs/tiny.yaml"
+
+
+@pytest.mark.parametrize(
+    ("start", "argument"),
+    [(".", "specs/tiny.yaml"), ("specs", "tiny.yaml"), ("tests/unit", "../../specs/tiny.yaml")],
+)
+def test_the_update_command_names_the_spec_from_where_pytest_started(
+    spec: Spec, tmp_path: Path, start: str, argument: str
+) -> None:
+    state = replace(state_of(spec, tmp_path), invocation_dir=tmp_path / start)
+    assert state.update_command == f"pytest --rnn-parity --snapshot-update {argument}"
+
+
+def test_item_names_put_the_variant_then_the_path_in_one_bracket() -> None:
+    assert item_name("parity") == "parity"
+    assert item_name("golden", "units=4") == "golden[units=4]"
+    assert item_name("parity", None, "backend=jax") == "parity[backend=jax]"
+    assert item_name("parity", "units=4-seed=1", "unroll=true") == (
+        "parity[units=4-seed=1-unroll=true]"
+    )

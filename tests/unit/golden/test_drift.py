@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytest_rnnparity.golden.drift import compare_goldens
-from pytest_rnnparity.golden.format import golden_array, loads
+from pytest_rnnparity.golden.drift import compare_goldens, equivalent, same_spec
+from pytest_rnnparity.golden.format import Golden, golden_array, loads
 from pytest_rnnparity.report.drift import drift_message
 
 from .helpers import TOL, VALID, every_row, golden_with
@@ -103,3 +103,21 @@ def test_compare_only_the_overlap_of_kept_regions_of_different_size() -> None:
     drift = compare_goldens(golden_with({"a": recorded}), golden_with({"a": partial}), TOL)
     assert drift.ok
     assert drift.comparisons[0].shape == (1, 2, 2)
+
+
+def test_a_golden_of_another_name_is_the_same_spec_only_with_the_same_content() -> None:
+    values = every_row(np.zeros((2, 1)))
+    recorded = golden_with({"keras/gru/output": values}, spec_hash="a" * 64)
+    renamed = Golden(
+        meta={"spec": "power", "spec_hash": "a" * 64}, environment={}, arrays=recorded.arrays
+    )
+    other = Golden(
+        meta={"spec": "power", "spec_hash": "b" * 64}, environment={}, arrays=recorded.arrays
+    )
+    assert same_spec(recorded, recorded)
+    assert same_spec(recorded, renamed)
+    assert equivalent(recorded, renamed, TOL)
+    assert not same_spec(recorded, other)
+    assert not equivalent(recorded, other, TOL)
+    unhashed = golden_with({"keras/gru/output": values})
+    assert not same_spec(unhashed, Golden(meta={"spec": "x"}, environment={}))

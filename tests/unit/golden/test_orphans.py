@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from pytest_rnnparity.errors import SpecError
-from pytest_rnnparity.golden.orphans import Orphan, find_orphans, golden_relative_dir
+from pytest_rnnparity.golden.format import HEADER
+from pytest_rnnparity.golden.orphans import (
+    Orphan,
+    find_orphans,
+    golden_relative_dir,
+    read_meta,
+    same_content_goldens,
+)
 
 from ..helpers import touch
 
@@ -99,3 +106,31 @@ def test_golden_of_a_spec_with_a_dot_in_its_name_is_not_an_orphan(project: Path)
     touch(project / "specs" / "gru.v2.yaml", "ids: gru")
     touch(project / "goldens" / "gru.v2" / "gru.golden")
     assert _orphans(project) == []
+
+
+# -- goldens of the same spec content (a renamed spec file) ------------------------------
+
+
+def _golden(path: Path, spec: str, spec_hash: str) -> Path:
+    touch(path, f"{HEADER}\n[meta]\nspec = {spec}\nspec_hash = {spec_hash}\n[environment]\n")
+    return path
+
+
+def test_read_meta_reads_the_meta_section_only(tmp_path: Path) -> None:
+    path = _golden(tmp_path / "a.golden", "a", "1" * 64)
+    assert read_meta(path) == {"spec": "a", "spec_hash": "1" * 64}
+    touch(tmp_path / "other.golden", "not a golden\nspec = x\n")
+    assert read_meta(tmp_path / "other.golden") == {}
+    assert read_meta(tmp_path / "missing.golden") == {}
+
+
+def test_same_content_goldens_are_found_by_their_spec_hash(tmp_path: Path) -> None:
+    goldens = tmp_path / "golden"
+    old = _golden(goldens / "old" / "old.golden", "old", "1" * 64)
+    _golden(goldens / "other" / "other.golden", "other", "2" * 64)
+    fixture = _golden(goldens / "t" / "test.golden", "tests/test_x.py::test_y", "1" * 64)
+    new = goldens / "new" / "new.golden"
+    assert same_content_goldens(goldens, "1" * 64, exclude=new) == [old]
+    assert fixture.is_file()  # a fixture's golden is never one of them
+    assert same_content_goldens(goldens, "1" * 64, exclude=old) == []
+    assert same_content_goldens(tmp_path / "none", "1" * 64, exclude=new) == []

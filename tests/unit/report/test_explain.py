@@ -374,3 +374,21 @@ def test_windows_and_steps_widen_a_brief_explanation(big_run: SpecRun) -> None:
     whole = explain_text(big_run, windows=100, steps=100)
     assert "(showing" not in whole
     assert whole.count("WINDOW ") == 40
+
+
+def test_weights_say_where_they_come_from() -> None:
+    from dataclasses import replace
+
+    from pytest_rnnparity.report.explain import weights_text
+    from pytest_rnnparity.spec import SavedModel, WeightsFile, load_specs
+
+    (spec,) = load_specs(ROOT / "specs" / "power_gru.yaml", root=ROOT)
+    saved = SavedModel(path=ROOT / "models" / "m.keras", declared="models/m.keras")
+    file = WeightsFile(path=ROOT / "w.weights.h5", declared="w.weights.h5")
+    assert weights_text(spec) == "seeded (seed 42)"
+    assert weights_text(replace(spec, weights="keras")) == "keras (seed 42)"
+    assert weights_text(replace(spec, model=saved, weights="keras")) == (
+        "from the model file models/m.keras"
+    )
+    assert weights_text(replace(spec, model=saved)) == "seeded (seed 42)"
+    assert weights_text(replace(spec, weights=file)) == "from the weights file w.weights.h5"
