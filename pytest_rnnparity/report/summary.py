@@ -74,7 +74,7 @@ def item_record(nodeid: str, outcome: str, properties: Iterable[tuple[str, Any]]
         if not name.startswith(PREFIX):
             continue
         key = name[len(PREFIX) :]
-        if key in ("max_errors", "drift", "environment"):
+        if key in ("max_errors", "drift", "environment", "compared", "not_exposed"):
             record[key] = json.loads(value)
         elif key in ("max_abs_error", "max_drift"):
             record[key] = float(value)
