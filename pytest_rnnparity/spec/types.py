@@ -324,9 +324,13 @@ class ExecutionPath:
 
     @property
     def id(self) -> str:
-        """``backend=jax-unroll=true``: the item's suffix, in key order."""
+        """``backend=jax-unroll=true``: the item's suffix, in key order (a runtime path's
+        runtime first: ``runtime=tflite-quantize=int8-unroll=false``)."""
         parts = []
-        for key in PATH_KEYS[:-1]:
+        keys = PATH_KEYS[:-1]
+        if self.runtime is not None:
+            keys = ("runtime", "quantize", "unroll")
+        for key in keys:
             value = getattr(self, key)
             if value is not None:
                 text = str(value).lower() if isinstance(value, bool) else str(value)
