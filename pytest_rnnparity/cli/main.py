@@ -9,7 +9,9 @@ Nothing here imports tensorflow; subcommands that need it import it themselves.
 * ``validate PATH...``: schema and data checks of spec files, without TensorFlow.
 * ``new PATH``: a commented starter spec.
 * ``export SPEC --format json|npz|c-header OUT``: test vectors for ports (weights,
-  inputs, every gate at every step), once the reference agrees with Keras.
+  inputs, every gate at every step), once the reference agrees with Keras;
+  ``--format onnx|tflite [--quantize int8]``: the deployed artifact, checked like a
+  runtime path, with the test vectors next to it (:mod:`.deploy`).
 
 Exit codes: 0 success, 1 a spec or a check failed, 2 a usage problem (bad arguments,
 a missing optional package).
@@ -172,8 +174,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format",
         required=True,
-        choices=("json", "npz", "c-header"),
-        help="json (nested, with shapes), npz (flat names) or c-header (C99 arrays)",
+        choices=("json", "npz", "c-header", "onnx", "tflite"),
+        help="json (nested, with shapes), npz (flat names) or c-header (C99 arrays); onnx or"
+        " tflite: the deployed artifact, checked against the reference, with npz test"
+        " vectors next to it",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=("dynamic", "int8"),
+        default=None,
+        help="tflite: dynamic-range or full int8 (calibrated on the spec's windows)",
     )
     export.add_argument("out", type=Path, metavar="OUT", help="the file to write")
     export.add_argument(
@@ -444,6 +454,9 @@ def _export(args: argparse.Namespace) -> int:
 
     from pytest_rnnparity.errors import RnnParityError
 
+    if args.quantize is not None and args.format != "tflite":
+        print(f"--quantize is for --format tflite, not {args.format}", file=sys.stderr)
+        return 2
     if args.format == "c-header" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.prefix):
         print(f"--prefix must be a C identifier, got {args.prefix!r}", file=sys.stderr)
         return 2
@@ -477,6 +490,10 @@ def _export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.format in ("onnx", "tflite"):
+        from pytest_rnnparity.cli.deploy import export_artifact
+
+        return export_artifact(run, format=args.format, quantize=args.quantize, out=args.out)
     vectors = vectors_of_run(run, sequences=args.sequences)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_vectors(vectors, args.out, format=args.format, prefix=args.prefix)
