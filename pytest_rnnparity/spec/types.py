@@ -327,7 +327,7 @@ class ExecutionPath:
         """``backend=jax-unroll=true``: the item's suffix, in key order (a runtime path's
         runtime first: ``runtime=tflite-quantize=int8-unroll=false``)."""
         parts = []
-        keys = PATH_KEYS[:-1]
+        keys: tuple[str, ...] = PATH_KEYS[:-1]
         if self.runtime is not None:
             keys = ("runtime", "quantize", "unroll")
         for key in keys:
