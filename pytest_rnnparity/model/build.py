@@ -39,11 +39,26 @@ _SHAPES = re.compile(
 _LAMBDA = re.compile(r"\bLambda\b")
 
 
+#: The values of ``TF_USE_LEGACY_KERAS`` that make TensorFlow's ``tf.keras`` Keras 2.
+LEGACY_KERAS_VALUES = ("1", "true", "yes")
+
+
 def import_keras() -> ModuleType:
-    """Import Keras (seconds: TensorFlow comes with it) and quiet TensorFlow's C++ logging."""
+    """Import Keras (seconds: TensorFlow comes with it) and quiet TensorFlow's C++ logging.
+
+    With ``TF_USE_LEGACY_KERAS=1`` and ``tf-keras`` installed, that is Keras 2
+    (``tf_keras``), as TensorFlow's own ``tf.keras`` then is: the other generation on
+    current TensorFlow.
+    """
+    import importlib
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in LEGACY_KERAS_VALUES:
+        try:
+            return importlib.import_module("tf_keras")
+        except ImportError:
+            pass
     import keras
 
     module: ModuleType = keras

@@ -381,12 +381,25 @@ def _first_lines(error: BaseException, lines: int = 4) -> str:
 
 
 def _convert_onnx(model: Any, out: Path) -> None:
+    """Keras 3's own ONNX export; Keras 2 has none, so tf2onnx converts its model."""
     try:
-        model.export(str(out), format="onnx", verbose=False)
+        if int(str(_keras_version(model)).split(".")[0]) >= 3:
+            model.export(str(out), format="onnx", verbose=False)
+        else:
+            import tensorflow as tf
+            import tf2onnx
+
+            shape = [None if d is None else int(d) for d in model.inputs[0].shape]
+            signature = [tf.TensorSpec(shape, tf.float32, name="inputs")]
+            tf2onnx.convert.from_keras(model, input_signature=signature, output_path=str(out))
     except Exception as error:
         if _is_refusal(error):
             raise _Refused(f"the ONNX exporter refused the model: {_first_lines(error)}") from error
         raise
+
+
+def _keras_version(model: Any) -> str:
+    return str(getattr(__import__(type(model).__module__.split(".")[0]), "__version__", "3"))
 
 
 def _weight_note(content: bytes) -> str | None:
@@ -458,8 +471,8 @@ def _convert_job(keras: Any, job: dict[str, Any]) -> None:
         )
     elif fmt == "tflite":
         notes.append(
-            "converted as WHILE loops: the interpreter exposes the loop's outputs and its "
-            "body's last iteration, not every step"
+            "converted as the converter makes it, not unrolled: a WHILE loop keeps only its "
+            "last iteration's values, a fused op only its outputs"
         )
     print(f"{job['label']}: converting", flush=True)
     converting = time.perf_counter()

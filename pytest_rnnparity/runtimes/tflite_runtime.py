@@ -118,11 +118,89 @@ def _plan_while_sequence(
             return
 
 
+#: The fused recurrent op the TFLite converter makes of a Keras 2 LSTM.
+FUSED_LSTM = "unidirectional_sequence_lstm"
+FUSED_REASON = (
+    "the fused UNIDIRECTIONAL_SEQUENCE_LSTM op computes it inside one op; only its "
+    "output at every step leaves it"
+)
+
+
+STATE_ACROSS_INVOKES = (
+    "the fused LSTM op carries its state from one invoke to the next in variable "
+    "tensors: each batch was run after interpreter.reset_all_variables(), as a deployment "
+    "of this stateless model must"
+)
+
+
+def _last_step(value: Array) -> Array:
+    last: Array = np.asarray(value)[:, -1]
+    return last
+
+
+def _plan_fused_lstm(model: TFLiteModel, plan: ReadPlan, scopes: Scopes) -> set[tuple[str, str]]:
+    """Keras 2's LSTM as one fused op: its output is the hidden state at every step.
+
+    The final hidden state is its last step; the gates and the cell state stay in
+    the op (the cell state in a variable tensor the interpreter resets).
+    """
+    planned: set[tuple[str, str]] = set()
+    flow = model.main
+    fused = [op for op in flow.ops if op.kind == FUSED_LSTM and op.outputs]
+    # the converter names the op 'tfl.unidirectional_sequence_lstm': when no name says
+    # which layer it is, the fused ops are the plain LSTM layers in chain order
+    lstms = [
+        layer.name
+        for layer in plan.manifest.layers
+        if layer.kind == "lstm" and len(layer.directions) == 1
+    ]
+    by_order = len(fused) == len(lstms)
+    for index, op in enumerate(fused):
+        place = scopes.resolve(op.name) if op.name else None
+        if place is None:
+            names = [flow.name(t) for t in op.outputs if t]
+            place = scopes.resolve_all(names)
+        if place is None and by_order:
+            place = Place(lstms[index], "forward")
+        if place is None or plan.manifest.layer(place.layer).kind != "lstm":
+            plan.notes.append(f"UNIDIRECTIONAL_SEQUENCE_LSTM {op.name}: no Keras LSTM found")
+            continue
+        info = plan.manifest.layer(place.layer)
+        direction = place.direction or ("forward" if len(info.directions) == 1 else None)
+        if direction is None:
+            continue
+        output = op.outputs[0]
+        shape = model.tensors[output].shape
+        transform = time_major if len(shape) == 3 and shape[0] == plan.timesteps else None
+        key = (place.layer, direction)
+        source = f"UNIDIRECTIONAL_SEQUENCE_LSTM {flow.name(output)} output"
+        if transform is None:
+            plan.add_sequence((*key, "hidden"), output, lambda v: np.asarray(v), source)
+            plan.add_final((*key, "hidden"), output, source + " (last step)", _last_step)
+        else:
+            plan.add_sequence((*key, "hidden"), output, transform, source)
+            plan.add_final(
+                (*key, "hidden"),
+                output,
+                source + " (last step)",
+                lambda v: _last_step(time_major(v)),
+            )
+        for name in ("input", "forget", "candidate", "output", "cell"):
+            plan.reasons[(*key, name)] = FUSED_REASON
+        plan.reasons[(*key, "final cell")] = (
+            "the fused op keeps it in a variable state tensor, not an output"
+        )
+        plan.notes.append(f"{place.layer} ({direction}): {FUSED_REASON}")
+        planned.add(key)
+    return planned
+
+
 def plan_tflite(model: TFLiteModel, manifest: ModelManifest, *, timesteps: int) -> ReadPlan:
     """What to read from ``model``, where, and why the rest cannot be read."""
     scopes = Scopes(manifest)
     plan = ReadPlan(manifest=manifest, timesteps=timesteps)
     planned: set[tuple[str, str]] = set()
+    planned |= _plan_fused_lstm(model, plan, scopes)
     for loop in model.loops:
         planned |= _plan_while(loop, model, plan, scopes)
     plan_unrolled(model.main, plan, scopes, skip=planned)
@@ -162,6 +240,9 @@ def _invoke(interpreter: Any, batch: Array) -> list[Array]:
     inputs = interpreter.get_input_details()
     if len(inputs) != 1:
         raise ArtifactError(f"the model has {len(inputs)} inputs; one is supported")
+    # a fused recurrent op keeps its state in variable tensors from one invoke to the
+    # next: each batch starts from the zero state, as the stateless Keras model does
+    interpreter.reset_all_variables()
     interpreter.set_tensor(inputs[0]["index"], batch.astype(inputs[0]["dtype"], copy=False))
     interpreter.invoke()
     outputs = []
@@ -213,6 +294,7 @@ def run_tflite(artifact: Artifact, x: Any) -> Readout:
         "values read with LiteRT's reference kernels (no delegate); the model outputs "
         f"with the default delegate (XNNPACK) differ from them by at most {gap:.3g}",
         *copy_mismatches(model),
+        *([STATE_ACROSS_INVOKES] if any(op.kind == FUSED_LSTM for op in model.main.ops) else []),
     ]
     return assemble(
         plan,
