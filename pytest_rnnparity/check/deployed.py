@@ -89,14 +89,15 @@ def conversion_for(
     unrolled unless the path says ``unroll: false`` (int8 always needs it under Keras 3).
 
     Under Keras 2 a TFLite LSTM is the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op when
-    it is not unrolled, so there the default is the converter's own form.
+    it is not unrolled, so there the default is the converter's own form (but for
+    int8: calibrating a Keras 2 GRU's loop crashes the converter too).
     """
     assert path.runtime is not None
     if path.runtime == "onnx":
         return Conversion(model, "onnx", out, unroll=bool(path.unroll))
     unroll = path.unroll
-    if unroll is None:
-        unroll = keras_major >= 3
+    if unroll is None:  # int8 calibration of any loop crashes the converter
+        unroll = keras_major >= 3 or path.quantize == "int8"
     return Conversion(
         model,
         "tflite",

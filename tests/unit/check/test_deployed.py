@@ -35,6 +35,8 @@ def test_tflite_is_converted_unrolled_with_a_fixed_batch_from_the_windows() -> N
     assert conversion_for(loop, "m.keras", WINDOWS, Path("m.tflite")).unroll is False
     keras2 = conversion_for(ExecutionPath(runtime="tflite"), "m", WINDOWS, Path("m"), keras_major=2)
     assert keras2.unroll is False
+    int8 = ExecutionPath(runtime="tflite", quantize="int8")
+    assert conversion_for(int8, "m", WINDOWS, Path("m"), keras_major=2).unroll is True
 
 
 def test_onnx_keeps_the_model_as_exported() -> None:
