@@ -126,6 +126,28 @@ FUSED_REASON = (
 )
 
 
+#: Ops that hold a whole recurrent layer (or its time loop).
+RECURRENT_OPS = (
+    "while",
+    "unidirectional_sequence_lstm",
+    "bidirectional_sequence_lstm",
+    "unidirectional_sequence_rnn",
+    "bidirectional_sequence_rnn",
+)
+
+
+def recurrent_ops(model: TFLiteModel) -> list[str]:
+    """``the artifact's recurrent ops: UNIDIRECTIONAL_SEQUENCE_LSTM x2`` (none: unrolled)."""
+    counts: dict[str, int] = {}
+    for op in model.main.ops:
+        if op.kind in RECURRENT_OPS:
+            counts[op.kind] = counts.get(op.kind, 0) + 1
+    if not counts:
+        return []
+    found = ", ".join(f"{kind.upper()} x{count}" for kind, count in counts.items())
+    return [f"the artifact's recurrent ops: {found}"]
+
+
 STATE_ACROSS_INVOKES = (
     "the fused LSTM op carries its state from one invoke to the next in variable "
     "tensors: each batch was run after interpreter.reset_all_variables(), as a deployment "
@@ -150,9 +172,10 @@ def _plan_fused_lstm(model: TFLiteModel, plan: ReadPlan, scopes: Scopes) -> set[
     # the converter names the op 'tfl.unidirectional_sequence_lstm': when no name says
     # which layer it is, the fused ops are the plain LSTM layers in chain order
     lstms = [
-        layer.name
+        Place(layer.name, direction.direction)
         for layer in plan.manifest.layers
-        if layer.kind == "lstm" and len(layer.directions) == 1
+        if layer.kind == "lstm"
+        for direction in layer.directions
     ]
     by_order = len(fused) == len(lstms)
     for index, op in enumerate(fused):
@@ -161,7 +184,7 @@ def _plan_fused_lstm(model: TFLiteModel, plan: ReadPlan, scopes: Scopes) -> set[
             names = [flow.name(t) for t in op.outputs if t]
             place = scopes.resolve_all(names)
         if place is None and by_order:
-            place = Place(lstms[index], "forward")
+            place = lstms[index]
         if place is None or plan.manifest.layer(place.layer).kind != "lstm":
             plan.notes.append(f"UNIDIRECTIONAL_SEQUENCE_LSTM {op.name}: no Keras LSTM found")
             continue
@@ -295,6 +318,7 @@ def run_tflite(artifact: Artifact, x: Any) -> Readout:
         f"with the default delegate (XNNPACK) differ from them by at most {gap:.3g}",
         *copy_mismatches(model),
         *([STATE_ACROSS_INVOKES] if any(op.kind == FUSED_LSTM for op in model.main.ops) else []),
+        *recurrent_ops(model),
     ]
     return assemble(
         plan,
