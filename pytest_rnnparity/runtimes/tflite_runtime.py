@@ -28,7 +28,7 @@ import numpy as np
 from pytest_rnnparity.errors import ArtifactError
 from pytest_rnnparity.reference.types import TRACE_NAMES, Array
 from pytest_rnnparity.runtimes.locate import plan_layer_outputs, plan_unrolled, step_names
-from pytest_rnnparity.runtimes.manifest import Artifact, ModelManifest
+from pytest_rnnparity.runtimes.manifest import Artifact, DirectionName, ModelManifest
 from pytest_rnnparity.runtimes.readout import (
     Readout,
     ReadPlan,
@@ -72,6 +72,8 @@ def _plan_while(
         ]
         for step in steps:
             place = scopes.resolve_all(step_names(body, [step]))
+            if place is None and _only_one_of_its_kind(plan.manifest, layer.name):
+                place = Place(layer.name, "forward")  # Keras 2 names the body 'while/...'
             if place is None or place.layer != layer.name:
                 continue
             direction = place.direction or ("forward" if len(layer.directions) == 1 else None)
@@ -98,6 +100,13 @@ def _plan_while(
             plan.notes.append(f"{layer.name} ({direction}): {LAST_ITERATION}")
             planned.add(key)
     return planned
+
+
+def _only_one_of_its_kind(manifest: ModelManifest, name: str) -> bool:
+    """Whether layer ``name`` is the one layer of its cell kind, with one direction."""
+    kind = manifest.layer(name).kind
+    same = [layer for layer in manifest.layers if layer.kind == kind]
+    return len(same) == 1 and len(same[0].directions) == 1
 
 
 def _plan_while_sequence(
@@ -155,6 +164,20 @@ STATE_ACROSS_INVOKES = (
 )
 
 
+def _reads_reversed(flow: Any, op: Any, depth: int = 4) -> bool:
+    """Whether ``op``'s input comes out of a ``REVERSE_V2`` within ``depth`` ops upstream."""
+    tensor = op.inputs[0] if op.inputs else ""
+    for _ in range(depth):
+        producer = flow.producer(tensor) if tensor else None
+        if producer is None:
+            return False
+        if producer.kind == "reverse_v2":
+            return True
+        sources = flow.variable_inputs(producer)
+        tensor = sources[0] if sources else ""
+    return False
+
+
 def _last_step(value: Array) -> Array:
     last: Array = np.asarray(value)[:, -1]
     return last
@@ -185,6 +208,10 @@ def _plan_fused_lstm(model: TFLiteModel, plan: ReadPlan, scopes: Scopes) -> set[
             place = scopes.resolve_all(names)
         if place is None and by_order:
             place = lstms[index]
+            if len(plan.manifest.layer(place.layer).directions) == 2:
+                # a Bidirectional's two ops: the backward one reads its input reversed
+                side: DirectionName = "backward" if _reads_reversed(flow, op) else "forward"
+                place = Place(place.layer, side)
         if place is None or plan.manifest.layer(place.layer).kind != "lstm":
             plan.notes.append(f"UNIDIRECTIONAL_SEQUENCE_LSTM {op.name}: no Keras LSTM found")
             continue
