@@ -149,11 +149,18 @@ class RuntimePathItem(PathItem):
         self.runtime = runtime
 
     def runtest(self) -> None:
+        from pytest_rnnparity.report.deployed import runtime_properties
+        from pytest_rnnparity.report.summary import PREFIX
+
         try:
             super().runtest()
+        except pytest.skip.Exception:
+            raise
+        except BaseException:
+            if self.runtime.check is None:  # a crash or refusal: the JSON report lists it
+                self.user_properties += [(PREFIX + "kind", "parity"), (PREFIX + "verdict", "fail")]
+            raise
         finally:
-            from pytest_rnnparity.report.deployed import runtime_properties
-
             if self.runtime.check is not None:
                 self.user_properties += runtime_properties(self.runtime.check)
 

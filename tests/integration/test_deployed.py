@@ -64,6 +64,7 @@ def test_each_runtime_is_an_item_that_says_what_it_compared_and_a_crash_is_one_f
     assert "gru/forward/update" in onnx["compared"]
     assert onnx["not_exposed"] == {}
     assert "gru/forward/forget" not in items["parity[runtime=tflite]"]["compared"]
+    assert items["parity[runtime=tflite-quantize=int8-unroll=false]"]["verdict"] == "fail"
 
 
 def _without(monkeypatch: pytest.MonkeyPatch, *missing: str) -> None:
