@@ -75,3 +75,40 @@ class CandidateLoadError(RnnParityError, ValueError):
 
 class ItemTimeout(RnnParityError):
     """An item ran longer than its time limit (``timeout:`` or ini ``rnn_parity_timeout``)."""
+
+
+class RuntimeAdapterError(RnnParityError):
+    """A model could not be converted to, run by or read back from a deployment runtime."""
+
+
+class ConversionRefused(RuntimeAdapterError):
+    """The converter cannot express this model: a reason to skip, not a failure."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class ConversionFailed(RuntimeAdapterError):
+    """The conversion child process crashed, failed or timed out; the message quotes its
+    last lines."""
+
+    def __init__(self, what: str, *, returncode: int | None, signal: str | None, tail: str) -> None:
+        self.what = what
+        self.returncode = returncode
+        self.signal = signal
+        self.tail = tail
+        if signal is not None:
+            how = f"was killed by {signal}"
+        elif returncode is None:
+            how = "did not finish in time"
+        else:
+            how = f"exited with code {returncode}"
+        quoted = (
+            "\n".join(f"    {line}" for line in tail.splitlines()) or "    (it printed nothing)"
+        )
+        super().__init__(f"{what}: the converter process {how}; its last lines:\n{quoted}")
+
+
+class ArtifactError(RuntimeAdapterError):
+    """An artifact cannot be run or read the way its sidecar describes."""

@@ -10,7 +10,9 @@ Nothing here imports tensorflow; subcommands that need it import it themselves.
 * ``new PATH``: a commented starter spec (``--arch``: a functional model of a common
   architecture).
 * ``export SPEC --format json|npz|c-header OUT``: test vectors for ports (weights,
-  inputs, every gate at every step), once the reference agrees with Keras.
+  inputs, every gate at every step), once the reference agrees with Keras;
+  ``--format onnx|tflite [--quantize int8]``: the deployed artifact, checked like a
+  runtime path, with the test vectors next to it (:mod:`.deploy`).
 * ``check MODEL --data FILE [--spec-out SPEC]``: a saved model checked on given data
   (:mod:`pytest_rnnparity.cli.check`); ``--spec-out`` writes the spec that repeats it.
 
@@ -216,8 +218,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format",
         required=True,
-        choices=("json", "npz", "c-header"),
-        help="json (nested, with shapes), npz (flat names) or c-header (C99 arrays)",
+        choices=("json", "npz", "c-header", "onnx", "tflite"),
+        help="json (nested, with shapes), npz (flat names) or c-header (C99 arrays); onnx or"
+        " tflite: the deployed artifact, checked against the reference, with npz test"
+        " vectors next to it",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=("dynamic", "int8"),
+        default=None,
+        help="tflite: dynamic-range or full int8 (calibrated on the spec's windows)",
     )
     export.add_argument("out", type=Path, metavar="OUT", help="the file to write")
     export.add_argument(
@@ -594,6 +604,9 @@ def _export(args: argparse.Namespace) -> int:
 
     from pytest_rnnparity.errors import RnnParityError
 
+    if args.quantize is not None and args.format != "tflite":
+        print(f"--quantize is for --format tflite, not {args.format}", file=sys.stderr)
+        return 2
     if args.format == "c-header" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.prefix):
         print(f"--prefix must be a C identifier, got {args.prefix!r}", file=sys.stderr)
         return 2
@@ -626,6 +639,10 @@ def _export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.format in ("onnx", "tflite"):
+        from pytest_rnnparity.cli.deploy import export_artifact
+
+        return export_artifact(run, format=args.format, quantize=args.quantize, out=args.out)
     try:
         vectors = vectors_of_run(run, sequences=args.sequences)
     except RnnParityError as error:  # a model the vectors cannot lay out yet

@@ -34,6 +34,7 @@ from pytest_rnnparity.collection.items import (
     path_test,
 )
 from pytest_rnnparity.collection.port_items import port_items
+from pytest_rnnparity.collection.runtime_items import runtime_items
 from pytest_rnnparity.collection.state import GoldenOutcome, PathOutcome, SpecState
 from pytest_rnnparity.errors import SpecError
 from pytest_rnnparity.golden.format import SUFFIX
@@ -157,6 +158,8 @@ class SpecCase(pytest.Collector):
             ),
         ]
         for path in state.spec.paths:
+            if path.runtime is not None:  # a deployment runtime: runtime_items below
+                continue
             outcome = PathOutcome(path)
             items.append(
                 PathItem.from_parent(
@@ -167,6 +170,7 @@ class SpecCase(pytest.Collector):
                     outcome=outcome,
                 )
             )
+        items.extend(runtime_items(self, state, variant))
         items.extend(port_items(self, state, variant))
         return items
 

@@ -3,8 +3,8 @@
 A spec (one matrix variant) is run once, on first use, and its items read that run:
 :class:`SpecState` holds it. What an item concludes for the JSON report is kept in an
 outcome object of its own (:class:`GoldenOutcome`, :class:`PathOutcome`,
-:class:`CandidateOutcome`, :class:`TorchOutcome`), shared only between the item and
-the test function it runs.
+:class:`RuntimeOutcome`, :class:`CandidateOutcome`, :class:`TorchOutcome`), shared only
+between the item and the test function it runs.
 No item reads attributes of its parent node or parses its own name.
 """
 
@@ -23,6 +23,7 @@ from pytest_rnnparity.spec import ExecutionPath, Spec
 
 if TYPE_CHECKING:
     from pytest_rnnparity.check.candidate import CandidateCheck
+    from pytest_rnnparity.check.deployed import RuntimeCheck
     from pytest_rnnparity.check.parity import ParityResult
     from pytest_rnnparity.check.torch_port import TorchCheck
 
@@ -148,6 +149,14 @@ class PathOutcome:
 
     path: ExecutionPath
     result: ParityResult | None = None
+
+
+@dataclass
+class RuntimeOutcome:
+    """A runtime path (``{runtime: tflite}``...) an item runs, and its check once it ran."""
+
+    path: ExecutionPath
+    check: RuntimeCheck | None = None
 
 
 @dataclass

@@ -44,13 +44,29 @@ _SHAPES = re.compile(
 _LAMBDA = re.compile(r"\bLambda\b")
 
 
+#: The values of ``TF_USE_LEGACY_KERAS`` that make TensorFlow's ``tf.keras`` Keras 2.
+LEGACY_KERAS_VALUES = ("1", "true", "yes")
+
+
 def import_keras() -> ModuleType:
     """Import Keras (seconds: TensorFlow comes with it) without TensorFlow's start-up lines.
 
     See :mod:`pytest_rnnparity.model.quiet`: the log level is set before TensorFlow is
-    imported, and the C++ lines that still come are filtered out of stderr.
+    imported, and the C++ lines that still come are filtered out of stderr. With
+    ``TF_USE_LEGACY_KERAS=1`` and ``tf-keras`` installed, that is Keras 2 (``tf_keras``),
+    as TensorFlow's own ``tf.keras`` then is: the other generation on current TensorFlow.
     """
+    import importlib
+    import os
+
     from pytest_rnnparity.model.quiet import import_keras_quietly
+
+    if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in LEGACY_KERAS_VALUES:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            return importlib.import_module("tf_keras")
+        except ImportError:
+            pass
 
     return import_keras_quietly()
 

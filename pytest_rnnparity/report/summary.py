@@ -139,7 +139,7 @@ def item_record(
         key = name[len(PREFIX) :]
         if key in ("max_errors", "drift"):
             record[key] = _numbers(json.loads(value))
-        elif key in ("environment", "reshaped"):
+        elif key in ("environment", "reshaped", "compared", "not_exposed"):
             record[key] = json.loads(value)
         elif key in ("max_abs_error", "max_drift"):
             record[key] = _number(float(value))

@@ -171,7 +171,7 @@ def _build_spec(reader: Reader, context: SpecContext) -> Spec:
     stateful = reader.boolean(("stateful",)) if "stateful" in top else False
     marks = read_marks(reader) if "marks" in top else ()
     golden = read_golden(reader) if "golden" in top else GoldenOptions()
-    paths = read_paths(reader) if "paths" in top else ()
+    paths = read_paths(reader, stateful=stateful, dtype=dtype) if "paths" in top else ()
     candidate = read_candidate(reader, model) if "candidate" in top else None
     torch = read_torch(reader, model) if "torch" in top else None
     timeout = read_timeout(reader) if "timeout" in top else None

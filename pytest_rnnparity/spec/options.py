@@ -21,6 +21,8 @@ from pytest_rnnparity.spec.types import (
     MAX_GOLDEN_VALUES,
     MAX_TIMEOUT,
     PATH_KEYS,
+    QUANTIZATIONS,
+    RUNTIMES,
     TOLERANCE_GROUPS,
     TOLERANCE_KEYS,
     TORCH_KEYS,
@@ -78,8 +80,19 @@ def _limits(reader: Reader, at: KeyPath, written: Mapping[str, Any]) -> Toleranc
     return ToleranceLimits(atol=atol, rtol=rtol)
 
 
-def read_paths(reader: Reader) -> tuple[ExecutionPath, ...]:
-    """``paths:``: the other execution paths of the same model."""
+#: What a runtime path (``runtime:``) may be written with: it converts the model as it is.
+RUNTIME_PATH_KEYS = ("runtime", "quantize", "unroll", "tolerance")
+
+
+def read_paths(
+    reader: Reader, *, stateful: bool = False, dtype: str = "float32"
+) -> tuple[ExecutionPath, ...]:
+    """``paths:``: the other execution paths of the same model.
+
+    A runtime path (``runtime: onnx | tflite``) converts the model the spec builds:
+    it takes ``quantize`` (TFLite only), ``unroll`` and ``tolerance``, and a float32,
+    stateless model.
+    """
     at: KeyPath = ("paths",)
     entries = reader.get(at)
     if not isinstance(entries, list) or not entries:
@@ -95,8 +108,10 @@ def read_paths(reader: Reader) -> tuple[ExecutionPath, ...]:
         if not set(written) - {"tolerance"}:
             reader.fail(
                 entry_at,
-                "expected at least one of backend, implementation, unroll, use_cudnn, run_eagerly",
+                "expected at least one of backend, implementation, unroll, use_cudnn,"
+                " run_eagerly, runtime",
             )
+        _check_runtime_path(reader, entry_at, written, stateful=stateful, dtype=dtype)
         limits = ToleranceLimits()
         if "tolerance" in written:
             tolerance_at = (*entry_at, "tolerance")
@@ -115,6 +130,16 @@ def read_paths(reader: Reader) -> tuple[ExecutionPath, ...]:
             run_eagerly=(
                 reader.boolean((*entry_at, "run_eagerly")) if "run_eagerly" in written else None
             ),
+            runtime=cast(
+                Literal["onnx", "tflite"] | None,
+                reader.choice((*entry_at, "runtime"), RUNTIMES) if "runtime" in written else None,
+            ),
+            quantize=cast(
+                Literal["dynamic", "int8"] | None,
+                reader.choice((*entry_at, "quantize"), QUANTIZATIONS)
+                if "quantize" in written
+                else None,
+            ),
             tolerance=limits,
             line=reader.document.key_location(entry_at).line,
         )
@@ -122,6 +147,41 @@ def read_paths(reader: Reader) -> tuple[ExecutionPath, ...]:
             reader.fail(entry_at, f"the execution path {path.id} is listed twice")
         paths.append(path)
     return tuple(paths)
+
+
+def _check_runtime_path(
+    reader: Reader,
+    at: KeyPath,
+    written: Mapping[str, Any],
+    *,
+    stateful: bool,
+    dtype: str,
+) -> None:
+    """A runtime path's keys go together: ``quantize`` needs ``runtime: tflite``, and
+    the other execution-path keys change how Keras runs, not what is converted."""
+    if "runtime" not in written:
+        if "quantize" in written:
+            reader.fail((*at, "quantize"), "quantize is for a runtime path: add runtime: tflite")
+        return
+    runtime = reader.choice((*at, "runtime"), RUNTIMES)
+    for key in written:
+        if key not in RUNTIME_PATH_KEYS:
+            reader.fail(
+                (*at, key),
+                f"a runtime path converts the model as the spec builds it; {key} does not"
+                " apply (a runtime path takes quantize, unroll and tolerance)",
+            )
+    if "quantize" in written and runtime != "tflite":
+        reader.fail((*at, "quantize"), f"quantize is for runtime: tflite, not {runtime}")
+    if stateful:
+        reader.fail(
+            (*at, "runtime"),
+            "a runtime path runs every batch from a zero state; this spec is stateful: true",
+        )
+    if dtype != "float32":
+        reader.fail(
+            (*at, "runtime"), f"a runtime path converts a float32 model; this spec is {dtype}"
+        )
 
 
 #: ``package.module:function`` (the function may be ``Class.attribute``).

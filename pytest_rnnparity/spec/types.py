@@ -49,7 +49,14 @@ TOP_LEVEL_KEYS = (
     "name", "description", "seed", "data", "lookback", "model", "weights", "dtype", "tolerance",
     "stateful", "marks", "golden", "paths", "matrix", "candidate", "torch", "timeout",
 )
-PATH_KEYS = ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly", "tolerance")
+PATH_KEYS = (
+    "backend", "implementation", "unroll", "use_cudnn", "run_eagerly", "runtime", "quantize",
+    "tolerance",
+)
+#: Deployment runtimes an execution path can run the converted model in, and how a
+#: TFLite artifact may be quantized.
+RUNTIMES = ("onnx", "tflite")
+QUANTIZATIONS = ("dynamic", "int8")
 CANDIDATE_KEYS = ("function", "layer", "expect", "diagnosis")
 TORCH_KEYS = ("tolerance",)
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")
@@ -531,8 +538,11 @@ class ExecutionPath:
     ``implementation``, ``unroll`` and ``use_cudnn`` are set on every recurrent layer
     that takes them; ``backend`` runs the model under that Keras 3 backend in a
     subprocess; ``run_eagerly`` runs TensorFlow's Keras eagerly (true) or as one
-    ``tf.function`` graph (false) whatever the sequence length. ``tolerance``
-    overrides the spec's for this path.
+    ``tf.function`` graph (false) whatever the sequence length. ``runtime``
+    converts the model to an ONNX or TFLite artifact and runs that (``quantize``:
+    TFLite dynamic-range or int8; ``unroll`` then says how the recurrent layers are
+    converted, by default unrolled for TFLite). ``tolerance`` overrides the spec's for
+    this path (and a quantized artifact's budget).
     """
 
     backend: str | None = None
@@ -540,14 +550,20 @@ class ExecutionPath:
     unroll: bool | None = None
     use_cudnn: bool | None = None
     run_eagerly: bool | None = None
+    runtime: Literal["onnx", "tflite"] | None = None
+    quantize: Literal["dynamic", "int8"] | None = None
     tolerance: ToleranceLimits = ToleranceLimits()
     line: int = 0
 
     @property
     def id(self) -> str:
-        """``backend=jax-unroll=true``: the item's suffix, in key order."""
+        """``backend=jax-unroll=true``: the item's suffix, in key order (a runtime path's
+        runtime first: ``runtime=tflite-quantize=int8-unroll=false``)."""
         parts = []
-        for key in ("backend", "implementation", "unroll", "use_cudnn", "run_eagerly"):
+        keys: tuple[str, ...] = PATH_KEYS[:-1]
+        if self.runtime is not None:
+            keys = ("runtime", "quantize", "unroll")
+        for key in keys:
             value = getattr(self, key)
             if value is not None:
                 text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -555,7 +571,10 @@ class ExecutionPath:
         return "-".join(parts)
 
     def layer_overrides(self) -> dict[str, Any]:
-        """The recurrent-layer arguments this path sets."""
+        """The recurrent-layer arguments this path sets (none for a runtime path: its
+        ``unroll`` is how the artifact is converted)."""
+        if self.runtime is not None:
+            return {}
         return {
             key: getattr(self, key)
             for key in ("implementation", "unroll", "use_cudnn")

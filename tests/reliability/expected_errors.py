@@ -196,6 +196,28 @@ EXPECTED: dict[str, str] = {
     "timeout_zero.yaml": (
         "specs/timeout_zero.yaml:10:10: timeout: expected a positive number of seconds, got 0"
     ),
+    # -- runtime execution paths
+    "path_quantize_without_runtime.yaml": (
+        "specs/path_quantize_without_runtime.yaml:11:16: paths[0].quantize: quantize is for a"
+        " runtime path: add runtime: tflite"
+    ),
+    "path_onnx_quantized.yaml": (
+        "specs/path_onnx_quantized.yaml:11:31: paths[0].quantize: quantize is for runtime:"
+        " tflite, not onnx"
+    ),
+    "path_runtime_with_backend.yaml": (
+        "specs/path_runtime_with_backend.yaml:11:32: paths[0].backend: a runtime path converts"
+        " the model as the spec builds it; backend does not apply (a runtime path takes"
+        " quantize, unroll and tolerance)"
+    ),
+    "path_runtime_stateful.yaml": (
+        "specs/path_runtime_stateful.yaml:12:15: paths[0].runtime: a runtime path runs every"
+        " batch from a zero state; this spec is stateful: true"
+    ),
+    "path_runtime_unknown.yaml": (
+        "specs/path_runtime_unknown.yaml:11:15: paths[0].runtime: expected one of onnx, tflite,"
+        " got 'coreml'"
+    ),
     # -- what pytest itself refuses
     "marks_parametrize.yaml": (
         "specs/marks_parametrize.yaml:10:15: marks[1]: pytest's parametrize mark needs"
