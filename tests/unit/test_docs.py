@@ -2,7 +2,8 @@
 
 ``docs/hooks/spec_reference.py`` turns ``pytest_rnnparity/spec_schema.json`` into the
 Markdown of ``docs/spec-reference.md`` when MkDocs builds the site. Its rendering is a
-pure function, tested here without MkDocs.
+pure function, tested here without MkDocs; only the last test builds the site, where
+MkDocs is installed (the ``docs`` extra).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from types import ModuleType
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -176,6 +178,29 @@ def test_two_sections_with_one_anchor_are_refused() -> None:
         hook.render_schema(schema)
 
 
+def _page(uri: str) -> SimpleNamespace:
+    return SimpleNamespace(file=SimpleNamespace(src_uri=uri))
+
+
+def test_the_hook_fills_the_spec_reference_page_only() -> None:
+    config = {"config_file_path": str(REPO / "mkdocs.yml")}
+    stub = (REPO / "docs" / hook.PAGE).read_text(encoding="utf-8")
+
+    filled = hook.on_page_markdown(stub, _page(hook.PAGE), config, None)
+
+    assert hook.MARKER in stub
+    assert hook.MARKER not in filled
+    assert hook.render_schema(SCHEMA) in filled
+    assert hook.on_page_markdown(stub, _page("specs.md"), config, None) == stub
+    with pytest.raises(ValueError, match="lost its marker"):
+        hook.on_page_markdown("# Spec reference\n", _page(hook.PAGE), config, None)
+
+
+def test_the_site_configuration_runs_this_hook() -> None:
+    config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    assert re.search(r"^hooks:\n  - docs/hooks/spec_reference\.py$", config, re.M)
+
+
 def test_the_hook_imports_neither_tensorflow_nor_mkdocs() -> None:
     script = (
         "import importlib.util, json, sys\n"
@@ -190,3 +215,15 @@ def test_the_hook_imports_neither_tensorflow_nor_mkdocs() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert result.stdout == "[]\n"
+
+
+def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
+    for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):
+        pytest.importorskip(module, reason="the docs extra is not installed")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
