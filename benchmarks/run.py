@@ -56,7 +56,7 @@ data:
   scale: minmax
 lookback: 200
 model:
-  - {layer}: {{units: 128}}
+{layers}
   - Dense: {{units: 1}}
 """
 
@@ -108,14 +108,25 @@ def _spec(directory: Path, name: str, text: str) -> Path:
 # -- 1 and 6: the large item ------------------------------------------------------------------
 
 
+def _large_layers(layer: str, stacked: bool) -> str:
+    """The model lines of the large spec: one layer of 128 units, or two stacked."""
+    if stacked:
+        return f"  - {layer}: {{units: 128, return_sequences: true}}\n  - {layer}: {{units: 128}}"
+    return f"  - {layer}: {{units: 128}}"
+
+
 def bench_large(repeat: int, work: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for kind, layer in (("gru", "GRU"), ("lstm", "LSTM")):
         rows += _large_item(kind, layer, repeat, work)
+    for kind, layer in (("gru", "GRU"), ("lstm", "LSTM")):
+        rows += _large_item(kind, layer, repeat, work, stacked=True)
     return rows
 
 
-def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str, Any]]:
+def _large_item(
+    kind: str, layer: str, repeat: int, work: Path, *, stacked: bool = False
+) -> list[dict[str, Any]]:
     import keras
 
     from pytest_rnnparity.check.parity import keras_runs, row_chunks
@@ -127,13 +138,15 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
     from pytest_rnnparity.reference import run_reference
     from pytest_rnnparity.spec import load_specs
 
-    spec_file = _spec(work, f"large_{kind}.yaml", LARGE_SPEC.format(kind=kind, layer=layer))
+    name = f"{kind}2" if stacked else kind
+    text = LARGE_SPEC.format(kind=name, layers=_large_layers(layer, stacked))
+    spec_file = _spec(work, f"large_{name}.yaml", text)
     (spec,) = load_specs(spec_file, root=work)
     tolerance = spec_tolerances(spec)["hidden"]
     first = run_spec(spec, root=work)
     recorded_text = dumps(spec_golden(first, tolerance=tolerance, spec_file=spec_file.name))
     golden_bytes = len(recorded_text.encode())
-    golden_file = work / f"large_{kind}.golden"
+    golden_file = work / f"large_{name}.golden"
     golden_file.write_text(recorded_text)
 
     def full() -> None:
@@ -156,7 +169,9 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
     graph, eager, m = median_times([bare_graph, bare_eager, full], repeat)
     rows = [
         {
-            "benchmark": f"1. large item, {layer}",
+            "benchmark": f"1. large item, {layer} x2 (stacked)"
+            if stacked
+            else f"1. large item, {layer}",
             "ratio": m / min(graph, eager),
             "target": "<= 1.25",
             "detail": f"full item {m:.2f} s vs the faster bare Keras: "
@@ -164,6 +179,9 @@ def _large_item(kind: str, layer: str, repeat: int, work: Path) -> list[dict[str
             f"({m / max(graph, eager):.2f}x the slower); golden {golden_bytes / 1024:.0f} KB",
         }
     ]
+    if stacked:
+        keras.backend.clear_session()
+        return rows
     data, model = prepare(spec, root=work)
     capture = ModelCapture(model)
     layers = [layer for layer in capture.described]
