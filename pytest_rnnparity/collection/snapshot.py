@@ -74,6 +74,13 @@ class GoldenExtension(SingleFileSnapshotExtension):
         return cls.discovery_dirname(test_location=test_location)
 
     @classmethod
+    def matches_test_location(cls, *, test_location: Any, snapshot_location: str) -> bool:
+        # a golden lives in golden/<spec file>/, where this extension put it, not beside
+        # a test module: syrupy's own check would warn "Can not relate snapshot
+        # location" for every golden written (shown under pytest-xdist)
+        return Path(snapshot_location).parent == Path(cls.dirname(test_location=test_location))
+
+    @classmethod
     def discovery_dirname(cls, *, test_location: Any) -> str:
         # syrupy asks this for any collected item of a spec file, golden or not
         from pytest_rnnparity.collection.config import golden_dir
