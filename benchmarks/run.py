@@ -460,6 +460,7 @@ def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
 
     from pytest_rnnparity.check.tolerance import Tolerance
     from pytest_rnnparity.golden.drift import compare_goldens
+    from pytest_rnnparity.golden.files import read_text
     from pytest_rnnparity.golden.format import Golden, dumps, golden_array, loads
 
     rng = np.random.default_rng(0)
@@ -484,7 +485,7 @@ def bench_golden_io(repeat: int, work: Path) -> list[dict[str, Any]]:
     tolerance = Tolerance(1e-6, 1e-5)
 
     def read_and_compare() -> None:
-        recorded = loads(golden_file.read_text(), location="io.golden")
+        recorded = loads(read_text(golden_file), location="io.golden")
         assert compare_goldens(recorded, golden, tolerance).ok
 
     def npz_load() -> None:

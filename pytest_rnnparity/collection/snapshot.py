@@ -24,7 +24,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from pytest_rnnparity.errors import GoldenError, GoldenMismatch, GoldenMissing
 from pytest_rnnparity.golden.document import non_finite_arrays, tolerance_of
 from pytest_rnnparity.golden.drift import compare_goldens, equivalent, same_spec
-from pytest_rnnparity.golden.files import atomic_write_text
+from pytest_rnnparity.golden.files import atomic_write_text, read_text
 from pytest_rnnparity.golden.format import SUFFIX, Golden, dumps, loads
 from pytest_rnnparity.report.drift import drift_message, missing_golden_message
 from pytest_rnnparity.spec import resolved_display_path
@@ -96,7 +96,7 @@ class GoldenExtension(SingleFileSnapshotExtension):
         self, *, snapshot_location: str, snapshot_name: str, session_id: str
     ) -> str | None:
         try:
-            text = Path(snapshot_location).read_text(encoding="utf-8")
+            text = read_text(Path(snapshot_location))
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -207,7 +207,7 @@ def compare_keras_with_golden(
     __tracebackhide__ = True
     where = resolved_display_path(golden_path, root)
     try:
-        text = golden_path.read_text(encoding="utf-8")
+        text = read_text(golden_path)
     except FileNotFoundError:
         return "no golden"
     recorded = loads(text, location=where)
