@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -416,14 +416,22 @@ def _end_to_end(
 def _isolated(
     capture: ModelCapture,
     keras: Sequence[CaptureRun],
-    end_to_end: Sequence[GraphRun],
+    end_to_end: Sequence[GraphRun] | None,
     *,
     dtype: str,
     hidden_only: bool,
 ) -> list[list[LayerResult | None]]:
-    """Each recurrent call run by the reference on exactly what Keras fed it, per batch."""
+    """Each recurrent call run by the reference on exactly what Keras fed it, per batch.
+
+    A call whose inputs the end-to-end pass computed bit for bit as Keras did takes that
+    pass's result instead of running again. Without ``end_to_end`` (it is still running
+    on the other thread) a call fed straight by the model's inputs is left as
+    :data:`_DEFERRED`, for :func:`_resolve_deferred` once it is done; every other call
+    runs now.
+    """
     runs = []
-    for run, e2e in zip(keras, end_to_end, strict=True):
+    inputs = set(capture.input_ids)
+    for index, run in enumerate(keras):
         per_call: list[LayerResult | None] = []
         for call in capture.graph:
             layer = call.layer
@@ -431,23 +439,61 @@ def _isolated(
                 per_call.append(None)
                 continue
             values = run.calls[call.name]
-            reused = _same_inputs(call, values, e2e)
-            if reused is not None:
-                per_call.append(reused)
-                continue
-            mask = None if values.mask is None else np.asarray(values.mask, dtype=bool)
-            result, _, _ = run_call(
-                call,
-                values.inputs,
-                masks=[mask],
-                initial_state=values.initial_state,
-                dtype=dtype,
-                hidden_only=hidden_only,
-                keras_major=capture.major,
-            )
-            per_call.append(result)
+            if end_to_end is None:
+                if set(call.inputs) <= inputs and not values.initial_state:
+                    per_call.append(_DEFERRED)
+                    continue
+            else:
+                reused = _same_inputs(call, values, end_to_end[index])
+                if reused is not None:
+                    per_call.append(reused)
+                    continue
+            per_call.append(_run_isolated(capture, call, values, dtype, hidden_only))
         runs.append(per_call)
     return runs
+
+
+def _run_isolated(
+    capture: ModelCapture, call: GraphCall, values: Any, dtype: str, hidden_only: bool
+) -> LayerResult:
+    mask = None if values.mask is None else np.asarray(values.mask, dtype=bool)
+    result, _, _ = run_call(
+        call,
+        values.inputs,
+        masks=[mask],
+        initial_state=values.initial_state,
+        dtype=dtype,
+        hidden_only=hidden_only,
+        keras_major=capture.major,
+    )
+    return result
+
+
+#: A call :func:`_isolated` left for the end-to-end result (fed by the model's inputs).
+_DEFERRED = cast(LayerResult, object())
+
+
+def _resolve_deferred(
+    capture: ModelCapture,
+    keras: Sequence[CaptureRun],
+    end_to_end: Sequence[GraphRun],
+    isolated: list[list[LayerResult | None]],
+    *,
+    dtype: str,
+    hidden_only: bool,
+) -> None:
+    """Fill in the deferred calls: the end-to-end result, or a run of their own."""
+    for index, (run, per_call) in enumerate(zip(keras, isolated, strict=True)):
+        for position, call in enumerate(capture.graph):
+            if per_call[position] is not _DEFERRED:
+                continue
+            values = run.calls[call.name]
+            reused = _same_inputs(call, values, end_to_end[index])
+            per_call[position] = (
+                reused
+                if reused is not None
+                else _run_isolated(capture, call, values, dtype, hidden_only)
+            )
 
 
 def _same_inputs(call: GraphCall, values: Any, e2e: GraphRun) -> LayerResult | None:
@@ -689,14 +735,24 @@ def run_parity(
             capture, inputs, masks, chunks, keras, start, dtype=dtype, hidden_only=hidden_only
         )
 
+    # Isolation compares steps and final states only: no gate traces to keep there (the
+    # end-to-end pass keeps them for the golden and the reports).
     if capture.needs_keras_values:
         runs = keras_runs(capture, inputs, masks, chunks)
         e2e_runs = end_to_end(runs)
+        isolated_runs = _isolated(capture, runs, e2e_runs, dtype=dtype, hidden_only=True)
     else:
-        e2e_runs, runs = side_by_side(
-            lambda: end_to_end(None), lambda: keras_runs(capture, inputs, masks, chunks)
+
+        def keras_then_isolated() -> tuple[list[CaptureRun], list[list[LayerResult | None]]]:
+            # Keras first, then the isolated passes on this thread while the end-to-end
+            # pass may still run on the other.
+            keras = keras_runs(capture, inputs, masks, chunks)
+            return keras, _isolated(capture, keras, None, dtype=dtype, hidden_only=True)
+
+        e2e_runs, (runs, isolated_runs) = side_by_side(
+            lambda: end_to_end(None), keras_then_isolated
         )
-    isolated_runs = _isolated(capture, runs, e2e_runs, dtype=dtype, hidden_only=hidden_only)
+        _resolve_deferred(capture, runs, e2e_runs, isolated_runs, dtype=dtype, hidden_only=True)
 
     keras_per_call = concat_batches([keras_outputs(capture, run) for run in runs])
     reference: list[LayerResult] = []

@@ -13,6 +13,7 @@ Nothing here imports tensorflow; subcommands that need it import it themselves.
   inputs, every gate at every step), once the reference agrees with Keras;
   ``--format onnx|tflite [--quantize int8]``: the deployed artifact, checked like a
   runtime path, with the test vectors next to it (:mod:`.deploy`).
+* ``merge-reports REPORT... -o FILE``: the JSON reports of CI shards as one.
 * ``check MODEL --data FILE [--spec-out SPEC]``: a saved model checked on given data
   (:mod:`pytest_rnnparity.cli.check`); ``--spec-out`` writes the spec that repeats it.
 
@@ -306,7 +307,49 @@ def _parser() -> argparse.ArgumentParser:
     )
     _root_option(check)
     check.set_defaults(run=_check)
+
+    merge = commands.add_parser(
+        "merge-reports",
+        help="merge the --rnn-parity-report files of CI shards into one",
+        description="Merge the JSON reports of shards of one suite (pytest-split groups,"
+        " xdist-free CI machines) into one report of every item, counted anew, and print"
+        " its summary. An item in two reports is an error: the shards overlapped.",
+    )
+    merge.add_argument("reports", type=Path, nargs="+", metavar="REPORT")
+    merge.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="the merged report"
+    )
+    merge.set_defaults(run=_merge_reports)
     return parser
+
+
+def _merge_reports(args: argparse.Namespace) -> int:
+    import json
+
+    from pytest_rnnparity.report.summary import merge_reports, summary_lines
+
+    loaded = []
+    for path in args.reports:
+        try:
+            loaded.append((str(path), json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as error:
+            print(f"{path}: cannot read the report: {error}", file=sys.stderr)
+            return 1
+    try:
+        merged = merge_reports(loaded)
+    except (ValueError, KeyError, TypeError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        args.output.write_text(
+            json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    except OSError as error:
+        print(f"{args.output}: cannot write the merged report: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"merged {len(loaded)} report(s) into {args.output}")
+    print("\n".join(summary_lines(merged)))
+    return 0
 
 
 def _columns(text: str) -> list[str]:

@@ -93,12 +93,13 @@ def _drift_pictures(item: Any, drift: Any) -> list[Picture]:
     """The recorded golden against the run's, as the golden item compared them."""
     from pytest_rnnparity.check.spec_run import spec_tolerances
     from pytest_rnnparity.golden.document import spec_golden
+    from pytest_rnnparity.golden.files import read_text
     from pytest_rnnparity.golden.format import loads
     from pytest_rnnparity.report.plots import drift_pictures
 
     state = item.state
     try:
-        text = item.golden_path.read_text(encoding="utf-8")
+        text = read_text(item.golden_path)
     except (OSError, UnicodeDecodeError):  # gone or changed since: nothing to draw
         return []
     recorded = loads(text, location=str(item.golden_path))

@@ -119,13 +119,14 @@ def _compare_with_golden(state: SpecState, check: Any, main: Any) -> None:
     """The runtime's layer outputs against the recorded golden (read only; none: no check)."""
     __tracebackhide__ = True
     from pytest_rnnparity.golden.deployed import runtime_drift, runtime_golden
+    from pytest_rnnparity.golden.files import read_text
     from pytest_rnnparity.golden.format import loads
     from pytest_rnnparity.report.drift import drift_message
     from pytest_rnnparity.spec import resolved_display_path
 
     where = resolved_display_path(state.golden_path, state.root)
     try:
-        text = state.golden_path.read_text(encoding="utf-8")
+        text = read_text(state.golden_path)
     except FileNotFoundError:
         return
     recorded = loads(text, location=where)

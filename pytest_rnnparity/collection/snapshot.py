@@ -24,7 +24,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from pytest_rnnparity.errors import GoldenError, GoldenMismatch, GoldenMissing
 from pytest_rnnparity.golden.document import non_finite_arrays, tolerance_of
 from pytest_rnnparity.golden.drift import compare_goldens, equivalent, same_spec
-from pytest_rnnparity.golden.files import atomic_write_text
+from pytest_rnnparity.golden.files import atomic_write_text, read_text
 from pytest_rnnparity.golden.format import SUFFIX, Golden, dumps, loads
 from pytest_rnnparity.report.drift import drift_message, missing_golden_message
 from pytest_rnnparity.spec import resolved_display_path
@@ -74,6 +74,13 @@ class GoldenExtension(SingleFileSnapshotExtension):
         return cls.discovery_dirname(test_location=test_location)
 
     @classmethod
+    def matches_test_location(cls, *, test_location: Any, snapshot_location: str) -> bool:
+        # a golden lives in golden/<spec file>/, where this extension put it, not beside
+        # a test module: syrupy's own check would warn "Can not relate snapshot
+        # location" for every golden written (shown under pytest-xdist)
+        return Path(snapshot_location).parent == Path(cls.dirname(test_location=test_location))
+
+    @classmethod
     def discovery_dirname(cls, *, test_location: Any) -> str:
         # syrupy asks this for any collected item of a spec file, golden or not
         from pytest_rnnparity.collection.config import golden_dir
@@ -89,7 +96,7 @@ class GoldenExtension(SingleFileSnapshotExtension):
         self, *, snapshot_location: str, snapshot_name: str, session_id: str
     ) -> str | None:
         try:
-            text = Path(snapshot_location).read_text(encoding="utf-8")
+            text = read_text(Path(snapshot_location))
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -200,7 +207,7 @@ def compare_keras_with_golden(
     __tracebackhide__ = True
     where = resolved_display_path(golden_path, root)
     try:
-        text = golden_path.read_text(encoding="utf-8")
+        text = read_text(golden_path)
     except FileNotFoundError:
         return "no golden"
     recorded = loads(text, location=where)

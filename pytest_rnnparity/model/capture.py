@@ -494,7 +494,12 @@ class ModelCapture:
 
             # A partial, not the bound method: TensorFlow counts traces per code object,
             # and every capture's first trace would read as "retracing" after five.
-            self._graph_function = tf.function(functools.partial(ModelCapture._run, self))
+            # Autograph as model.predict has it: Keras 3 traces its predict step with
+            # do_not_convert (the layers' Python runs as written; converting our walk
+            # cost ~40% of a trace), Keras 2 with autograph on.
+            self._graph_function = tf.function(
+                functools.partial(ModelCapture._run, self), autograph=self.major < 3
+            )
         result: dict[str, Any] = self._graph_function(tensors, masks)
         return result
 

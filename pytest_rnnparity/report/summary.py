@@ -221,6 +221,33 @@ def build_report(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def merge_reports(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """One report of several shards' (``(file, report)`` pairs): their items, counted anew.
+
+    Raises
+    ------
+    ValueError
+        If an item appears in two reports (the shards overlapped: an item ran twice),
+        naming it and both files; or if a report has no ``items`` list.
+    """
+    seen: dict[str, str] = {}
+    records: list[Mapping[str, Any]] = []
+    for name, report in reports:
+        items = report.get("items") if isinstance(report, Mapping) else None
+        if not isinstance(items, list):
+            raise ValueError(f"{name}: not a --rnn-parity-report file (no items list)")
+        for record in items:
+            nodeid = record["nodeid"]
+            if nodeid in seen:
+                raise ValueError(
+                    f"{nodeid} is in both {seen[nodeid]} and {name}: the shards overlap,"
+                    " so it ran twice"
+                )
+            seen[nodeid] = name
+            records.append(record)
+    return build_report(records)
+
+
 def report_schema_text() -> str:
     """The JSON Schema (draft 2020-12) of ``--rnn-parity-report``, as stored in the package."""
     return (Path(__file__).parent.parent / "report_schema.json").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -463,3 +464,36 @@ def test_explain_and_export_of_a_functional_spec_say_what_they_cannot_show(
     )
     assert main(["export", "specs/seq2seq.yaml", "--format", "json", str(tmp_path / "v")]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_merge_reports_names_an_unreadable_report_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    out = tmp_path / "merged.json"
+    assert main(["merge-reports", str(tmp_path / "broken.json"), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path / 'broken.json'}: cannot read the report: ")
+    assert err.count("\n") == 1  # one line, no traceback
+    assert not out.exists()
+
+
+def test_merge_reports_prints_the_merged_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_rnnparity.report import summary
+
+    for name, status in (("a", "passed"), ("b", "failed")):
+        properties = summary.identity_properties("parity", name)
+        if status == "failed":  # a mismatch, as the parity item records it
+            properties.append(summary.failure_property("failed"))
+        record = summary.item_record(f"specs/{name}.yaml::{name}::parity", status, properties)
+        text = json.dumps(summary.build_report([record]))
+        (tmp_path / f"{name}.json").write_text(text, encoding="utf-8")
+    out = tmp_path / "merged.json"
+    args = ["merge-reports", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "-o", str(out)]
+    assert main(args) == 0
+    assert capsys.readouterr().out == (
+        f"merged 2 report(s) into {out}\n2 spec(s), 2 item(s): 1 passed, 1 failed\n"
+    )
+    assert json.loads(out.read_text(encoding="utf-8"))["summary"]["counts"]["failed"] == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_rnnparity.golden.files import atomic_write_text
+from pytest_rnnparity.golden.files import atomic_write_text, read_text
 
 
 @pytest.fixture
@@ -58,3 +58,23 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(
     monkeypatch.undo()
     assert path.read_text(encoding="utf-8") == "old\n"
     assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"# golden\n[meta]\n", b"a\r\nb\r\n", "\u00e9t\u00e9 \u2192 \u00b5s\n".encode()],
+    ids=["empty", "lines", "crlf-kept", "utf-8"],
+)
+def test_read_text_is_the_files_text_as_it_is(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "g.golden"
+    path.write_bytes(data)
+    assert read_text(path) == data.decode("utf-8")  # no newline translation: loads does it
+
+
+def test_read_text_raises_for_what_is_not_utf8_or_not_there(tmp_path: Path) -> None:
+    path = tmp_path / "g.golden"
+    path.write_bytes(b"\xff\xfe golden")
+    with pytest.raises(UnicodeDecodeError):
+        read_text(path)
+    with pytest.raises(FileNotFoundError):
+        read_text(tmp_path / "missing.golden")

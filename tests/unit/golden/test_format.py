@@ -646,6 +646,12 @@ def test_hex_data_loads_in_either_case_and_cut_anywhere(data: list[str]) -> None
             "array 'keras/gru/output': its rows do not match shape 3x2x2",
             id="kept-of-another-rank",
         ),
+        pytest.param(  # the data lines are one block to the parser, numbered still
+            _edit(10, "summary t 0: -1.5 x 0.5"),
+            11,
+            "array 'keras/gru/output': a value is not a number",
+            id="a-line-after-the-data",
+        ),
         pytest.param(
             lambda lines: [*lines[:3], lines[8], *lines[3:]],
             4,

@@ -17,6 +17,7 @@ from pytest_rnnparity.report.summary import (
     golden_properties,
     identity_properties,
     item_record,
+    merge_reports,
     parity_properties,
     report_schema_text,
     summary_lines,
@@ -288,3 +289,31 @@ def test_a_run_with_two_errors_says_errors() -> None:
         item_record("specs/b.yaml::spec", "failed", identity_properties("spec", "")),
     ]
     assert summary_lines(build_report(records)) == ["2 spec(s), 2 item(s): 2 errors"]
+
+
+def test_shards_merge_into_the_report_of_one_run() -> None:
+    records = _records()
+    whole = build_report(records)
+    half = len(records) // 2
+    shards = [
+        ("shard1.json", build_report(records[:half])),
+        ("shard2.json", build_report(records[half:])),
+    ]
+    merged = merge_reports(shards)
+    assert merged["summary"] == whole["summary"]
+    assert merged == whole
+
+
+def test_an_item_in_two_shards_is_refused_naming_both() -> None:
+    report = build_report(_records()[:1])
+    with pytest.raises(ValueError, match="overlap") as raised:
+        merge_reports([("a.json", report), ("b.json", report)])
+    assert str(raised.value) == (
+        "specs/a.yaml::a::parity is in both a.json and b.json: the shards overlap, so it ran twice"
+    )
+
+
+def test_a_file_that_is_not_a_report_is_named() -> None:
+    with pytest.raises(ValueError, match="no items list") as raised:
+        merge_reports([("notes.json", {"version": 1})])
+    assert str(raised.value) == "notes.json: not a --rnn-parity-report file (no items list)"
