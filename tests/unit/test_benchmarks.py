@@ -30,6 +30,7 @@ RUN = _run_module()
     [
         ({"target": "<= 1.25", "ratio": 1.25}, "met"),
         ({"target": "<= 1.25", "ratio": 1.26}, "NOT MET"),
+        ({"target": "<= 1.2", "ratio": 1.204}, "met"),  # as printed: 1.20x
         ({"target": "speedup >= 1.6", "ratio": 1.7}, "met"),
         ({"target": "speedup >= 1.6", "ratio": 1.5}, "NOT MET"),
         ({"target": "(report)", "ratio": 0.8}, "-"),
