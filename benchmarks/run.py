@@ -6,7 +6,7 @@
 This machine is shared and noisy: every figure is the median of several runs of the
 measured thing divided by the median of the same number of runs of its baseline,
 interleaved, never a single absolute time. Nothing here is asserted; the table is
-printed (and, with --json, written) for the README's performance table.
+printed (and, with --json, written) for the performance table in docs/performance.md.
 
 1. large       full parity item vs bare Keras (build, set weights, one forward):
                GRU and LSTM, batch 256, 200 timesteps, 16 features, 128 units; the

@@ -2,7 +2,7 @@
 
 Written the way a port to C or a microcontroller would be: one window at a time, one
 step at a time, one gate at a time, from the per-gate weights. Use it as the template
-of your own candidate (see "Check your own implementation" in the README). It assumes
+of your own candidate (see docs/ports.md, "Check your own implementation"). It assumes
 Keras' default activations (tanh, and sigmoid for the gates).
 """
 

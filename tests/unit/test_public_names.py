@@ -1,10 +1,10 @@
-"""Every name the README tells users to import still imports, and ``__all__`` holds.
+"""Every name the documentation tells users to import still imports, and ``__all__`` holds.
 
-The README is read for ``from pytest_rnnparity... import ...`` (and ``import
-pytest_rnnparity...``) in its code blocks, for dotted names in backticks such as
-``pytest_rnnparity.model.weights.join_gates(weights)``, and for package paths in
-backticks such as ``pytest_rnnparity/reference/recurrent/mistakes.py``. A name that no
-longer resolves fails with the README line that names it.
+The README and every page under ``docs/`` are read for ``from pytest_rnnparity... import
+...`` (and ``import pytest_rnnparity...``) in their code blocks, for dotted names in
+backticks such as ``pytest_rnnparity.model.weights.join_gates(weights)``, and for package
+paths in backticks such as ``pytest_rnnparity/reference/recurrent/mistakes.py``. A name
+that no longer resolves fails with the file and line that name it (``docs/ports.md:42``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest_rnnparity
 
 from .helpers import REPO
 
-README = REPO / "README.md"
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^\s*```")
 FROM_IMPORT = re.compile(r"^\s*from\s+(pytest_rnnparity(?:\.\w+)*)\s+import\s+(.+)$")
 IMPORT = re.compile(r"^\s*import\s+(pytest_rnnparity(?:\.\w+)*)(?:\s+as\s+\w+)?\s*$")
@@ -30,16 +30,17 @@ PACKAGE_PATH = re.compile(r"`(pytest_rnnparity/[\w/.]*)`")
 
 @dataclass(frozen=True)
 class Mention:
-    """A name the README mentions: the module, the attribute path in it, and where."""
+    """A name the documentation mentions: the module, the attribute path in it, and where."""
 
     module: str
     attribute: str  # dotted, "" for the module itself
     line: int
     text: str
+    file: str = "README.md"  # relative to the repository
 
     def __str__(self) -> str:
         name = f"{self.module}.{self.attribute}" if self.attribute else self.module
-        return f"README.md:{self.line}: {name} (from: {self.text.strip()})"
+        return f"{self.file}:{self.line}: {name} (from: {self.text.strip()})"
 
 
 def _imported_names(rest: str, lines: list[str], index: int) -> tuple[list[str], int]:
@@ -54,8 +55,8 @@ def _imported_names(rest: str, lines: list[str], index: int) -> tuple[list[str],
     return [name for name in names if name], index
 
 
-def code_mentions(text: str) -> list[Mention]:
-    """The package's names imported in the README's code blocks."""
+def code_mentions(text: str, file: str = "README.md") -> list[Mention]:
+    """The package's names imported in the code blocks of ``text``, the file ``file``."""
     lines = text.splitlines()
     mentions: list[Mention] = []
     in_code = False
@@ -66,18 +67,24 @@ def code_mentions(text: str) -> list[Mention]:
             in_code = not in_code
         elif in_code and (found := FROM_IMPORT.match(line)):
             names, last = _imported_names(found.group(2), lines, index)
-            mentions += [Mention(found.group(1), name, index + 1, line) for name in names]
+            mentions += [Mention(found.group(1), name, index + 1, line, file) for name in names]
             index = last
         elif in_code and (found := IMPORT.match(line)):
-            mentions.append(Mention(found.group(1), "", index + 1, line))
+            mentions.append(Mention(found.group(1), "", index + 1, line, file))
         index += 1
     return mentions
 
 
-def prose_mentions(text: str) -> list[Mention]:
+def prose_mentions(text: str, file: str = "README.md") -> list[Mention]:
     """The package's dotted names in backticks (a call's arguments dropped)."""
     return [
-        Mention("pytest_rnnparity", found.group(1).removeprefix("pytest_rnnparity."), number, line)
+        Mention(
+            "pytest_rnnparity",
+            found.group(1).removeprefix("pytest_rnnparity."),
+            number,
+            line,
+            file,
+        )
         for number, line in enumerate(text.splitlines(), start=1)
         for found in DOTTED.finditer(line)
     ]
@@ -108,35 +115,45 @@ def _check(mention: Mention) -> None:
         pytest.fail(f"{mention} does not resolve: {error!r}", pytrace=False)
 
 
-README_TEXT = README.read_text(encoding="utf-8")
-CODE = code_mentions(README_TEXT)
-PROSE = prose_mentions(README_TEXT)
+TEXTS = {
+    document.relative_to(REPO).as_posix(): document.read_text(encoding="utf-8")
+    for document in DOCUMENTS
+}
+CODE = [mention for file, text in TEXTS.items() for mention in code_mentions(text, file)]
+PROSE = [mention for file, text in TEXTS.items() for mention in prose_mentions(text, file)]
 PATHS = [
-    (number, found.group(1))
-    for number, line in enumerate(README_TEXT.splitlines(), start=1)
+    (f"{file}:{number}", found.group(1))
+    for file, text in TEXTS.items()
+    for number, line in enumerate(text.splitlines(), start=1)
     for found in PACKAGE_PATH.finditer(line)
 ]
 
 
-def test_the_readme_names_the_api() -> None:
-    # a README whose imports all moved out of reach of these patterns would pass vacuously
-    assert CODE, "no `from pytest_rnnparity... import` in the README's code blocks"
-    assert PROSE, "no `pytest_rnnparity.<dotted.name>` in the README"
+def _ids(mentions: list[Mention]) -> list[str]:
+    return [f"{m.file}:{m.line}-{m.attribute}" for m in mentions]
 
 
-@pytest.mark.parametrize("mention", CODE, ids=[f"line{m.line}-{m.attribute}" for m in CODE])
-def test_names_imported_in_the_readme_import(mention: Mention) -> None:
+def test_the_documentation_names_the_api() -> None:
+    # pages whose imports all moved out of reach of these patterns would pass vacuously
+    assert "docs/python.md" in TEXTS, "docs/ is no longer where the guide is"
+    assert any(m.file == "README.md" for m in CODE), "no `from pytest_rnnparity import` in README"
+    assert CODE, "no `from pytest_rnnparity... import` in the documentation's code blocks"
+    assert PROSE, "no `pytest_rnnparity.<dotted.name>` in the documentation"
+
+
+@pytest.mark.parametrize("mention", CODE, ids=_ids(CODE))
+def test_names_imported_in_the_documentation_import(mention: Mention) -> None:
     _check(mention)
 
 
-@pytest.mark.parametrize("mention", PROSE, ids=[f"line{m.line}-{m.attribute}" for m in PROSE])
-def test_dotted_names_in_the_readme_resolve(mention: Mention) -> None:
+@pytest.mark.parametrize("mention", PROSE, ids=_ids(PROSE))
+def test_dotted_names_in_the_documentation_resolve(mention: Mention) -> None:
     _check(mention)
 
 
-@pytest.mark.parametrize(("line", "path"), PATHS, ids=[path for _, path in PATHS])
-def test_package_paths_in_the_readme_exist(line: int, path: str) -> None:
-    assert (REPO / path).exists(), f"README.md:{line}: {path} does not exist"
+@pytest.mark.parametrize(("where", "path"), PATHS, ids=[f"{w}-{p}" for w, p in PATHS])
+def test_package_paths_in_the_documentation_exist(where: str, path: str) -> None:
+    assert (REPO / path).exists(), f"{where}: {path} does not exist"
 
 
 @pytest.mark.parametrize("name", pytest_rnnparity.__all__)
@@ -165,12 +182,12 @@ def test_all_is_what_star_imports() -> None:
     ],
     ids=["one-name", "parenthesized", "import-as", "another-package"],
 )
-def test_the_readme_parser_finds_imports_in_code_blocks(line: str, found: list[str]) -> None:
+def test_the_parser_finds_imports_in_code_blocks(line: str, found: list[str]) -> None:
     text = f"Some prose: from pytest_rnnparity import prose\n\n```python\n{line}\n```\n"
     assert [f"{m.module}:{m.attribute}" for m in code_mentions(text)] == found
 
 
-def test_the_readme_parser_finds_dotted_names_in_backticks() -> None:
+def test_the_parser_finds_dotted_names_in_backticks() -> None:
     text = (
         "`pytest_rnnparity.model.weights.join_gates(weights)` gives, and\n"
         "`pytest_rnnparity/reference/` or `python -m pytest_rnnparity schema` do not.\n"
@@ -180,7 +197,7 @@ def test_the_readme_parser_finds_dotted_names_in_backticks() -> None:
     ]
 
 
-def test_a_name_that_does_not_resolve_fails_with_its_readme_line() -> None:
+def test_a_name_that_does_not_resolve_fails_with_its_file_and_line() -> None:
     mention = Mention("pytest_rnnparity.model.weights", "split_gatez", 318, "  `...split_gatez`")
     with pytest.raises(pytest.fail.Exception) as failed:
         _check(mention)
@@ -190,3 +207,8 @@ def test_a_name_that_does_not_resolve_fails_with_its_readme_line() -> None:
     )
     with pytest.raises(pytest.fail.Exception, match=r"README.md:7: pytest_rnnparity\.nowhere"):
         _check(Mention("pytest_rnnparity", "nowhere.thing", 7, "`pytest_rnnparity.nowhere`"))
+    docs = Mention("pytest_rnnparity", "nowhere", 12, "`pytest_rnnparity.nowhere`", "docs/ports.md")
+    with pytest.raises(
+        pytest.fail.Exception, match=r"^docs/ports\.md:12: pytest_rnnparity\.nowhere"
+    ):
+        _check(docs)

@@ -977,7 +977,7 @@ def test_the_hash_of_a_graph_ignores_comments_and_follows_the_layers(tmp_path: P
     assert base.content_hash != renamed.content_hash  # names reach the golden
 
 
-def test_the_readme_example_of_the_functional_form_loads_and_fits_the_schema(
+def test_the_documented_example_of_the_functional_form_loads_and_fits_the_schema(
     tmp_path: Path,
 ) -> None:
     import re
@@ -985,8 +985,8 @@ def test_the_readme_example_of_the_functional_form_loads_and_fits_the_schema(
     from ..helpers import REPO
     from .json_schema import schema_accepts
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"### The functional form.*?```yaml\n(.*?)```", readme, re.S)
+    page = (REPO / "docs" / "specs.md").read_text(encoding="utf-8")
+    found = re.search(r"^## The functional form$.*?```yaml\n(.*?)```", page, re.S | re.M)
     assert found is not None
     spec = load_one(tmp_path, found.group(1))
 
