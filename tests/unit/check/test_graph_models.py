@@ -397,6 +397,18 @@ def test_a_fixed_batch_size_checks_fewer_rows_when_nothing_is_stateful() -> None
     assert check_parity(model, data(batch=4)).ok
 
 
+def test_a_stateful_models_fixed_batch_must_divide_the_rows() -> None:
+    model = randomize(
+        keras.Sequential([keras.Input((T, F), batch_size=4), L().GRU(3, stateful=True)])
+    )
+    with pytest.raises(ValueError, match="fixed at 4") as raised:
+        check_parity(model, data(batch=6))
+    assert str(raised.value) == (
+        "the model's batch size is fixed at 4 (stateful layers need it) but x has 6 rows,"
+        " not a multiple of it"
+    )
+
+
 def test_a_stateful_model_is_checked_from_its_state_and_left_as_it_was() -> None:
     model = randomize(
         keras.Sequential(
