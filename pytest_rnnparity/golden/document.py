@@ -149,9 +149,13 @@ def golden_document(
     }
     arrays: dict[str, GoldenArray] = {}
 
-    def add(key: str, values: np.ndarray) -> None:
+    def add(key: str, values: np.ndarray, summary: np.ndarray | None = None) -> None:
         arrays[key] = golden_array(
-            values, rows=rows, summaries=options.summaries, max_values=options.max_values
+            values,
+            rows=rows,
+            summaries=options.summaries,
+            max_values=options.max_values,
+            summary=summary,
         )
 
     names = stable_layer_names(parity.layers)
@@ -166,7 +170,11 @@ def golden_document(
             for trace_name, values in trace.traces.items():
                 if options.traces == "hidden" and trace_name != "hidden":
                     continue
-                add(f"reference/{name}/{direction}/{trace_name}", values)
+                add(
+                    f"reference/{name}/{direction}/{trace_name}",
+                    values,
+                    trace.summaries.get(trace_name),  # computed on the reference's thread
+                )
     return Golden(meta=document_meta, environment=environment.capture(), arrays=arrays)
 
 
