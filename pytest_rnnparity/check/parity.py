@@ -24,7 +24,7 @@ The text of a failure is :func:`pytest_rnnparity.report.parity.parity_message`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -46,7 +46,6 @@ from pytest_rnnparity.model.capture import (
 from pytest_rnnparity.reference import run_reference
 from pytest_rnnparity.reference.graph import GraphCall, GraphRun, run_call, run_graph
 from pytest_rnnparity.reference.recurrent.layers import merge_directions
-from pytest_rnnparity.reference.summary import summarize_traces
 from pytest_rnnparity.reference.types import (
     STATE_NAMES,
     Array,
@@ -719,15 +718,11 @@ def run_parity(
     tolerances: Mapping[str, Tolerance] | None = None,
     hidden_only: bool = False,
     run_eagerly: bool | None = None,
-    golden_summaries: Literal["all", "hidden"] | None = None,
 ) -> ParityResult:
     """Run the model and the reference and compare them; never raises ParityError.
 
     The arguments are those of :func:`pytest_rnnparity.check_parity`, which raises with
-    the report's text on a mismatch. ``golden_summaries`` (a spec run, which writes a
-    golden) has the reference's thread summarize its traces (``"all"``, or only
-    ``"hidden"``) while Keras still runs, for the golden to take
-    (:attr:`~pytest_rnnparity.reference.types.RecurrentTrace.summaries`).
+    the report's text on a mismatch.
     """
     capture = capture_of(model, run_eagerly=run_eagerly)
     inputs = model_inputs(capture, x)
@@ -754,16 +749,9 @@ def run_parity(
             keras = keras_runs(capture, inputs, masks, chunks)
             return keras, _isolated(capture, keras, None, dtype=dtype, hidden_only=True)
 
-        def reference_side() -> list[GraphRun]:
-            e2e = end_to_end(None)
-            if golden_summaries is None or len(e2e) != 1:  # batches: summarized once joined
-                return e2e
-            names = {"hidden"} if golden_summaries == "hidden" else None
-            (run,) = e2e
-            results = {k: summarize_traces(r, names) for k, r in run.results.items()}
-            return [replace(run, results=results)]
-
-        e2e_runs, (runs, isolated_runs) = side_by_side(reference_side, keras_then_isolated)
+        e2e_runs, (runs, isolated_runs) = side_by_side(
+            lambda: end_to_end(None), keras_then_isolated
+        )
         _resolve_deferred(capture, runs, e2e_runs, isolated_runs, dtype=dtype, hidden_only=True)
 
     keras_per_call = concat_batches([keras_outputs(capture, run) for run in runs])

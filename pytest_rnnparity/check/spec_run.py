@@ -90,7 +90,5 @@ def run_spec(
         tolerances=tolerances or spec_tolerances(spec),
         dtype=spec.dtype,
         hidden_only=hidden_only,
-        # the golden's summaries, computed on the reference's thread while Keras runs
-        golden_summaries=(spec.golden.traces if spec.golden.summaries else None),
     )
     return SpecRun(spec=spec, data=data, model=model, parity=parity)

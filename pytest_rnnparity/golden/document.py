@@ -149,13 +149,9 @@ def golden_document(
     }
     arrays: dict[str, GoldenArray] = {}
 
-    def add(key: str, values: np.ndarray, summary: np.ndarray | None = None) -> None:
+    def add(key: str, values: np.ndarray) -> None:
         arrays[key] = golden_array(
-            values,
-            rows=rows,
-            summaries=options.summaries,
-            max_values=options.max_values,
-            summary=summary,
+            values, rows=rows, summaries=options.summaries, max_values=options.max_values
         )
 
     names = stable_layer_names(parity.layers)
@@ -170,11 +166,7 @@ def golden_document(
             for trace_name, values in trace.traces.items():
                 if options.traces == "hidden" and trace_name != "hidden":
                     continue
-                add(
-                    f"reference/{name}/{direction}/{trace_name}",
-                    values,
-                    trace.summaries.get(trace_name),  # computed on the reference's thread
-                )
+                add(f"reference/{name}/{direction}/{trace_name}", values)
     return Golden(meta=document_meta, environment=environment.capture(), arrays=arrays)
 
 

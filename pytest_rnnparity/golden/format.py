@@ -67,7 +67,6 @@ from typing import Any
 import numpy as np
 
 from pytest_rnnparity.errors import GoldenError
-from pytest_rnnparity.reference.summary import summarize
 
 #: The file suffix of every golden.
 SUFFIX = ".golden"
@@ -125,6 +124,26 @@ class Golden:
     spec: Mapping[str, str] = field(default_factory=dict)
 
 
+def summarize(values: np.ndarray) -> np.ndarray:
+    """Per-timestep (3-D, over rows and units) or per-unit (2-D, over rows) min/max/mean.
+
+    ``(timesteps, 3)`` or ``(units, 3)``, float64. min and max are exact in the
+    values' own dtype and the mean sums in float64, so no float64 copy of a
+    ``(batch, timesteps, units)`` array is made.
+    """
+    values = np.asarray(values)
+    axes = (0, 2) if values.ndim == 3 else (0,)
+    with np.errstate(invalid="ignore"):
+        return np.stack(
+            [
+                values.min(axis=axes).astype(np.float64),
+                values.max(axis=axes).astype(np.float64),
+                values.mean(axis=axes, dtype=np.float64),
+            ],
+            axis=-1,
+        )
+
+
 def kept_extent(shape: tuple[int, ...], *, rows: int, max_values: int) -> tuple[int, int | None]:
     """How many rows (and, 3-D, timesteps) to keep in full within ``max_values``.
 
@@ -149,13 +168,8 @@ def golden_array(
     summaries: bool,
     max_values: int = 4096,
     dtype: str | None = None,
-    summary: np.ndarray | None = None,
 ) -> GoldenArray:
-    """Keep the first rows of ``values`` within ``max_values`` and (optionally) its summary.
-
-    ``summary`` is :func:`summarize` of ``values`` where it was computed ahead (on the
-    reference's thread); it is computed here otherwise.
-    """
+    """Keep the first rows of ``values`` within ``max_values`` and (optionally) its summary."""
     values = np.asarray(values)
     dtype = dtype or str(values.dtype)
     kept_rows, kept_steps = kept_extent(values.shape, rows=rows, max_values=max_values)
@@ -164,9 +178,7 @@ def golden_array(
         shape=tuple(int(n) for n in values.shape),
         dtype=dtype,
         rows=kept.astype(dtype),
-        summary=(summarize(values) if summary is None else summary).astype(dtype)
-        if summaries and values.ndim in (2, 3)
-        else None,
+        summary=summarize(values).astype(dtype) if summaries and values.ndim in (2, 3) else None,
     )
 
 

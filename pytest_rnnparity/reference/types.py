@@ -262,16 +262,13 @@ class RecurrentTrace:
     ``traces`` maps each name of ``TRACE_NAMES[kind]`` (or only ``"hidden"`` when
     hidden-only traces were asked for) to ``(batch, time, units)`` arrays, also in
     processing order. ``final_states`` maps each name of ``STATE_NAMES[kind]`` to
-    ``(batch, units)``. ``summaries`` holds, where they were computed ahead (on the
-    reference's thread, for a golden), the per-timestep min/max/mean of some traces
-    (:func:`pytest_rnnparity.reference.summary.summarize`), by trace name.
+    ``(batch, units)``.
     """
 
     kind: CellKind
     outputs: Array
     final_states: Mapping[str, Array]
     traces: Mapping[str, Array] = field(default_factory=dict)
-    summaries: Mapping[str, Array] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

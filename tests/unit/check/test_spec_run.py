@@ -6,19 +6,15 @@ from __future__ import annotations
 import re
 import shutil
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pytest_rnnparity.check.spec_run import SpecRun, run_spec, spec_tolerances
+from pytest_rnnparity.check.spec_run import run_spec, spec_tolerances
 from pytest_rnnparity.check.tolerance import Tolerance
 from pytest_rnnparity.errors import UnsupportedModelError
-from pytest_rnnparity.golden.document import spec_golden
-from pytest_rnnparity.golden.format import dumps
 from pytest_rnnparity.inputs import load_dataset, spec_windows
-from pytest_rnnparity.reference.summary import summarize
 from pytest_rnnparity.spec import Spec, load_specs
 
 from ..helpers import REPO
@@ -159,38 +155,3 @@ def test_a_functional_spec_feeds_every_input_by_name(tmp_path: Path) -> None:
     assert {layer.name for layer in run.parity.layers} >= {"encoder", "decoder"}
     with pytest.raises(UnsupportedModelError):
         run.windows  # noqa: B018 - a functional model has no one input's windows
-
-
-def _without_summaries(run: SpecRun) -> SpecRun:
-    reference = tuple(
-        replace(
-            result,
-            directions={d: replace(t, summaries={}) for d, t in result.directions.items()},
-        )
-        for result in run.parity.reference
-    )
-    return replace(run, parity=replace(run.parity, reference=reference))
-
-
-@pytest.mark.parametrize("traces", ["all", "hidden"])
-def test_the_golden_summaries_come_from_the_reference_thread_and_change_no_byte(
-    tmp_path: Path, traces: str
-) -> None:
-    spec = _spec(tmp_path, f"golden: {{traces: {traces}}}\n")
-    run = run_spec(spec, root=tmp_path)
-    (trace,) = run.parity.reference[0].directions.values()
-    names = sorted(trace.traces) if traces == "all" else ["hidden"]
-    assert sorted(trace.summaries) == names  # computed ahead, beside Keras
-    for name in names:
-        np.testing.assert_array_equal(trace.summaries[name], summarize(trace.traces[name]))
-    tolerance = spec_tolerances(spec)["hidden"]
-    ahead = spec_golden(run, tolerance=tolerance, spec_file="spec.yaml")
-    after = spec_golden(_without_summaries(run), tolerance=tolerance, spec_file="spec.yaml")
-    assert dumps(ahead) == dumps(after)
-
-
-def test_a_golden_without_summaries_asks_the_reference_for_none(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, "golden: {summaries: false}\n")
-    run = run_spec(spec, root=tmp_path)
-    (trace,) = run.parity.reference[0].directions.values()
-    assert trace.summaries == {}
