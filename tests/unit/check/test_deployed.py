@@ -59,14 +59,30 @@ def test_a_refusal_fails_only_for_layers_both_converters_express() -> None:
     assert not expected_to_convert([layer("gru", recurrent_activation="hard_sigmoid"), dense])
 
 
-def test_a_missing_runtime_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    find_spec = importlib.util.find_spec
+@pytest.mark.parametrize(
+    ("installed", "expected"),
+    [
+        (
+            {"onnx", "onnxruntime"},
+            "the onnx runtime needs tf2onnx, not installed here:"
+            " pip install 'pytest-rnnparity[onnx]'",
+        ),
+        (
+            set(),
+            "the onnx runtime needs onnx, onnxruntime, tf2onnx, not installed here:"
+            " pip install 'pytest-rnnparity[onnx]'",
+        ),
+        ({"onnx", "onnxruntime", "tf2onnx"}, None),
+    ],
+    ids=["one-missing", "none-installed", "all-installed"],
+)
+def test_a_missing_runtime_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, installed: set[str], expected: str | None
+) -> None:
+    # what is installed is decided here, not by the machine running the tests
+    def find_spec(name: str, *args: Any, **kwargs: Any) -> Any:
+        return object() if name in installed else None
 
-    def hiding(name: str, *args: Any, **kwargs: Any) -> Any:
-        return None if name == "tf2onnx" else find_spec(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", hiding)
-    assert runtime_skip_reason(ExecutionPath(runtime="onnx")) == (
-        "the onnx runtime needs tf2onnx, not installed here: pip install 'pytest-rnnparity[onnx]'"
-    )
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert runtime_skip_reason(ExecutionPath(runtime="onnx")) == expected
     assert runtime_skip_reason(ExecutionPath(backend="jax")) is None
