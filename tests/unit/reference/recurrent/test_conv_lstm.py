@@ -16,6 +16,8 @@ import pytest
 from pytest_rnnparity.reference.recurrent.conv_lstm import conv_lstm, convolve
 from pytest_rnnparity.reference.types import TRACE_NAMES
 
+from ...helpers import clear_session, dtype_name
+
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
@@ -28,8 +30,7 @@ MASK = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1]], dtype=bool)
 @pytest.fixture(autouse=True)
 def _fresh_session() -> Iterator[None]:
     yield
-    # free_memory=False skips a gc.collect() that costs ~0.4 s per test.
-    keras.backend.clear_session(free_memory=False)
+    clear_session(keras)
 
 
 def build(rank: int, dtype: str, spatial: tuple[int, ...], seed: int = 0, **options: Any) -> Any:
@@ -47,7 +48,9 @@ def build(rank: int, dtype: str, spatial: tuple[int, ...], seed: int = 0, **opti
     layer.build((B, T, C, *spatial) if channels_first else (B, T, *spatial, C))
     rng = np.random.default_rng(seed)
     for variable in layer.weights:
-        variable.assign(rng.uniform(-0.7, 0.7, size=variable.shape).astype(variable.dtype))
+        variable.assign(
+            rng.uniform(-0.7, 0.7, size=variable.shape).astype(dtype_name(variable.dtype))
+        )
     return layer
 
 

@@ -16,6 +16,8 @@ import pytest
 from pytest_rnnparity.reference.recurrent.stacked import StackedCell, run_stacked_cells
 from pytest_rnnparity.reference.types import GATES, STATE_NAMES, CellConfig, CellKind, CellWeights
 
+from ...helpers import clear_session, dtype_name
+
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
@@ -48,8 +50,7 @@ STACKS: dict[str, list[tuple[str, int, dict[str, Any]]]] = {
 @pytest.fixture(autouse=True)
 def _fresh_session() -> Iterator[None]:
     yield
-    # free_memory=False skips a gc.collect() that costs ~0.4 s per test.
-    keras.backend.clear_session(free_memory=False)
+    clear_session(keras)
 
 
 def build(stack: str, dtype: str, seed: int = 0, **options: Any) -> Any:
@@ -67,7 +68,9 @@ def build(stack: str, dtype: str, seed: int = 0, **options: Any) -> Any:
     layer.build((B, T, F))
     rng = np.random.default_rng(seed)
     for variable in layer.weights:
-        variable.assign(rng.uniform(-0.8, 0.8, size=variable.shape).astype(variable.dtype))
+        variable.assign(
+            rng.uniform(-0.8, 0.8, size=variable.shape).astype(dtype_name(variable.dtype))
+        )
     return layer
 
 
