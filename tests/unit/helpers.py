@@ -7,6 +7,7 @@ package, so a test module is never imported as a top-level module of its own nam
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -103,3 +104,11 @@ def skip_on_keras_2(keras: ModuleType, *arguments: str) -> None:
     """Skip the test on Keras 2 when it uses any of these Keras-3-only layer arguments."""
     if arguments and keras_major(keras) < 3:
         pytest.skip(f"Keras 2 has no {', '.join(arguments)}")
+
+
+def warns_on_keras_3(keras: ModuleType, match: str) -> AbstractContextManager[Any]:
+    """``pytest.warns(UserWarning, match=...)`` on Keras 3; on Keras 2, which drops a mask
+    without a word, nothing."""
+    if keras_major(keras) >= 3:
+        return pytest.warns(UserWarning, match=match)
+    return nullcontext()
