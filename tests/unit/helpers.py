@@ -112,3 +112,12 @@ def warns_on_keras_3(keras: ModuleType, match: str) -> AbstractContextManager[An
     if keras_major(keras) >= 3:
         return pytest.warns(UserWarning, match=match)
     return nullcontext()
+
+
+def initial_state_tensors(keras: ModuleType, states: Any) -> Any:
+    """``initial_state`` for an eager layer call: Keras 2 takes tensors only, not arrays."""
+    if states is None or keras_major(keras) >= 3:
+        return states
+    import tensorflow as tf
+
+    return [tf.convert_to_tensor(state) for state in states]
