@@ -143,8 +143,14 @@ def _batch_normalization(
 ) -> FunctionalLayer:
     if config.get("renorm") or config.get("synchronized"):
         raise _unsupported(layer, "renorm and synchronized batch normalization are not supported")
+    axis = config["axis"]
+    if not isinstance(axis, int):  # Keras 2 holds a list of axes once the layer is built
+        axes = [int(a) for a in axis]
+        if len(axes) != 1:
+            raise _unsupported(layer, "batch normalization over several axes is not supported")
+        axis = axes[0]
     options = {
-        "axis": config["axis"],
+        "axis": axis,
         "epsilon": float(config["epsilon"]),
         "center": bool(config["center"]),
         "scale": bool(config["scale"]),

@@ -8,6 +8,11 @@ for devices::
     I0000 00:00:1796166692.293885   23904 cudart_stub.cc:31] Could not find cuda drivers ...
     E0000 00:00:1796166698.109179   23904 cuda_platform.cc:52] failed call to cuInit: ...
 
+TensorFlow 2.15 and older write in their own format instead, date and time first::
+
+    2026-12-02 01:39:45.850283: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:9261] ...
+    2026-12-02 01:39:47.106518: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] ...
+
 ``TF_CPP_MIN_LOG_LEVEL`` does not reach the lines written before absl's
 ``InitializeLog()``, and Python's ``sys.stderr`` cannot catch any of them. So
 :func:`import_keras_quietly`, when TensorFlow is not imported yet:
@@ -17,7 +22,7 @@ for devices::
    someone else);
 2. imports Keras, and lets TensorFlow look for its devices (where ``cuInit`` fails on a
    machine without a GPU driver), with descriptor 2 read through a pipe that drops
-   the lines in absl's log format (:data:`LOG_LINE`) and passes every other byte on.
+   the lines in either log format (:data:`LOG_LINE`) and passes every other byte on.
 
 A ``TF_CPP_MIN_LOG_LEVEL`` of ``0`` or ``1`` set by the user (to debug TensorFlow)
 turns the filter off: what they asked to see is shown. Later C++ errors still reach
@@ -36,10 +41,12 @@ from types import ModuleType
 
 __all__ = ["LOG_LINE", "filtered_stderr", "import_keras_quietly", "is_log_line"]
 
-#: A line of TensorFlow's C++ logging (absl/glog format: ``I0000 00:00:17.. 123 file.cc:45] ``)
-#: or the notices that come with it.
+#: A line of TensorFlow's C++ logging (absl/glog format: ``I0000 00:00:17.. 123 file.cc:45] ``;
+#: TensorFlow <= 2.15's own: ``2026-12-02 01:39:45.850283: E path/file.cc:45] ``) or the
+#: notices that come with it.
 LOG_LINE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./+-]+:\d+\] "
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./+-]+:\d+\] "
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     rb"|To enable the following instructions: .* rebuild TensorFlow with the appropriate"
     rb" compiler flags\.)"

@@ -280,5 +280,8 @@ def _conv_lstm(layer: Any, *, keras_major: int) -> ConvLSTMLayer:
         return_state=bool(layer.return_state),
         go_backwards=bool(layer.go_backwards),
         stateful=bool(layer.stateful),
-        zero_output_for_mask=bool(getattr(layer, "zero_output_for_mask", False)),
+        # Keras 2's ConvRNN never hands zero_output_for_mask to backend.rnn: its masked
+        # steps repeat the last output whatever the layer was given.
+        zero_output_for_mask=keras_major >= 3
+        and bool(getattr(layer, "zero_output_for_mask", False)),
     )

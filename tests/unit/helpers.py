@@ -1,5 +1,5 @@
 """Helpers the unit tests of several folders share: where things are, recurrent layers with
-non-zero weights, and files written in one call.
+non-zero weights, files written in one call, and what differs between Keras 2 and Keras 3.
 
 Test modules import them relatively (``from ..helpers import layer``): ``tests/unit`` is a
 package, so a test module is never imported as a top-level module of its own name.
@@ -7,9 +7,13 @@ package, so a test module is never imported as a top-level module of its own nam
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+import pytest
 
 from pytest_rnnparity.model.weights import split_gates
 from pytest_rnnparity.reference.types import CellConfig, CellKind, RecurrentLayer
@@ -66,3 +70,54 @@ def touch(path: Path, text: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def keras_major(keras: ModuleType) -> int:
+    """2 or 3: the Keras generation ``keras`` is (``tf_keras`` and TF 2.15's ``keras`` are 2)."""
+    return int(keras.__version__.split(".")[0])
+
+
+def clear_session(keras: ModuleType) -> None:
+    """``keras.backend.clear_session()``, without Keras 3's full garbage collection.
+
+    Keras 3's ``free_memory=False`` skips a ``gc.collect()`` that costs ~0.4 s per test;
+    Keras 2 has no such argument, and its ``clear_session`` does not collect anyway.
+    """
+    if keras_major(keras) >= 3:
+        keras.backend.clear_session(free_memory=False)
+    else:
+        keras.backend.clear_session()
+
+
+def dtype_name(dtype: Any) -> str:
+    """A Keras dtype as NumPy's name: Keras 3 gives ``"float32"``, Keras 2 a ``tf.float32``."""
+    return str(np.dtype(getattr(dtype, "name", dtype)))
+
+
+def variable_name(variable: Any) -> str:
+    """A Keras variable's own name (``gamma``): Keras 2 names it ``layer/gamma:0``."""
+    name: str = variable.name
+    return name.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def skip_on_keras_2(keras: ModuleType, *arguments: str) -> None:
+    """Skip the test on Keras 2 when it uses any of these Keras-3-only layer arguments."""
+    if arguments and keras_major(keras) < 3:
+        pytest.skip(f"Keras 2 has no {', '.join(arguments)}")
+
+
+def warns_on_keras_3(keras: ModuleType, match: str) -> AbstractContextManager[Any]:
+    """``pytest.warns(UserWarning, match=...)`` on Keras 3; on Keras 2, which drops a mask
+    without a word, nothing."""
+    if keras_major(keras) >= 3:
+        return pytest.warns(UserWarning, match=match)
+    return nullcontext()
+
+
+def initial_state_tensors(keras: ModuleType, states: Any) -> Any:
+    """``initial_state`` for an eager layer call: Keras 2 takes tensors only, not arrays."""
+    if states is None or keras_major(keras) >= 3:
+        return states
+    import tensorflow as tf
+
+    return [tf.convert_to_tensor(state) for state in states]

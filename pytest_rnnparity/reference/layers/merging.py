@@ -21,6 +21,12 @@ size-1 axes inserted after the batch axis until all ranks agree (so the shapes
 line up from the right). Keras' inserted ``expand_dims`` makes a new tensor
 without a mask, so in ``Multiply``, ``Maximum`` and ``Minimum`` such an input
 counts as unmasked even when it has a mask; the passed-on mask still ORs them all.
+
+Keras 2 (``keras_major=2``; ``tf_keras/src/layers/merging/``) differs in both. No
+merge reads the masks for its values. The passed-on mask of the elementwise merges
+is the AND of the masks there are (an input without one is skipped), None only when
+no input has one; ``Concatenate`` reduces with ``all`` instead of ``any``, each mask
+given one size-1 last axis rather than broadcast to its input.
 """
 
 from __future__ import annotations
@@ -38,7 +44,11 @@ Masks = Sequence[ArrayLike | None] | None
 
 
 def add(
-    inputs: Sequence[ArrayLike], *, masks: Masks = None, dtype: DTypeLike = "float32"
+    inputs: Sequence[ArrayLike],
+    *,
+    masks: Masks = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Add``: ``x_1 + x_2 + ... + x_n``, summed left to right; masks only ORed.
 
@@ -49,11 +59,14 @@ def add(
     masks : sequence of (array or None), optional
         One per input, ``x_i.shape[:-1]`` each.
     dtype : "float32" or "float64"
+    keras_major : int
+        2 or 3: the passed-on mask (and, in Keras 3, some values) differs.
 
     Returns
     -------
     LayerOutput
-        ``output`` of the broadcast shape; ``mask`` the OR of all masks, or None.
+        ``output`` of the broadcast shape; ``mask`` the OR of all masks, or None
+        (Keras 2: the AND of those there are).
 
     Raises
     ------
@@ -65,11 +78,15 @@ def add(
     output = xs[0]
     for x in xs[1:]:
         output = output + x
-    return LayerOutput(output, or_masks(given))
+    return LayerOutput(output, _passed_on(given, keras_major))
 
 
 def subtract(
-    inputs: Sequence[ArrayLike], *, masks: Masks = None, dtype: DTypeLike = "float32"
+    inputs: Sequence[ArrayLike],
+    *,
+    masks: Masks = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Subtract``: ``x_1 - x_2``, of exactly two inputs; masks only ORed.
 
@@ -77,11 +94,15 @@ def subtract(
     there are exactly two inputs.
     """
     xs, given = _elementwise(inputs, masks, dtype, "Subtract", count=2)
-    return LayerOutput(xs[0] - xs[1], or_masks(given))
+    return LayerOutput(xs[0] - xs[1], _passed_on(given, keras_major))
 
 
 def average(
-    inputs: Sequence[ArrayLike], *, masks: Masks = None, dtype: DTypeLike = "float32"
+    inputs: Sequence[ArrayLike],
+    *,
+    masks: Masks = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Average``: ``(x_1 + ... + x_n) / n``, masked steps included; masks only ORed.
 
@@ -91,11 +112,15 @@ def average(
     output = xs[0]
     for x in xs[1:]:
         output = output + x
-    return LayerOutput(output / output.dtype.type(len(xs)), or_masks(given))
+    return LayerOutput(output / output.dtype.type(len(xs)), _passed_on(given, keras_major))
 
 
 def multiply(
-    inputs: Sequence[ArrayLike], *, masks: Masks = None, dtype: DTypeLike = "float32"
+    inputs: Sequence[ArrayLike],
+    *,
+    masks: Masks = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Multiply``: ``x_1 * ... * x_n``, where a masked element counts as 1.
 
@@ -107,11 +132,16 @@ def multiply(
     So where every input is masked the output is 0; where only some are, the
     product of the others. Keras (``keras/src/layers/merging/multiply.py``) does
     the replacement for each masked input even when another input has no mask,
-    and then leaves the product unzeroed.
+    and then leaves the product unzeroed. Keras 2 multiplies the values as they are.
 
     Parameters, Returns and Raises as :func:`add`.
     """
     xs, given = _elementwise(inputs, masks, dtype, "Multiply")
+    if keras_major == 2:
+        output = xs[0]
+        for x in xs[1:]:
+            output = output * x
+        return LayerOutput(output, _passed_on(given, keras_major))
     value_masks = [_full(m, x) for x, m in zip(xs, _value_masks(xs, given), strict=True)]
     factors = [
         x if m is None else np.where(m, x, x.dtype.type(1))
@@ -130,7 +160,11 @@ def multiply(
 
 
 def maximum(
-    inputs: Sequence[ArrayLike], *, masks: Masks = None, dtype: DTypeLike = "float32"
+    inputs: Sequence[ArrayLike],
+    *,
+    masks: Masks = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Maximum``: the elementwise maximum, where masked elements do not compete.
 
@@ -144,18 +178,23 @@ def maximum(
 
     An element masked in one input takes the other's value; an element masked in
     every input is ``x_1``'s (not zero); once an unmasked input has been merged,
-    later masked elements still defer to the running result.
+    later masked elements still defer to the running result. Keras 2 takes the
+    maximum of the values as they are.
 
     Parameters, Returns and Raises as :func:`add`.
     """
-    return _fold_with_masks(np.maximum, inputs, masks, dtype, "Maximum")
+    return _fold_with_masks(np.maximum, inputs, masks, dtype, "Maximum", keras_major)
 
 
 def minimum(
-    inputs: Sequence[ArrayLike], *, masks: Masks = None, dtype: DTypeLike = "float32"
+    inputs: Sequence[ArrayLike],
+    *,
+    masks: Masks = None,
+    dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Minimum``: as :func:`maximum`, with the elementwise minimum."""
-    return _fold_with_masks(np.minimum, inputs, masks, dtype, "Minimum")
+    return _fold_with_masks(np.minimum, inputs, masks, dtype, "Minimum", keras_major)
 
 
 def concatenate(
@@ -164,6 +203,7 @@ def concatenate(
     axis: int = -1,
     masks: Masks = None,
     dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``Concatenate``: the inputs side by side along ``axis``.
 
@@ -178,6 +218,10 @@ def concatenate(
     unmasked input makes the mask all True, rather than None as in the other merge
     layers. Without any mask, None.
 
+    Keras 2 gives each mask one size-1 last axis (not broadcast) and reduces with
+    ``all``: along the features axis the masks are ANDed, an unmasked input not
+    counting; along the steps axis, the inputs' last axes must then agree in size.
+
     Parameters
     ----------
     inputs : sequence of arrays, each (B, ...)
@@ -186,6 +230,8 @@ def concatenate(
     masks : sequence of (array or None), optional
         One per input, ``x_i.shape[:-1]`` each.
     dtype : "float32" or "float64"
+    keras_major : int
+        2 or 3: how the masks are combined.
 
     Returns
     -------
@@ -196,7 +242,8 @@ def concatenate(
     ------
     ValueError
         If there is no input, ranks differ, shapes differ off ``axis``, ``axis`` is
-        out of range, or a mask does not fit its input.
+        out of range, or a mask does not fit its input (in Keras 2, or the masks do
+        not concatenate).
     """
     xs = _cast_all(inputs, dtype, "Concatenate")
     given = _input_masks(masks, xs, "Concatenate")
@@ -216,6 +263,19 @@ def concatenate(
     output = np.concatenate(xs, axis=along)
     if all(m is None for m in given):
         return LayerOutput(output, None)
+    if keras_major == 2:
+        expanded = [
+            np.ones(x.shape, dtype=bool) if m is None else m[..., np.newaxis]
+            for x, m in zip(xs, given, strict=True)
+        ]
+        try:
+            joined = np.concatenate(expanded, axis=along)
+        except ValueError:
+            raise ValueError(
+                f"Concatenate: Keras 2 cannot concatenate the masks along axis {axis}: "
+                f"shapes {[m.shape for m in expanded]}"
+            ) from None
+        return LayerOutput(output, np.all(joined, axis=-1))
     full = [
         np.ones(x.shape, dtype=bool) if m is None else np.broadcast_to(m[..., np.newaxis], x.shape)
         for x, m in zip(xs, given, strict=True)
@@ -317,8 +377,14 @@ def _fold_with_masks(
     masks: Masks,
     dtype: DTypeLike,
     layer: str,
+    keras_major: int,
 ) -> LayerOutput:
     xs, given = _elementwise(inputs, masks, dtype, layer)
+    if keras_major == 2:
+        folded = xs[0]
+        for x in xs[1:]:
+            folded = op(folded, x)
+        return LayerOutput(folded, _passed_on(given, keras_major))
     value_masks = [_full(m, x) for x, m in zip(xs, _value_masks(xs, given), strict=True)]
     output, union = xs[0], value_masks[0]
     for x, m in zip(xs[1:], value_masks[1:], strict=True):
@@ -328,7 +394,20 @@ def _fold_with_masks(
             output = np.where(union, output, x)
         union = None if m is None or union is None else np.logical_or(union, m)
         output = op(output, x)
-    return LayerOutput(output, or_masks(given))
+    return LayerOutput(output, _passed_on(given, keras_major))
+
+
+def _passed_on(given: list[BoolArray | None], keras_major: int) -> BoolArray | None:
+    """``Merge.compute_mask``: Keras 3 ORs all masks; Keras 2 ANDs those there are."""
+    if keras_major == 3:
+        return or_masks(given)
+    present = [m for m in given if m is not None]
+    if not present:
+        return None
+    result = present[0]
+    for m in present[1:]:
+        result = np.logical_and(result, m)
+    return result
 
 
 def _full(mask: BoolArray | None, x: Array) -> BoolArray | None:

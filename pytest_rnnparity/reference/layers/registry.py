@@ -55,8 +55,9 @@ def _single(function: Callable[..., Any], *option_names: str) -> _Run:
     return run
 
 
-def _merge(function: Callable[..., Any], *option_names: str) -> _Run:
-    """A merge layer: a list of inputs and their masks."""
+def _merge(function: Callable[..., Any], *option_names: str, by_generation: bool = True) -> _Run:
+    """A merge layer: a list of inputs and their masks; ``keras_major`` too, unless the
+    layer is the same in both generations (``by_generation=False``)."""
 
     def run(
         layer: FunctionalLayer,
@@ -66,6 +67,8 @@ def _merge(function: Callable[..., Any], *option_names: str) -> _Run:
         keras_major: int,
     ) -> Outputs:
         options = {name: layer.options[name] for name in option_names if name in layer.options}
+        if by_generation:
+            options["keras_major"] = keras_major
         return _one(function(list(inputs), masks=list(masks), dtype=dtype, **options))
 
     return run
@@ -269,7 +272,7 @@ FUNCTIONS: Mapping[str, _Run] = {
     "Maximum": _merge(merging.maximum),
     "Minimum": _merge(merging.minimum),
     "Concatenate": _merge(merging.concatenate, "axis"),
-    "Dot": _merge(merging.dot, "axes", "normalize"),
+    "Dot": _merge(merging.dot, "axes", "normalize", by_generation=False),
     "Attention": _attention(attention.attention),
     "AdditiveAttention": _attention(attention.additive_attention),
     "MultiHeadAttention": _multi_head_attention,

@@ -27,6 +27,12 @@ TENSORFLOW_LINES = [
     b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow"
     b" with the appropriate compiler flags.",
     b"W0123 12:34:56.789012    4242 some/dir/file-name.cc:7] a glog-style warning",
+    # TensorFlow 2.15's own format, verbatim
+    b"2026-12-02 01:39:45.850283: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:9261]"
+    b" Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN when"
+    b" one has already been registered",
+    b"2026-12-02 01:41:46.534473: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT"
+    b" Warning: Could not find TensorRT",
 ]
 
 OTHER_LINES = [
@@ -34,6 +40,8 @@ OTHER_LINES = [
     b"WARNING: something of the user's",
     b"I0000 is not a log line without its time and file",
     b"E: 00:00 port.cc:153] not absl's format",
+    b"2026-12-02 01:39:45: E port.cc:153] no fraction of a second: not TensorFlow's",
+    b"2026-12-02 01:39:45.850283: X port.cc:153] no such level",
     b"",
 ]
 

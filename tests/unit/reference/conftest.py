@@ -45,12 +45,20 @@ def keras_run(keras: Any) -> KerasRun:
     Keras attached to it (None if none).
     """
 
+    # A copy, not the input itself, so that the mask goes on a tensor of its own.
+    if hasattr(keras, "ops"):
+        copy, cast = keras.ops.copy, keras.ops.cast
+    else:  # Keras 2 has no keras.ops, and TensorFlow is its only backend
+        import tensorflow as tf
+
+        copy, cast = tf.identity, tf.cast
+
     class AttachMask(keras.layers.Layer):  # type: ignore[misc,name-defined]
         def call(self, inputs: Any) -> Any:
-            return keras.ops.copy(inputs[0])
+            return copy(inputs[0])
 
         def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-            return keras.ops.cast(inputs[1], "bool")
+            return cast(inputs[1], "bool")
 
     def run(
         layer: Any,

@@ -17,6 +17,8 @@ from pytest_rnnparity.reference.layers.normalization import layer_normalization
 from pytest_rnnparity.reference.layers.pooling import global_average_pooling1d, global_max_pooling1d
 from pytest_rnnparity.reference.masks import or_masks
 
+from ..helpers import keras_major, warns_on_keras_3
+
 #: Right, left, mixed padding and a fully padded row; the second input pads differently.
 IDS_1 = np.array([[4, 2, 7, 0, 0], [0, 0, 3, 1, 5], [6, 0, 2, 0, 9], [0, 0, 0, 0, 0]])
 IDS_2 = np.array([[1, 0, 0, 0, 0], [0, 8, 8, 8, 0], [0, 0, 0, 0, 0], [2, 3, 4, 5, 6]])
@@ -45,7 +47,7 @@ def test_embedding_masks_through_a_model_match_keras(
     largest = layers.Activation("tanh", dtype=dtype)(layers.Maximum(dtype=dtype)([e1, e2]))
     product = layers.Multiply(dtype=dtype)([e1, e2])
     in_time = layers.Concatenate(axis=1, dtype=dtype)([e1, e2])
-    with pytest.warns(UserWarning, match="does not support masking"):
+    with warns_on_keras_3(keras, "does not support masking"):
         largest_step = layers.GlobalMaxPooling1D(dtype=dtype)(e1)
     outputs = {
         "average": layers.GlobalAveragePooling1D(dtype=dtype)(e1),
@@ -62,21 +64,29 @@ def test_embedding_masks_through_a_model_match_keras(
         layer.set_weights(
             [rng.uniform(-1, 1, size=w.shape).astype(dtype) for w in layer.get_weights()]
         )
-    with pytest.warns(UserWarning, match="does not support masking"):  # again, when run
+    with warns_on_keras_3(keras, "does not support masking"):  # again, when run
         keras_outputs = model([IDS_1, IDS_2])
 
     x1, m1 = embedding(IDS_1, embed_1.get_weights()[0], mask_zero=True, dtype=dtype)
     x2, m2 = embedding(IDS_2, embed_2.get_weights()[0], mask_zero=True, dtype=dtype)
     normed_ref = layer_normalization(x1, *norm.get_weights(), mask=m1, dtype=dtype)
-    largest_pre, largest_mask = maximum([x1, x2], masks=[m1, m2], dtype=dtype)
+    generation = keras_major(keras)
+    largest_pre, largest_mask = maximum(
+        [x1, x2], masks=[m1, m2], dtype=dtype, keras_major=generation
+    )
     largest_ref = activation(largest_pre, "tanh", mask=largest_mask, dtype=dtype)
-    in_time_ref = concatenate([x1, x2], axis=1, masks=[m1, m2], dtype=dtype)
+    in_time_ref = concatenate([x1, x2], axis=1, masks=[m1, m2], dtype=dtype, keras_major=generation)
     expected = {
         "average": global_average_pooling1d(x1, mask=m1, dtype=dtype),
         "max": global_max_pooling1d(x1, mask=m1, dtype=dtype),
-        "summed": add([normed_ref.output, x2], masks=[normed_ref.mask, m2], dtype=dtype),
+        "summed": add(
+            [normed_ref.output, x2],
+            masks=[normed_ref.mask, m2],
+            dtype=dtype,
+            keras_major=generation,
+        ),
         "largest": largest_ref,
-        "product": multiply([x1, x2], masks=[m1, m2], dtype=dtype),
+        "product": multiply([x1, x2], masks=[m1, m2], dtype=dtype, keras_major=generation),
         "in_time": in_time_ref,
         "average_in_time": global_average_pooling1d(
             in_time_ref.output, mask=in_time_ref.mask, dtype=dtype

@@ -14,6 +14,8 @@ import pytest
 
 from pytest_rnnparity.reference.layers.attention import additive_attention, attention, causal_mask
 
+from ...helpers import clear_session, dtype_name
+
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
@@ -36,8 +38,7 @@ MASKS = {
 @pytest.fixture(autouse=True)
 def _fresh_session() -> Iterator[None]:
     yield
-    # free_memory=False skips a gc.collect() that costs ~0.4 s per test.
-    keras.backend.clear_session(free_memory=False)
+    clear_session(keras)
 
 
 def data(dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,7 +55,7 @@ def randomize(layer: Any, seed: int = 5) -> list[np.ndarray]:
     for variable in layer.weights:
         magnitude = rng.uniform(0.4, 1.6, size=variable.shape)
         sign = rng.choice([-1.0, 1.0], size=variable.shape)
-        variable.assign((sign * magnitude).astype(variable.dtype))
+        variable.assign((sign * magnitude).astype(dtype_name(variable.dtype)))
     return [variable.numpy() for variable in layer.weights]
 
 

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from pytest_rnnparity.reference.layers import merging
+from pytest_rnnparity.reference.layers.registry import run_functional
 from pytest_rnnparity.reference.masks import LayerOutput
+from pytest_rnnparity.reference.types import FunctionalLayer
+
+from ...helpers import keras_major
 
 DTYPES = ["float32", "float64"]
 M1 = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 1, 0, 1], [0, 0, 0, 0, 0]], dtype=bool)
@@ -74,6 +78,49 @@ def test_concatenate_masks_by_hand() -> None:
     np.testing.assert_array_equal(mask, [[True, False]])
 
 
+def test_keras_2_merges_ignore_masks_in_values_and_and_them() -> None:
+    a = np.array([[[2.0], [5.0], [3.0], [7.0]]])
+    b = np.array([[[3.0], [4.0], [9.0], [6.0]]])
+    mask_a = np.array([[1, 1, 0, 0]], dtype=bool)
+    mask_b = np.array([[1, 0, 1, 0]], dtype=bool)
+    y, mask = merging.multiply([a, b], masks=[mask_a, mask_b], dtype="float64", keras_major=2)
+    np.testing.assert_array_equal(y[0, :, 0], [6.0, 20.0, 27.0, 42.0])  # masks not read
+    np.testing.assert_array_equal(mask, [[True, False, False, False]])  # AND
+    y, mask = merging.maximum([a, b], masks=[mask_a, None], dtype="float64", keras_major=2)
+    np.testing.assert_array_equal(y[0, :, 0], [3.0, 5.0, 9.0, 7.0])
+    np.testing.assert_array_equal(mask, mask_a)  # an input without a mask does not count
+    _, mask = merging.add([a, b], masks=[None, None], keras_major=2)
+    assert mask is None
+
+
+def test_keras_2_concatenate_masks_by_hand() -> None:
+    a, b = np.zeros((1, 2, 3)), np.zeros((1, 3, 3))
+    _, mask = merging.concatenate([a, a], axis=-1, masks=[[[True, False]], None], keras_major=2)
+    np.testing.assert_array_equal(mask, [[True, False]])  # an unmasked input does not count
+    _, mask = merging.concatenate(
+        [a, a], axis=-1, masks=[[[True, True]], [[False, True]]], keras_major=2
+    )
+    np.testing.assert_array_equal(mask, [[False, True]])
+    _, mask = merging.concatenate(
+        [a, b], axis=1, masks=[[[True, False]], [[False, True, True]]], keras_major=2
+    )
+    np.testing.assert_array_equal(mask, [[True, False, False, True, True]])
+    with pytest.raises(ValueError, match="Keras 2 cannot concatenate the masks along axis 1"):
+        merging.concatenate([a, b], axis=1, masks=[[[True, False]], None], keras_major=2)
+
+
+@pytest.mark.parametrize(("generation", "expected"), [(2, [[True, False]]), (3, [[True, True]])])
+def test_a_graph_merges_masks_by_the_generation_it_runs(
+    generation: int, expected: list[list[bool]]
+) -> None:
+    x = np.zeros((1, 2, 3))
+    masks = [np.array([[True, True]]), np.array([[True, False]])]
+    for name, options in [("Add", {}), ("Concatenate", {"axis": -1})]:
+        layer = FunctionalLayer("merge", name, options)
+        _, [mask] = run_functional(layer, [x, x], masks, keras_major=generation)
+        np.testing.assert_array_equal(mask, expected)
+
+
 def test_dot_by_hand() -> None:
     x = np.array([[3.0, 4.0]])
     y, mask = merging.dot([x, x], axes=1, dtype="float64")
@@ -104,7 +151,7 @@ def test_elementwise_merges_match_keras(
     masks = masks[:1] + masks[-1:] if count == 2 else masks
     layer = getattr(keras.layers, name)(dtype=dtype)
     expected, keras_mask = keras_run(layer, xs, masks, dtype)
-    y, mask = ELEMENTWISE[name](xs, masks=masks, dtype=dtype)
+    y, mask = ELEMENTWISE[name](xs, masks=masks, dtype=dtype, keras_major=keras_major(keras))
     close(y, expected, dtype)
     if keras_mask is None:
         assert mask is None
@@ -126,10 +173,14 @@ def test_elementwise_merges_broadcast_ranks_like_keras(
     ]
     masks = [M1, None, None] if masked == "higher_rank" else None
     expected, keras_mask = keras_run(getattr(keras.layers, name)(), xs, masks)
-    y, mask = ELEMENTWISE[name](xs, masks=masks)
+    y, mask = ELEMENTWISE[name](xs, masks=masks, keras_major=keras_major(keras))
     close(y, expected, "float32")
-    assert mask is None
-    assert keras_mask is None
+    if keras_major(keras) == 3:
+        assert mask is None
+        assert keras_mask is None
+    else:  # Keras 2 passes on the AND of the masks there are: M1's
+        np.testing.assert_array_equal(mask, None if masks is None else M1)
+        np.testing.assert_array_equal(keras_mask, None if masks is None else M1)
 
 
 CONCAT_CASES = [
@@ -166,8 +217,19 @@ def test_concatenate_matches_keras(
     if axis == 1:
         xs[1] = rng.normal(size=(4, 5, 3)).astype(dtype)
     layer = keras.layers.Concatenate(axis=axis, dtype=dtype)
+    some_masked = any(m is None for m in masks) and any(m is not None for m in masks)
+    if keras_major(keras) == 2 and axis == 1 and some_masked:
+        # Keras 2 gives a mask a size-1 last axis, an unmasked input's all-True mask its
+        # full (B, T, 3): the two do not concatenate along the steps.
+        with pytest.raises(ValueError, match="Keras 2 cannot concatenate the masks along"):
+            merging.concatenate(xs, axis=axis, masks=masks, dtype=dtype, keras_major=2)
+        with pytest.raises(ValueError, match="Dimension 0 in both shapes must be equal"):
+            keras_run(layer, xs, masks, dtype)
+        return
     expected, keras_mask = keras_run(layer, xs, masks, dtype)
-    y, mask = merging.concatenate(xs, axis=axis, masks=masks, dtype=dtype)
+    y, mask = merging.concatenate(
+        xs, axis=axis, masks=masks, dtype=dtype, keras_major=keras_major(keras)
+    )
     close(y, expected, dtype)
     if keras_mask is None:
         assert mask is None

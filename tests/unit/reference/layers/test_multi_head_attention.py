@@ -18,6 +18,8 @@ from pytest_rnnparity.reference.layers.multi_head_attention import (
     multi_head_attention,
 )
 
+from ...helpers import clear_session, dtype_name
+
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
@@ -43,8 +45,7 @@ PATHS = {
 @pytest.fixture(autouse=True)
 def _fresh_session() -> Iterator[None]:
     yield
-    # free_memory=False skips a gc.collect() that costs ~0.4 s per test.
-    keras.backend.clear_session(free_memory=False)
+    clear_session(keras)
 
 
 def data(dtype: str, seed: int = 0) -> dict[str, np.ndarray]:
@@ -74,7 +75,9 @@ def build(
     layer(query, value, key)
     rng = np.random.default_rng(seed)
     for variable in layer.weights:
-        variable.assign(rng.uniform(-0.8, 0.8, size=variable.shape).astype(variable.dtype))
+        variable.assign(
+            rng.uniform(-0.8, 0.8, size=variable.shape).astype(dtype_name(variable.dtype))
+        )
     return layer, call_options
 
 
@@ -269,7 +272,7 @@ def test_fully_masked_rows_differ_between_keras_paths(dtype: str) -> None:
         )
         assert_matches(result, *expected, dtype)
         outputs[path] = result.output
-        keras.backend.clear_session(free_memory=False)
+        clear_session(keras)
 
     assert weights.output_bias is not None
     bias_only = np.broadcast_to(np.asarray(weights.output_bias, dtype), (T, DIM_Q))

@@ -16,6 +16,8 @@ from pytest_rnnparity.reference.layers.pooling import (
     max_pooling1d,
 )
 
+from ...helpers import warns_on_keras_3
+
 DTYPES = ["float32", "float64"]
 
 #: Right, left and mixed padding, and a row that is all padding.
@@ -108,7 +110,7 @@ def test_pooling_drops_the_mask_like_keras(
     cls = keras.layers.MaxPooling1D if kind == "max" else keras.layers.AveragePooling1D
     reference = max_pooling1d if kind == "max" else average_pooling1d
     x = rng.normal(size=(4, 6, 3)).astype("float32")
-    with pytest.warns(UserWarning, match="does not support masking"):
+    with warns_on_keras_3(keras, "does not support masking"):
         expected, keras_mask = keras_run(cls(pool_size=2, padding="same"), x, [MASK])
     y, mask = reference(x, pool_size=2, padding="same", mask=MASK)
     close(y, expected, "float32")
@@ -140,7 +142,7 @@ def test_global_pooling_matches_keras(
     x = rng.normal(size=(4, 6, 3)).astype(dtype)
     mask = MASK if masked else None
     drops = kind == "max" and masked
-    with pytest.warns(UserWarning, match="does not support masking") if drops else nullcontext():
+    with warns_on_keras_3(keras, "does not support masking") if drops else nullcontext():
         expected, keras_mask = keras_run(cls(keepdims=keepdims, dtype=dtype), x, [mask], dtype)
     y, passed_on = reference(x, keepdims=keepdims, mask=mask, dtype=dtype)
     close(y, expected, dtype)  # the fully padded row: NaN in both for the average

@@ -11,6 +11,8 @@ import pytest
 from pytest_rnnparity.reference.layers import reshaping
 from pytest_rnnparity.reference.masks import LayerOutput
 
+from ...helpers import warns_on_keras_3
+
 DTYPES = ["float32", "float64"]
 MASK = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 1, 0, 1]], dtype=bool)
 
@@ -108,7 +110,7 @@ def test_matches_keras_and_drops_the_mask(
 ) -> None:
     x = rng.normal(size=shape).astype(dtype)
     mask = np.resize(MASK, shape[:2])
-    with pytest.warns(UserWarning, match="does not support masking"):
+    with warns_on_keras_3(keras, "does not support masking"):
         expected, keras_mask = keras_run(make(keras, dtype), x, [mask], dtype)
     y, passed_on = reference(x, mask=mask, dtype=dtype)
     assert y.dtype == np.dtype(dtype)

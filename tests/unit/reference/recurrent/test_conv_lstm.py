@@ -16,6 +16,8 @@ import pytest
 from pytest_rnnparity.reference.recurrent.conv_lstm import conv_lstm, convolve
 from pytest_rnnparity.reference.types import TRACE_NAMES
 
+from ...helpers import clear_session, dtype_name, initial_state_tensors, keras_major
+
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
@@ -28,8 +30,7 @@ MASK = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1]], dtype=bool)
 @pytest.fixture(autouse=True)
 def _fresh_session() -> Iterator[None]:
     yield
-    # free_memory=False skips a gc.collect() that costs ~0.4 s per test.
-    keras.backend.clear_session(free_memory=False)
+    clear_session(keras)
 
 
 def build(rank: int, dtype: str, spatial: tuple[int, ...], seed: int = 0, **options: Any) -> Any:
@@ -47,7 +48,9 @@ def build(rank: int, dtype: str, spatial: tuple[int, ...], seed: int = 0, **opti
     layer.build((B, T, C, *spatial) if channels_first else (B, T, *spatial, C))
     rng = np.random.default_rng(seed)
     for variable in layer.weights:
-        variable.assign(rng.uniform(-0.7, 0.7, size=variable.shape).astype(variable.dtype))
+        variable.assign(
+            rng.uniform(-0.7, 0.7, size=variable.shape).astype(dtype_name(variable.dtype))
+        )
     return layer
 
 
@@ -59,7 +62,8 @@ def weights(layer: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 
 def reference_options(layer: Any) -> dict[str, Any]:
     return {
-        "zero_output_for_mask": layer.zero_output_for_mask,
+        # Keras 2's ConvRNN ignores it: masked steps repeat the last output
+        "zero_output_for_mask": layer.zero_output_for_mask and keras_major(keras) >= 3,
         "strides": layer.strides,
         "padding": layer.padding,
         "dilation_rate": layer.dilation_rate,
@@ -67,6 +71,7 @@ def reference_options(layer: Any) -> dict[str, Any]:
         "activation": keras.activations.serialize(layer.activation),
         "recurrent_activation": keras.activations.serialize(layer.recurrent_activation),
         "go_backwards": layer.go_backwards,
+        "keras_major": keras_major(keras),  # Keras 2's hard_sigmoid (its default) differs
     }
 
 
@@ -84,6 +89,7 @@ def check_against_keras(
     initial_state: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Any:
     keras_initial = None if initial_state is None else list(initial_state)
+    keras_initial = initial_state_tensors(keras, keras_initial)
     sequence, h, c = layer(x, mask=mask, initial_state=keras_initial)
     result = conv_lstm(
         x,
@@ -224,7 +230,10 @@ def test_per_step_cell_and_gates_match_keras_cell(dtype: str) -> None:
     layer = build(1, dtype, (6,), padding="same", strides=2)
     result = conv_lstm(x, *weights(layer), **reference_options(layer), dtype=dtype)
     traces = result.trace.traces
-    h, c = layer.cell.get_initial_state(batch_size=B)
+    if keras_major(keras) >= 3:
+        h, c = layer.cell.get_initial_state(batch_size=B)
+    else:  # Keras 2's ConvLSTMCell has no get_initial_state: its layer starts from zeros
+        h = c = np.zeros_like(traces["hidden"][:, 0])
 
     for t in range(T):
         _, (h, c) = layer.cell(x[:, t], [h, c])
