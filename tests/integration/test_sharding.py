@@ -33,7 +33,9 @@ def _project(pytester: pytest.Pytester) -> None:
 
 def test_loadscope_keeps_a_specs_items_on_one_worker(project: pytest.Pytester) -> None:
     _project(project)
-    result = run(project, "-n", "2", "--dist", "loadscope", "-v", "--snapshot-update")
+    # pytest-benchmark, where installed (CI's interpreter has it), warns under xdist
+    args = ("-n", "2", "--dist", "loadscope", "-v", "--snapshot-update", "-p", "no:benchmark")
+    result = run(project, *args)
     result.assert_outcomes(passed=18)  # 3 specs x 2 variants x (parity, golden, path)
     workers: dict[str, set[str]] = {}
     for line in result.stdout.lines:
