@@ -154,6 +154,7 @@ def _layer_normalization(
             rms_scaling=options.get("rms_scaling", False),
             mask=masks[0],
             dtype=dtype,
+            keras_major=keras_major,
         )
     )
 
