@@ -241,6 +241,7 @@ def _multi_head_attention(
         use_causal_mask=bool(options.get("use_causal_mask", False)),
         return_attention_scores=scores,
         dtype=dtype,
+        keras_major=keras_major,
     )
     if scores:
         assert result.scores is not None
