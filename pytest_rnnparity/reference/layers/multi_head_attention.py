@@ -43,6 +43,13 @@ masked row:
   ``Softmax`` layer. Masked logits are replaced by ``-1e9`` and the probabilities
   are zeroed where masked, so a fully masked row has zero weights and its output is
   ``b_o`` alone; the ``1 / sqrt(H)`` is applied to the projected query first.
+
+Keras 2 (``keras_major=2``; ``keras/src/layers/attention/multi_head_attention.py`` of
+TF 2.15) has one way, its ``Softmax`` layer: ``-1e9`` is *added* to masked logits and
+nothing is zeroed, so a fully masked row is uniform in float32 (``s - 1e9`` rounds to
+``-1e9``) but the unmasked softmax in float64. It scales the projected query by
+``1 / sqrt(H)`` in the compute dtype, not rounded to float32. It has no
+``sliding_window``, no ``use_gate``, and reads the masks off its input tensors only.
 """
 
 from __future__ import annotations
@@ -109,6 +116,7 @@ def multi_head_attention(
     return_attention_scores: bool = False,
     dropout: float = 0.0,
     dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> AttentionResult:
     """Keras' ``MultiHeadAttention`` at inference, for 3-D query, value and key.
 
@@ -144,6 +152,9 @@ def multi_head_attention(
         selects Keras' unfused path, like ``return_attention_scores``.
     dtype : "float32" or "float64"
         The computation dtype.
+    keras_major : int
+        2 or 3: the Keras generation whose softmax and scale to follow (see the
+        module docstring); Keras 2 has one path, whatever ``dropout`` and the scores.
 
     Returns
     -------
@@ -192,6 +203,13 @@ def multi_head_attention(
     q = _project(q_in, projections["query"]).transpose(0, 2, 1, 3)
     k = _project(k_in, projections["key"]).transpose(0, 2, 3, 1)
     v = _project(v_in, projections["value"]).transpose(0, 2, 1, 3)
+    if keras_major < 3:
+        # Keras 2 multiplies by the Python float itself, cast straight to the dtype.
+        logits = (q * compute_dtype.type(1.0 / math.sqrt(float(key_dim)))) @ k
+        if head_mask is not None:
+            logits = logits + np.where(head_mask, 0, SOFTMAX_MASK_VALUE).astype(compute_dtype)
+        attention_weights = softmax(logits)
+        return _finish(attention_weights, v, q_in, projections, query_mask, return_attention_scores)
     # Keras casts the Python float 1 / sqrt(H) to the compute dtype through a float32
     # tensor, so even a float64 layer scales by the float32-rounded value.
     inverse_sqrt_key_dim = compute_dtype.type(np.float32(1.0 / math.sqrt(float(key_dim))))
@@ -208,6 +226,18 @@ def multi_head_attention(
         else:
             masked = np.where(head_mask, logits, compute_dtype.type(SOFTMAX_MASK_VALUE))
             attention_weights = np.where(head_mask, softmax(masked), compute_dtype.type(0))
+    return _finish(attention_weights, v, q_in, projections, query_mask, return_attention_scores)
+
+
+def _finish(
+    attention_weights: Array,
+    v: Array,
+    q_in: Array,
+    projections: dict[str, _Projection],
+    query_mask: ArrayLike | None,
+    return_attention_scores: bool,
+) -> AttentionResult:
+    """Weights (B, N, T, S) times values (B, N, S, Hv), gated, then the output projection."""
     attention_output = (attention_weights @ v).transpose(0, 2, 1, 3)  # (B, T, N, Hv)
     gate = projections.get("gate")
     if gate is not None:
@@ -216,10 +246,11 @@ def multi_head_attention(
     output = np.tensordot(attention_output, output_projection.kernel, axes=2)
     if output_projection.bias is not None:
         output = output + output_projection.bias
+    batch, query_steps = q_in.shape[:2]
     return AttentionResult(
         output=output,
         scores=attention_weights if return_attention_scores else None,
-        mask=check_mask(query_mask, batch, query_steps, layer),
+        mask=check_mask(query_mask, batch, query_steps, "MultiHeadAttention"),
     )
 
 

@@ -39,6 +39,7 @@ def layer_normalization(
     rms_scaling: bool = False,
     mask: ArrayLike | None = None,
     dtype: DTypeLike = "float32",
+    keras_major: int = 3,
 ) -> LayerOutput:
     """Run ``LayerNormalization``: normalize each sample over ``axis``.
 
@@ -61,10 +62,15 @@ def layer_normalization(
     gives ``gamma`` of shape ``(F, T)`` for ``(B, T, F)`` inputs, reshaped to
     ``(1, T, F)``). This function does the same.
 
+    Keras 2 (``keras_major=2``) does not sort: it makes each entry positive and keeps
+    the order given, so ``gamma``/``beta`` have the sizes of the axes in that order
+    (``axis=[2, 1]`` gives ``(F, T)``), reshaped all the same to ``(1, T, F)``.
+
     Parameters
     ----------
     inputs : array, shape (B, ...)
     gamma, beta : array, shape ``tuple(inputs.shape[a] for a in sorted(axis))``, optional
+        (on Keras 2, ``axis`` in the order given rather than sorted)
         ``gamma`` is given exactly when ``scale or rms_scaling``, ``beta`` when
         ``center and not rms_scaling``.
     axis : int or sequence of int
@@ -74,6 +80,8 @@ def layer_normalization(
         Passed on unchanged.
     dtype : "float32" or "float64"
         The computation dtype inputs and weights are cast to.
+    keras_major : int
+        2 or 3: the Keras generation whose order of ``axis`` the weights follow.
 
     Returns
     -------
@@ -89,11 +97,12 @@ def layer_normalization(
     compute_dtype = resolve_dtype(dtype)
     x = np.asarray(inputs, dtype=compute_dtype)
     passed_on = leading_mask(mask, x, "LayerNormalization")
-    axes = sorted([axis] if isinstance(axis, int | np.integer) else [int(a) for a in axis])
-    if not axes or any(not -x.ndim <= a < x.ndim for a in axes):
+    given = [int(axis)] if isinstance(axis, int | np.integer) else [int(a) for a in axis]
+    if not given or any(not -x.ndim <= a < x.ndim for a in given):
         raise ValueError(
             f"LayerNormalization: axis={axis!r} is out of range for inputs of shape {x.shape}"
         )
+    axes = sorted(given) if keras_major >= 3 else [a % x.ndim for a in given]
     if len({a % x.ndim for a in axes}) != len(axes):
         raise ValueError(f"LayerNormalization: axis={axis!r} names an axis twice")
     weight_shape = tuple(x.shape[a] for a in axes)
@@ -221,7 +230,7 @@ def _broadcast(weight: Array, shape: list[int]) -> Array:
         return weight.reshape(shape)
     if weight.shape != tuple(shape):
         raise ValueError(
-            f"LayerNormalization: weights of shape {weight.shape} (the axes in sorted "
+            f"LayerNormalization: weights of shape {weight.shape} (the axes in Keras' "
             f"order) do not broadcast against inputs of shape {tuple(shape)}"
         )
     return weight

@@ -154,6 +154,7 @@ def _layer_normalization(
             rms_scaling=options.get("rms_scaling", False),
             mask=masks[0],
             dtype=dtype,
+            keras_major=keras_major,
         )
     )
 
@@ -240,6 +241,7 @@ def _multi_head_attention(
         use_causal_mask=bool(options.get("use_causal_mask", False)),
         return_attention_scores=scores,
         dtype=dtype,
+        keras_major=keras_major,
     )
     if scores:
         assert result.scores is not None

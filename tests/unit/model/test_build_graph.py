@@ -18,6 +18,8 @@ from pytest_rnnparity.spec import ModelGraph, Spec, load_specs
 from pytest_rnnparity.spec.graph import input_shape, split_reference
 from pytest_rnnparity.spec.shapes import Tensor, layer_outputs, output_parts
 
+from ..helpers import dtype_name
+
 keras = pytest.importorskip("keras")
 pytestmark = [
     pytest.mark.keras,
@@ -121,6 +123,14 @@ def _read_by(layer: Any, layers: set[str]) -> list[str]:
     return names
 
 
+def _flat(output: Any) -> list[Any]:
+    """A layer's outputs in order: Keras 2 nests a stacked cell's states per cell
+    (``[y, [h, c], [h]]``) where Keras 3 lists them flat."""
+    if not isinstance(output, list | tuple):
+        return [output]
+    return [tensor for part in output for tensor in _flat(part)]
+
+
 def _declared_shapes(spec: Spec) -> dict[tuple[str, str | None], tuple[int, ...]]:
     """Every output's shape as the loader works it out (what the checks used)."""
     graph = spec.model
@@ -147,7 +157,7 @@ def test_the_built_model_has_exactly_the_declared_graph(tmp_path: Path) -> None:
 
     assert model.name == "graph"
     assert [tensor.name.split(":")[0] for tensor in model.inputs] == ["a", "b", "t"]
-    assert [str(tensor.dtype) for tensor in model.inputs] == [
+    assert [dtype_name(tensor.dtype) for tensor in model.inputs] == [
         "float32", "float32", "int32"
     ]  # fmt: skip
     built = {layer.name: layer for layer in model.layers}
@@ -158,7 +168,7 @@ def test_the_built_model_has_exactly_the_declared_graph(tmp_path: Path) -> None:
         assert type(layer).__name__ == node.layer.class_name, node.name
         wanted = [split_reference(graph, ref)[0] for ref in (*node.inputs, *node.initial_state)]
         assert _read_by(layer, set(built)) == wanted, node.name
-        outputs = layer.output if isinstance(layer.output, list) else [layer.output]
+        outputs = _flat(layer.output)
         for part, tensor in zip(output_parts(node.layer), outputs, strict=True):
             assert tuple(tensor.shape[1:]) == shapes[(node.name, part)], (node.name, part)
     assert type(built["stacked"].cell).__name__ == "StackedRNNCells"
@@ -240,7 +250,7 @@ def test_keras_weights_and_dtype_float64(tmp_path: Path) -> None:
     np.testing.assert_array_equal(gamma, np.ones(2))  # Keras' own initializers
     np.testing.assert_array_equal(variance, np.ones(2))
     assert all(layer.dtype == "float64" for layer in model.layers if layer.name != "t")
-    assert str(model.inputs[0].dtype) == "int32"
+    assert dtype_name(model.inputs[0].dtype) == "int32"
 
 
 def test_stateful_graph_has_batch_size_one(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from pytest_rnnparity.reference.layers.attention import additive_attention, attention, causal_mask
 
-from ...helpers import clear_session, dtype_name
+from ...helpers import clear_session, dtype_name, keras_major
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -147,6 +147,15 @@ def test_additive_attention_matches_keras(
     use_scale: bool, use_causal_mask: bool, with_key: bool, masks: str, dtype: str
 ) -> None:
     query, value, key = data(dtype, seed=1)
+    if with_key and use_scale and keras_major(keras) < 3:
+        # Keras 2 sizes the scale by the value's features, not the key's, so a value
+        # wider than the key fails; Keras 3 and the reference size it by the key.
+        import tensorflow as tf
+
+        layer = keras.layers.AdditiveAttention(use_scale=True, dtype=dtype)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"shapes: \[6\] vs"):
+            layer([query, value, key])
+        value = value[..., :DIM]  # the same check, with a value as wide as the key
     if not with_key:
         value = value[..., :DIM]
     inputs = [query, value, key] if with_key else [query, value]

@@ -10,6 +10,8 @@ import pytest
 from pytest_rnnparity.errors import UnsupportedModelError
 from pytest_rnnparity.reference.layers.core import activation, embedding
 
+from ...helpers import keras_major
+
 DTYPES = ["float32", "float64"]
 
 #: Right, left and mixed padding, and a row that is all padding.
@@ -44,11 +46,19 @@ def test_embedding_matches_keras(
     dtype: str,
 ) -> None:
     ids = np.resize(IDS, shape).astype("int32")
-    ids[0, ...] = -ids[0, ...]  # negative ids count from the end, in Keras too
+    ids[0, ...] = -ids[0, ...]  # negative ids count from the end, in Keras 3 too
     layer = keras.layers.Embedding(10, 3, mask_zero=mask_zero, dtype=dtype)
     layer.build(ids.shape)
     matrix = rng.uniform(-1, 1, size=(10, 3)).astype(dtype)
     layer.set_weights([matrix])
+    if keras_major(keras) < 3:
+        # Keras 2's tf.gather rejects a negative id on CPU (the reference takes it as
+        # Keras 3 does, from the end); the ids Keras 2 takes must still match.
+        import tensorflow as tf
+
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"= -3 is not in \[0, 10\)"):
+            keras_run(layer, ids, dtype=dtype)
+        ids = np.abs(ids)
     expected, keras_mask = keras_run(layer, ids, dtype=dtype)
     y, mask = embedding(ids, matrix, mask_zero=mask_zero, dtype=dtype)
     close(y, expected, dtype)

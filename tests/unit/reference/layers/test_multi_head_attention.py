@@ -18,7 +18,7 @@ from pytest_rnnparity.reference.layers.multi_head_attention import (
     multi_head_attention,
 )
 
-from ...helpers import clear_session, dtype_name
+from ...helpers import clear_session, dtype_name, keras_major, skip_on_keras_2
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -69,6 +69,8 @@ def build(
     """A built layer with random non-zero weights and biases, and the call options of ``path``."""
     call_options = dict(PATHS[path])
     dropout = call_options.pop("dropout", 0.0)
+    skip_on_keras_2(keras, *(name for name in ("sliding_window", "use_gate") if options.get(name)))
+    options = {name: value for name, value in options.items() if value is not None}
     options.setdefault("num_heads", 2)
     options.setdefault("key_dim", 3)
     layer = keras.layers.MultiHeadAttention(dropout=dropout, dtype=dtype, **options)
@@ -88,19 +90,54 @@ def reference_weights(layer: Any) -> MultiHeadAttentionWeights:
     def bias(dense: Any) -> np.ndarray | None:
         return None if dense.bias is None else np.asarray(dense.bias)
 
+    def dense(role: str) -> Any:
+        """Keras 3's ``query_dense``; Keras 2 names it ``_query_dense``."""
+        return getattr(layer, f"{role}_dense", None) or getattr(layer, f"_{role}_dense")
+
     gate = getattr(layer, "_gate_dense", None)
     return MultiHeadAttentionWeights(
-        query_kernel=kernel(layer.query_dense),
-        key_kernel=kernel(layer.key_dense),
-        value_kernel=kernel(layer.value_dense),
-        output_kernel=kernel(layer.output_dense),
-        query_bias=bias(layer.query_dense),
-        key_bias=bias(layer.key_dense),
-        value_bias=bias(layer.value_dense),
-        output_bias=bias(layer.output_dense),
+        query_kernel=kernel(dense("query")),
+        key_kernel=kernel(dense("key")),
+        value_kernel=kernel(dense("value")),
+        output_kernel=kernel(dense("output")),
+        query_bias=bias(dense("query")),
+        key_bias=bias(dense("key")),
+        value_bias=bias(dense("value")),
+        output_bias=bias(dense("output")),
         gate_kernel=None if gate is None else kernel(gate),
         gate_bias=None if gate is None else bias(gate),
     )
+
+
+def call(
+    layer: Any,
+    query: np.ndarray,
+    value: np.ndarray,
+    key: np.ndarray | None = None,
+    *,
+    value_mask: np.ndarray | None = None,
+    key_mask: np.ndarray | None = None,
+    **options: Any,
+) -> Any:
+    """``layer(query, value, key, ...)``: Keras 3 takes ``value_mask``/``key_mask``
+    arguments; Keras 2 has none and reads them off the tensors, as Keras 3 does when
+    they are not given."""
+    if keras_major(keras) >= 3:
+        masks = {"value_mask": value_mask, "key_mask": key_mask}
+        given = {name: mask for name, mask in masks.items() if mask is not None}
+        return layer(query, value, key, **given, **options)
+    import tensorflow as tf
+
+    def masked(array: np.ndarray | None, mask: np.ndarray | None) -> Any:
+        if array is None or mask is None:
+            return array
+        tensor = tf.convert_to_tensor(array)
+        tensor._keras_mask = tf.convert_to_tensor(mask)
+        return tensor
+
+    if key_mask is not None and key is None:
+        key = value  # Keras 2 reads the key's mask off the value when no key is given
+    return layer(query, masked(value, value_mask), masked(key, key_mask), **options)
 
 
 def split(result: Any, call_options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -159,7 +196,8 @@ def test_projections_match_keras(kind: str, layout: str, path: str, dtype: str) 
         weights=reference_weights(layer),
         dtype=dtype,
         return_attention_scores=bool(call_options.get("return_attention_scores")),
-        dropout=layer.dropout,
+        dropout=layer.dropout if hasattr(layer, "dropout") else layer._dropout,  # Keras 2
+        keras_major=keras_major(keras),
     )
 
     assert_matches(result, *expected, dtype)
@@ -195,7 +233,7 @@ def test_masks_match_keras(case: str, path: str, dtype: str) -> None:
     layer, call_options = build(dtype, path, *inputs.values(), sliding_window=sliding_window)
 
     expected = split(
-        layer(inputs["query"], inputs["value"], inputs["key"], **masks, **call_options),
+        call(layer, inputs["query"], inputs["value"], inputs["key"], **masks, **call_options),
         call_options,
     )
     result = multi_head_attention(
@@ -205,6 +243,7 @@ def test_masks_match_keras(case: str, path: str, dtype: str) -> None:
         weights=reference_weights(layer),
         sliding_window=sliding_window,
         dtype=dtype,
+        keras_major=keras_major(keras),
         **masks,
         **call_options,
     )
@@ -236,6 +275,7 @@ def test_masks_keras_derives_from_keras_masks(kind: str, path: str, dtype: str) 
         query_mask=QUERY_MASK,
         value_mask=value_mask,
         dtype=dtype,
+        keras_major=keras_major(keras),
         **call_options,
     )
 
@@ -250,6 +290,8 @@ def test_fully_masked_rows_differ_between_keras_paths(dtype: str) -> None:
 
     Batch row 0 has every value step masked. With scores returned, its output is the
     output bias alone; on the fused path it is the projection of the mean value.
+    Keras 2 has one path: -1e9 added to every logit leaves the row uniform in float32
+    and the unmasked softmax in float64; either way not the bias alone.
     """
     inputs = data(dtype, seed=5)
     value_mask = VALUE_MASK.copy()
@@ -258,7 +300,7 @@ def test_fully_masked_rows_differ_between_keras_paths(dtype: str) -> None:
     for path in ("fused", "scores"):
         layer, call_options = build(dtype, path, inputs["query"], inputs["value"])
         expected = split(
-            layer(inputs["query"], inputs["value"], value_mask=value_mask, **call_options),
+            call(layer, inputs["query"], inputs["value"], value_mask=value_mask, **call_options),
             call_options,
         )
         weights = reference_weights(layer)
@@ -268,6 +310,7 @@ def test_fully_masked_rows_differ_between_keras_paths(dtype: str) -> None:
             weights=weights,
             value_mask=value_mask,
             dtype=dtype,
+            keras_major=keras_major(keras),
             **call_options,
         )
         assert_matches(result, *expected, dtype)
@@ -276,12 +319,16 @@ def test_fully_masked_rows_differ_between_keras_paths(dtype: str) -> None:
 
     assert weights.output_bias is not None
     bias_only = np.broadcast_to(np.asarray(weights.output_bias, dtype), (T, DIM_Q))
-    np.testing.assert_allclose(outputs["scores"][0], bias_only, rtol=0, atol=TOLERANCE[dtype])
     assert np.abs(outputs["fused"][0] - bias_only).max() > 0.01
+    if keras_major(keras) >= 3:
+        np.testing.assert_allclose(outputs["scores"][0], bias_only, rtol=0, atol=TOLERANCE[dtype])
+    else:
+        np.testing.assert_array_equal(outputs["scores"], outputs["fused"])
 
 
 def test_query_mask_argument_is_ignored_by_keras() -> None:
     """Keras reads the query mask off the query tensor; ``query_mask=`` changes nothing."""
+    skip_on_keras_2(keras, "query_mask call argument")
     inputs = data("float64", seed=6)
     layer, _ = build("float64", "fused", inputs["query"], inputs["value"])
     weights = reference_weights(layer)
@@ -299,14 +346,48 @@ def test_query_mask_argument_is_ignored_by_keras() -> None:
 
 
 def test_float64_scale_is_rounded_to_float32_like_keras() -> None:
-    """1 / sqrt(3) reaches a float64 layer through a float32 tensor; unrounded misses 1e-12."""
+    """Keras 3: 1 / sqrt(3) reaches a float64 layer through a float32 tensor, and the
+    other generation's scale misses 1e-12. Keras 2 scales by the float64 value itself."""
     inputs = data("float64", seed=7)
     layer, _ = build("float64", "fused", inputs["query"], inputs["value"])
     expected = np.asarray(layer(inputs["query"], inputs["value"]))
+    major = keras_major(keras)
+    weights = reference_weights(layer)
     result = multi_head_attention(
-        inputs["query"], inputs["value"], weights=reference_weights(layer), dtype="float64"
+        inputs["query"], inputs["value"], weights=weights, dtype="float64", keras_major=major
     )
     np.testing.assert_allclose(result.output, expected, rtol=0, atol=1e-12)
+    if major < 3:
+        other = multi_head_attention(
+            inputs["query"], inputs["value"], weights=weights, dtype="float64"
+        )
+        assert np.abs(other.output - expected).max() > 1e-12
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_keras_2_adds_the_mask_value_to_a_fully_masked_row(dtype: str) -> None:
+    """Keras 2's one path: -1e9 is added, not substituted, and nothing is zeroed."""
+    rng = np.random.default_rng(8)
+    weights = MultiHeadAttentionWeights(
+        query_kernel=rng.normal(size=(DIM_Q, 2, 3)),
+        key_kernel=rng.normal(size=(DIM_V, 2, 3)),
+        value_kernel=rng.normal(size=(DIM_V, 2, 3)),
+        output_kernel=rng.normal(size=(2, 3, DIM_Q)),
+    )
+    inputs = data(dtype, seed=8)
+    query, value = inputs["query"], inputs["value"]
+    none_masked = np.zeros((B, S), dtype=bool)
+    options: dict[str, Any] = {"weights": weights, "dtype": dtype, "keras_major": 2}
+    masked = multi_head_attention(
+        query, value, value_mask=none_masked, return_attention_scores=True, **options
+    )
+    unmasked = multi_head_attention(query, value, return_attention_scores=True, **options)
+    assert masked.scores is not None
+    assert unmasked.scores is not None
+    if dtype == "float32":  # s - 1e9 rounds to -1e9: uniform
+        np.testing.assert_allclose(masked.scores, 1 / S, rtol=1e-6)
+    else:  # s - 1e9 keeps s: the softmax of the unmasked logits
+        np.testing.assert_allclose(masked.scores, unmasked.scores, rtol=0, atol=1e-6)
 
 
 # -- errors -------------------------------------------------------------------------------

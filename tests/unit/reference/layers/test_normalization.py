@@ -10,6 +10,8 @@ import pytest
 
 from pytest_rnnparity.reference.layers.normalization import batch_normalization, layer_normalization
 
+from ...helpers import keras_major, skip_on_keras_2, variable_name
+
 DTYPES = ["float32", "float64"]
 MASK = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [0, 0, 0, 0, 0]], dtype=bool)
 
@@ -18,7 +20,7 @@ def random_weights(layer: Any, rng: np.random.Generator, dtype: str) -> list[np.
     """Non-zero weights; variances positive and away from zero."""
     weights = []
     for variable in layer.weights:
-        low = 0.2 if "variance" in variable.path else -1.5
+        low = 0.2 if "variance" in variable_name(variable) else -1.5
         weights.append(rng.uniform(low, 1.5, size=variable.shape).astype(dtype))
     layer.set_weights(weights)
     return weights
@@ -32,6 +34,20 @@ def test_layer_normalization_by_hand() -> None:
     np.testing.assert_allclose(y, [[-1.0, -1.0, 0.0, 11.5]], rtol=1e-15)
     y, _ = layer_normalization(x, [1.0, 1.0, 1.0, 2.0], rms_scaling=True, epsilon=0.5)
     np.testing.assert_allclose(y, [[0.5, 1.0, 1.5, 6.0]], rtol=1e-7)  # x / 2: not centered
+
+
+def test_layer_normalization_weights_follow_each_generations_axis_order() -> None:
+    x = np.arange(6.0).reshape(1, 2, 3)
+    gamma = np.arange(1.0, 7.0)
+    # Keras 3 sorts [2, 1] to [1, 2]: gamma is (T, F); Keras 2 keeps it: gamma is (F, T).
+    # Both reshape it, in its own order, to (1, T, F), so the same numbers scale alike.
+    keras_3, _ = layer_normalization(x, gamma.reshape(2, 3), axis=[2, 1], center=False)
+    keras_2, _ = layer_normalization(
+        x, gamma.reshape(3, 2), axis=[2, 1], center=False, keras_major=2
+    )
+    np.testing.assert_array_equal(keras_2, keras_3)
+    with pytest.raises(ValueError, match=r"gamma must have shape \(2, 3\), got \(3, 2\)"):
+        layer_normalization(x, gamma.reshape(3, 2), axis=[2, 1], center=False)
 
 
 def test_batch_normalization_by_hand() -> None:
@@ -68,6 +84,8 @@ def test_layer_normalization_matches_keras(
 ) -> None:
     x = (rng.normal(size=(3, 5, 4)) * 3 + 1).astype(dtype)
     deprecated = options.get("rms_scaling", False)
+    if deprecated:
+        skip_on_keras_2(keras, "rms_scaling")
     with pytest.warns(UserWarning, match="rms_scaling") if deprecated else nullcontext():
         layer = keras.layers.LayerNormalization(dtype=dtype, **options)
         layer.build(x.shape)
@@ -75,7 +93,9 @@ def test_layer_normalization_matches_keras(
         expected, keras_mask = keras_run(layer, x, [MASK], dtype)
     gamma = weights[0] if layer.gamma is not None else None
     beta = weights[-1] if layer.beta is not None else None
-    y, mask = layer_normalization(x, gamma, beta, mask=MASK, dtype=dtype, **options)
+    y, mask = layer_normalization(
+        x, gamma, beta, mask=MASK, dtype=dtype, keras_major=keras_major(keras), **options
+    )
     close(y, expected, dtype)
     np.testing.assert_array_equal(mask, keras_mask)
 
@@ -106,7 +126,7 @@ def test_batch_normalization_matches_keras(
     layer = keras.layers.BatchNormalization(dtype=dtype, **options)
     layer.build(x.shape)
     by_name = {
-        v.path.rsplit("/", 1)[-1]: w
+        variable_name(v): w
         for v, w in zip(layer.weights, random_weights(layer, rng, dtype), strict=True)
     }
     expected, keras_mask = keras_run(layer, x, [MASK], dtype)

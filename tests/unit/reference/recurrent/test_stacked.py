@@ -131,9 +131,16 @@ def random_states(layer: Any, dtype: str, seed: int = 11) -> list[dict[str, np.n
     ]
 
 
-def keras_initial(states: list[dict[str, np.ndarray]]) -> list[list[np.ndarray]]:
-    """Keras wants the initial states nested per cell, like it returns them."""
-    return [initial_state_tensors(keras, list(cell_states.values())) for cell_states in states]
+def keras_initial(states: list[dict[str, np.ndarray]]) -> list[Any]:
+    """Keras wants the initial states nested per cell, like it returns them.
+
+    Keras 2 takes a one-state cell's state bare (``[[h, c], h]``), as the plugin's
+    built models pass it: its masked loop refuses ``[h]`` (see the test below).
+    """
+    nested = [initial_state_tensors(keras, list(cell_states.values())) for cell_states in states]
+    if keras_major(keras) >= 3:
+        return nested
+    return [cell_states[0] if len(cell_states) == 1 else cell_states for cell_states in nested]
 
 
 def assert_close(actual: np.ndarray, expected: Any, dtype: str) -> None:
@@ -249,6 +256,25 @@ def test_masked_single_lstm_stack_where_keras_fails(dtype: str) -> None:
     assert_close(result.states[0][1], c, dtype)
     if stacked is not None:
         assert_close(result.output, stacked, dtype)
+
+
+def test_keras_2_masked_loop_refuses_a_one_state_cells_state_in_a_list() -> None:
+    """Keras 2 limitation: under a mask, ``initial_state=[[h, c], [h]]`` breaks its loop.
+
+    Its cells return a one-state cell's new state bare, and ``tf.while_loop`` refuses
+    the changed structure; ``[[h, c], h]`` runs. Keras 3 takes both.
+    """
+    layer = build("lstm-gru_reset_before-simple", "float32")
+    x = np.random.default_rng(5).normal(size=(B, T, F)).astype("float32")
+    states = random_states(layer, "float32")
+    in_lists = [initial_state_tensors(keras, list(cell.values())) for cell in states]
+    if keras_major(keras) >= 3:
+        layer(x, mask=MASK, initial_state=in_lists)
+    else:
+        with pytest.raises(ValueError, match="same nested structure"):
+            layer(x, mask=MASK, initial_state=in_lists)
+        layer(x, initial_state=in_lists)  # without a mask, Keras 2 takes them too
+    layer(x, mask=MASK, initial_state=keras_initial(states))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
