@@ -326,26 +326,31 @@ def _parser() -> argparse.ArgumentParser:
 def _merge_reports(args: argparse.Namespace) -> int:
     import json
 
-    from pytest_rnnparity.report.summary import merge_reports, summary_lines
+    from pytest_rnnparity.golden.files import atomic_write_text
+    from pytest_rnnparity.report.summary import (
+        merge_reports,
+        report_text,
+        session_error_line,
+        summary_lines,
+    )
 
     loaded = []
     for path in args.reports:
         try:
             loaded.append((str(path), json.loads(path.read_text(encoding="utf-8"))))
         except (OSError, ValueError) as error:
-            print(f"{path}: cannot read the report: {error}", file=sys.stderr)
+            print(session_error_line(str(path), "cannot read the report", error), file=sys.stderr)
             return 1
     try:
         merged = merge_reports(loaded)
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
         print(error, file=sys.stderr)
         return 1
-    try:
-        args.output.write_text(
-            json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+    try:  # a killed merge leaves the old file or the new one, never half
+        atomic_write_text(args.output, report_text(merged))
     except OSError as error:
-        print(f"{args.output}: cannot write the merged report: {error.strerror}", file=sys.stderr)
+        line = session_error_line(str(args.output), "cannot write the merged report", error)
+        print(line, file=sys.stderr)
         return 1
     print(f"merged {len(loaded)} report(s) into {args.output}")
     print("\n".join(summary_lines(merged)))

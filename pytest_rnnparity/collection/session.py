@@ -8,7 +8,6 @@ by a full update.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from pytest_rnnparity.golden.orphans import (
 from pytest_rnnparity.report.summary import (
     build_report,
     orphan_lines,
+    report_text,
     session_error_line,
     summary_lines,
 )
@@ -215,7 +215,7 @@ def finish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     path = report_file(config)
     if path is not None:
         try:
-            atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+            atomic_write_text(path, report_text(report))
         except OSError as error:
             option = f"--rnn-parity-report={config.getoption('rnn_parity_report')}"
             errors.append(session_error_line(option, "cannot write the report", error))

@@ -228,7 +228,8 @@ def merge_reports(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str,
     ------
     ValueError
         If an item appears in two reports (the shards overlapped: an item ran twice),
-        naming it and both files; or if a report has no ``items`` list.
+        naming it and both files; or if a report has no ``items`` list, or an item
+        without a ``nodeid``.
     """
     seen: dict[str, str] = {}
     records: list[Mapping[str, Any]] = []
@@ -236,8 +237,10 @@ def merge_reports(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str,
         items = report.get("items") if isinstance(report, Mapping) else None
         if not isinstance(items, list):
             raise ValueError(f"{name}: not a --rnn-parity-report file (no items list)")
-        for record in items:
-            nodeid = record["nodeid"]
+        for index, record in enumerate(items):
+            nodeid = record.get("nodeid") if isinstance(record, Mapping) else None
+            if not isinstance(nodeid, str):
+                raise ValueError(f"{name}: items[{index}] has no nodeid")
             if nodeid in seen:
                 raise ValueError(
                     f"{nodeid} is in both {seen[nodeid]} and {name}: the shards overlap,"
@@ -246,6 +249,11 @@ def merge_reports(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str,
             seen[nodeid] = name
             records.append(record)
     return build_report(records)
+
+
+def report_text(report: Mapping[str, Any]) -> str:
+    """The ``--rnn-parity-report`` file's text: indented JSON, keys sorted."""
+    return json.dumps(report, indent=2, sort_keys=True) + "\n"
 
 
 def report_schema_text() -> str:

@@ -317,3 +317,11 @@ def test_a_file_that_is_not_a_report_is_named() -> None:
     with pytest.raises(ValueError, match="no items list") as raised:
         merge_reports([("notes.json", {"version": 1})])
     assert str(raised.value) == "notes.json: not a --rnn-parity-report file (no items list)"
+
+
+def test_an_item_without_a_nodeid_is_named_by_its_index() -> None:
+    report = build_report(_records()[:1])
+    broken = {**report, "items": [*report["items"], {"status": "passed"}]}
+    with pytest.raises(ValueError, match="no nodeid") as raised:
+        merge_reports([("a.json", broken)])
+    assert str(raised.value) == "a.json: items[1] has no nodeid"
